@@ -1,0 +1,1 @@
+"""The ``htmkit`` command line (typer). Subcommands import their heavy modules lazily."""

@@ -1,0 +1,50 @@
+"""Entry point of the ``htmkit`` command.
+
+Only typer is imported at start-up; every subcommand imports numpy/numba/torch inside its body,
+so ``htmkit --help`` answers at once.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from .._version import __version__
+
+app = typer.Typer(
+    name="htmkit",
+    help="Hierarchical Temporal Memory: SDRs, encoders, Spatial Pooler, Temporal Memory, "
+    "hierarchies that learn images over time, and benchmarks against CNN/LSTM baselines.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+bench_app = typer.Typer(help="Benchmarks: print a table and write JSON.", no_args_is_help=True)
+app.add_typer(bench_app, name="bench")
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"htmkit {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version_callback, is_eager=True, help="Show the version."
+    ),
+) -> None:
+    """htmkit command line."""
+
+
+def fail(message: str, code: int = 2) -> None:
+    """Print a one-line error (no traceback) and exit with ``code``."""
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(code)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    from . import commands  # noqa: F401  (registers the subcommands)
+
+    app()

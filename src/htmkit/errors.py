@@ -1,0 +1,27 @@
+"""Exceptions raised by htmkit.
+
+Every error a user can provoke with bad input derives from :class:`HTMKitError` and from the
+matching built-in (``ValueError`` / ``TypeError``), so ``except ValueError`` keeps working.
+"""
+
+from __future__ import annotations
+
+
+class HTMKitError(Exception):
+    """Base class of all htmkit errors."""
+
+
+class ParameterError(HTMKitError, ValueError):
+    """A parameter is out of range or inconsistent; the message names the parameter."""
+
+
+class InputError(HTMKitError, ValueError):
+    """Input data has the wrong shape, range or content; the message names the problem."""
+
+
+class FormatError(HTMKitError, ValueError):
+    """A saved file is truncated, corrupted, of another class or of an unsupported version."""
+
+
+class DataError(HTMKitError, ValueError):
+    """A data file (CSV, IDX, NAB corpus) is missing or malformed; the message names file/row/column."""

@@ -1,0 +1,206 @@
+"""Safe, versioned save/load for every stateful htmkit object.
+
+File format (``.htm``, a zip archive readable by ``numpy.load(..., allow_pickle=False)``):
+
+* ``__manifest__`` — a UTF-8 JSON document stored as a ``uint8`` array::
+
+      {"format": "htmkit", "format_version": 1, "class": "SpatialPooler",
+       "htmkit_version": "0.1.0", "state": {...}, "checksums": {"<array key>": "<sha256>"}}
+
+  ``state`` is the object's state dict with every numpy array replaced by
+  ``{"__array__": "<key>"}``.
+* one ``.npy`` member per array, named by its key.
+
+No pickle is ever written or read. Files are written to a temporary file in the target folder
+and moved into place atomically, so a crash never leaves a half-written model behind. On load
+the format name, version, class and the SHA-256 of every array are checked; a truncated,
+corrupted, wrong-class or wrong-version file raises :class:`~htmkit.errors.FormatError` and the
+object that would have been built is simply not returned.
+
+Objects take part by implementing ``get_state() -> dict`` and a classmethod
+``from_state(state) -> obj`` (see :class:`Persistable`). Composite objects nest the state dicts
+of their parts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any, ClassVar, TypeVar
+
+import numpy as np
+
+from ._version import __version__
+from .errors import FormatError
+
+FORMAT_NAME = "htmkit"
+FORMAT_VERSION = 1
+MANIFEST_KEY = "__manifest__"
+
+T = TypeVar("T", bound="Persistable")
+
+
+def _sha256(a: np.ndarray) -> str:
+    return hashlib.sha256(np.ascontiguousarray(a).tobytes()).hexdigest()
+
+
+def _flatten(obj: Any, arrays: dict[str, np.ndarray], path: str) -> Any:
+    if isinstance(obj, np.ndarray):
+        if obj.dtype == object:
+            raise TypeError(f"cannot save object array at {path!r}")
+        key = f"a{len(arrays)}"
+        arrays[key] = obj
+        return {"__array__": key}
+    if isinstance(obj, dict):
+        out = {}
+        for k, v in obj.items():
+            if not isinstance(k, str):
+                raise TypeError(f"state keys must be strings, got {k!r} at {path!r}")
+            out[k] = _flatten(v, arrays, f"{path}/{k}")
+        return out
+    if isinstance(obj, (list, tuple)):
+        return [_flatten(v, arrays, f"{path}[{i}]") for i, v in enumerate(obj)]
+    if isinstance(obj, (np.integer,)):
+        return int(obj)
+    if isinstance(obj, (np.floating,)):
+        return float(obj)
+    if isinstance(obj, (np.bool_,)):
+        return bool(obj)
+    if obj is None or isinstance(obj, (bool, int, float, str)):
+        return obj
+    raise TypeError(f"cannot save value of type {type(obj).__name__} at {path!r}")
+
+
+def _unflatten(obj: Any, arrays: dict[str, np.ndarray]) -> Any:
+    if isinstance(obj, dict):
+        if set(obj) == {"__array__"}:
+            return arrays[obj["__array__"]]
+        return {k: _unflatten(v, arrays) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_unflatten(v, arrays) for v in obj]
+    return obj
+
+
+def save_state(path: str | os.PathLike[str], class_name: str, state: dict[str, Any]) -> Path:
+    """Write ``state`` for an object of ``class_name`` to ``path`` atomically."""
+    path = Path(path)
+    arrays: dict[str, np.ndarray] = {}
+    flat = _flatten(state, arrays, "")
+    manifest = {
+        "format": FORMAT_NAME,
+        "format_version": FORMAT_VERSION,
+        "class": class_name,
+        "htmkit_version": __version__,
+        "state": flat,
+        "checksums": {k: _sha256(a) for k, a in arrays.items()},
+    }
+    blob = np.frombuffer(json.dumps(manifest, allow_nan=True).encode("utf-8"), dtype=np.uint8)
+    folder = path.parent if str(path.parent) else Path(".")
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            with zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+                for key, a in [(MANIFEST_KEY, blob), *arrays.items()]:
+                    buf = io.BytesIO()
+                    np.lib.format.write_array(buf, np.ascontiguousarray(a), allow_pickle=False)
+                    zf.writestr(f"{key}.npy", buf.getvalue())
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def load_state(path: str | os.PathLike[str], class_name: str | None = None) -> dict[str, Any]:
+    """Read and verify a file written by :func:`save_state`; return its state dict.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist.
+    FormatError
+        If the file is not an htmkit file, is truncated or corrupted, holds another class than
+        ``class_name`` or was written by an unsupported format version.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no such file: {path}")
+    try:
+        with zipfile.ZipFile(path, "r") as zf:
+            names = set(zf.namelist())
+            if f"{MANIFEST_KEY}.npy" not in names:
+                raise FormatError(f"{path}: not an htmkit file (no manifest)")
+
+            def read(key: str) -> np.ndarray:
+                with zf.open(f"{key}.npy") as fh:
+                    return np.lib.format.read_array(io.BytesIO(fh.read()), allow_pickle=False)
+
+            manifest = json.loads(read(MANIFEST_KEY).tobytes().decode("utf-8"))
+            if not isinstance(manifest, dict) or manifest.get("format") != FORMAT_NAME:
+                raise FormatError(f"{path}: not an htmkit file")
+            version = manifest.get("format_version")
+            if version != FORMAT_VERSION:
+                raise FormatError(
+                    f"{path}: format version {version!r} is not supported "
+                    f"(this htmkit reads version {FORMAT_VERSION})"
+                )
+            if class_name is not None and manifest.get("class") != class_name:
+                raise FormatError(
+                    f"{path}: holds a {manifest.get('class')!r}, not a {class_name!r}"
+                )
+            arrays = {}
+            for key, digest in manifest["checksums"].items():
+                if f"{key}.npy" not in names:
+                    raise FormatError(f"{path}: array {key!r} is missing (truncated file?)")
+                a = read(key)
+                if _sha256(a) != digest:
+                    raise FormatError(f"{path}: array {key!r} is corrupted (checksum mismatch)")
+                arrays[key] = a
+    except FormatError:
+        raise
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError, KeyError,
+            UnicodeDecodeError, json.JSONDecodeError) as exc:
+        if isinstance(exc, FileNotFoundError):
+            raise
+        raise FormatError(f"{path}: unreadable or corrupted htmkit file ({exc})") from None
+    return _unflatten(manifest["state"], arrays)
+
+
+class Persistable:
+    """Mixin giving ``save(path)`` and ``Class.load(path)`` on top of get_state/from_state."""
+
+    #: Name stored in the manifest; defaults to the class name.
+    state_class_name: ClassVar[str | None] = None
+
+    def get_state(self) -> dict[str, Any]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    @classmethod
+    def from_state(cls: type[T], state: dict[str, Any]) -> T:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    @classmethod
+    def _state_name(cls) -> str:
+        return cls.state_class_name or cls.__name__
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Save the complete state to ``path`` (atomic; see :mod:`htmkit.serialization`)."""
+        return save_state(path, self._state_name(), self.get_state())
+
+    @classmethod
+    def load(cls: type[T], path: str | os.PathLike[str]) -> T:
+        """Load an object saved with :meth:`save`; raises ``FormatError`` on a bad file."""
+        state = load_state(path, cls._state_name())
+        try:
+            return cls.from_state(state)
+        except (KeyError, TypeError, IndexError) as exc:
+            raise FormatError(f"{path}: state is incomplete or inconsistent ({exc})") from None
