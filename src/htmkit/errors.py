@@ -24,4 +24,7 @@ class FormatError(HTMKitError, ValueError):
 
 
 class DataError(HTMKitError, ValueError):
-    """A data file (CSV, IDX, NAB corpus) is missing or malformed; the message names file/row/column."""
+    """A data file (CSV, IDX, NAB corpus) is missing or malformed.
+
+    The message names the file and, where it applies, the row and column.
+    """
