@@ -1,0 +1,116 @@
+"""The save format: round trip, atomic writes, and clear errors for bad files."""
+
+import json
+import zipfile
+
+import numpy as np
+import pytest
+
+from htmkit.errors import FormatError
+from htmkit.serialization import Persistable, load_state, save_state
+
+
+class Thing(Persistable):
+    def __init__(self, weights, name, nested):
+        self.weights, self.name, self.nested = weights, name, nested
+
+    def get_state(self):
+        return {"weights": self.weights, "name": self.name, "nested": self.nested}
+
+    @classmethod
+    def from_state(cls, state):
+        return cls(state["weights"], state["name"], state["nested"])
+
+
+def make():
+    return Thing(
+        np.arange(12, dtype=np.float32).reshape(3, 4),
+        "t",
+        {"a": [1, 2.5, None, True], "b": {"c": np.array([7], dtype=np.uint64)}},
+    )
+
+
+def test_round_trip_preserves_values_and_dtypes(tmp_path):
+    t = make()
+    t.save(tmp_path / "t.htm")
+    u = Thing.load(tmp_path / "t.htm")
+    assert u.weights.dtype == np.float32 and np.array_equal(u.weights, t.weights)
+    assert u.nested["a"] == [1, 2.5, None, True]
+    assert u.nested["b"]["c"].dtype == np.uint64 and u.nested["b"]["c"][0] == 7
+    assert list(tmp_path.iterdir()) == [tmp_path / "t.htm"]  # no temp files left
+
+
+def test_no_pickle_in_file(tmp_path):
+    make().save(tmp_path / "t.htm")
+    with zipfile.ZipFile(tmp_path / "t.htm") as zf:
+        for name in zf.namelist():
+            np.lib.format.read_array(zf.open(name), allow_pickle=False)
+
+
+def test_truncated_file_raises_format_error(tmp_path):
+    p = tmp_path / "t.htm"
+    make().save(p)
+    data = p.read_bytes()
+    p.write_bytes(data[: len(data) // 2])
+    with pytest.raises(FormatError):
+        Thing.load(p)
+
+
+def test_corrupted_array_detected(tmp_path):
+    p = tmp_path / "t.htm"
+    save_state(p, "Thing", {"w": np.zeros(100, np.int64)})
+    # rewrite the archive with a changed array but the old manifest
+    with zipfile.ZipFile(p) as zf:
+        members = {n: zf.read(n) for n in zf.namelist()}
+    import io
+
+    buf = io.BytesIO()
+    np.lib.format.write_array(buf, np.ones(100, np.int64))
+    members["a0.npy"] = buf.getvalue()
+    with zipfile.ZipFile(p, "w") as zf:
+        for n, b in members.items():
+            zf.writestr(n, b)
+    with pytest.raises(FormatError, match="checksum"):
+        load_state(p, "Thing")
+
+
+def test_wrong_class_and_version(tmp_path):
+    p = tmp_path / "t.htm"
+    make().save(p)
+    with pytest.raises(FormatError, match="holds a 'Thing'"):
+        load_state(p, "SpatialPooler")
+    with zipfile.ZipFile(p) as zf:
+        members = {n: zf.read(n) for n in zf.namelist()}
+    manifest = json.loads(np.lib.format.read_array(
+        __import__("io").BytesIO(members["__manifest__.npy"])).tobytes())
+    manifest["format_version"] = 99
+    import io
+
+    buf = io.BytesIO()
+    np.lib.format.write_array(buf, np.frombuffer(json.dumps(manifest).encode(), np.uint8))
+    members["__manifest__.npy"] = buf.getvalue()
+    with zipfile.ZipFile(p, "w") as zf:
+        for n, b in members.items():
+            zf.writestr(n, b)
+    with pytest.raises(FormatError, match="version 99"):
+        Thing.load(p)
+
+
+def test_not_an_htmkit_file(tmp_path):
+    p = tmp_path / "x.htm"
+    p.write_text("hello")
+    with pytest.raises(FormatError):
+        Thing.load(p)
+    with pytest.raises(FileNotFoundError):
+        Thing.load(tmp_path / "missing.htm")
+
+
+def test_failed_save_leaves_previous_file(tmp_path):
+    p = tmp_path / "t.htm"
+    make().save(p)
+    before = p.read_bytes()
+    bad = Thing(np.array([object()], dtype=object), "x", {})
+    with pytest.raises(TypeError):
+        bad.save(p)
+    assert p.read_bytes() == before
+    assert sorted(x.name for x in tmp_path.iterdir()) == ["t.htm"]
