@@ -1,0 +1,31 @@
+"""Vision: turning still images into movies for HTM, and (in :mod:`htmkit.vision.hierarchy`) a
+hierarchy of HTM regions that learns them.
+
+Names are imported lazily on first access; add an entry to ``_LAZY`` to export more.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+# public name -> module that defines it
+_LAZY = {
+    "Eye": "htmkit.vision.eye",
+    "Movie": "htmkit.vision.eye",
+}
+
+__all__ = list(_LAZY)
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'htmkit.vision' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(__all__) | {"eye"})
