@@ -1,3 +1,12 @@
-"""Registers every subcommand on :data:`htmkit.cli.main.app` (imported by ``main()``)."""
+"""Registers every subcommand on :data:`htmkit.cli.main.app` (imported by ``main()``).
+
+Each module below defines its commands with ``@app.command`` / ``@bench_app.command``.
+"""
 
 from __future__ import annotations
+
+from . import (
+    demo,  # noqa: F401
+    nab,  # noqa: F401
+    run,  # noqa: F401
+)

@@ -1,0 +1,370 @@
+"""The streaming model: encoders -> Spatial Pooler -> Temporal Memory -> predictor + anomaly.
+
+:class:`HTMModel` is NuPIC's "model from parameters" workflow: one configuration (a dict or a
+YAML file) describes the value encoder, the timestamp encoder, the SP, the TM, the predictor
+and the anomaly likelihood; :meth:`HTMModel.run` takes one record and returns predictions for
+every configured step, the raw anomaly score and the anomaly likelihood.
+
+Configuration (every key optional; missing keys take the defaults in :data:`DEFAULT_CONFIG`)::
+
+    value:                 # the predicted numeric field
+      encoder: {size: 400, active_bits: 21, resolution: null, buckets: 130, seed: 1}
+    timestamp:             # DateEncoder fields; set all widths to 0 to ignore time
+      encoder: {time_of_day_width: 21, time_of_day_radius: 9.49, weekend_width: 0}
+    sp: {column_dimensions: [2048], ...}      # SpatialPoolerParams fields
+    tm: {cells_per_column: 32, ...}           # TemporalMemoryParams fields
+    predictor: {steps: [1], alpha: 0.1}
+    likelihood: {learning_period: 288, ...}   # AnomalyLikelihoodParams fields
+    seed: 42
+
+The value encoder's ``resolution`` is derived from the data range when not given:
+``resolution = max(min_resolution, (maximum - minimum) / buckets)``; :meth:`HTMModel.for_data`
+does this from a sample of values, or pass ``minimum``/``maximum`` in ``value.encoder``.
+
+A missing value (``None`` or NaN) is encoded as an empty SDR: the model still steps (the time
+encoding and the sequence context go on), the predictor does not learn from it, and its
+prediction fields are NaN.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import InputError, ParameterError
+from .sdr import SDR
+from .serialization import Persistable
+
+__all__ = ["DEFAULT_CONFIG", "HTMModel", "ModelResult", "load_config"]
+
+DEFAULT_CONFIG: dict[str, Any] = {
+    "value": {
+        "encoder": {
+            "size": 400,
+            "active_bits": 21,
+            "resolution": None,
+            "minimum": None,
+            "maximum": None,
+            "buckets": 130,
+            "min_resolution": 0.001,
+            "seed": 1,
+        }
+    },
+    "timestamp": {
+        "encoder": {
+            "time_of_day_width": 21,
+            "time_of_day_radius": 9.49,
+            "weekend_width": 0,
+            "day_of_week_width": 0,
+        }
+    },
+    "sp": {
+        "column_dimensions": [2048],
+        "potential_pct": 0.8,
+        "global_inhibition": True,
+        "num_active_columns_per_inh_area": 40,
+        "local_area_density": None,
+        "stimulus_threshold": 0,
+        "syn_perm_connected": 0.2,
+        "syn_perm_active_inc": 0.003,
+        "syn_perm_inactive_dec": 0.0005,
+        "boost_strength": 0.0,
+    },
+    "tm": {
+        "cells_per_column": 32,
+        "activation_threshold": 13,
+        "min_threshold": 10,
+        "max_new_synapse_count": 20,
+        "initial_permanence": 0.21,
+        "connected_permanence": 0.5,
+        "permanence_increment": 0.1,
+        "permanence_decrement": 0.1,
+        "predicted_segment_decrement": 0.0,
+        "max_segments_per_cell": 128,
+        "max_synapses_per_segment": 128,
+    },
+    "predictor": {"steps": [1], "alpha": 0.1, "resolution": None},
+    "likelihood": {},
+    "seed": 42,
+}
+
+
+def _merge(base: dict[str, Any], override: Mapping[str, Any], path: str = "") -> dict[str, Any]:
+    out = copy.deepcopy(base)
+    for key, value in override.items():
+        where = f"{path}{key}"
+        if not path and key not in base:
+            raise ParameterError(f"unknown model config section {where!r} "
+                                 f"(known: {sorted(base)})")
+        if isinstance(value, Mapping) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value, where + ".")
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def load_config(source: str | os.PathLike[str] | Mapping[str, Any] | None) -> dict[str, Any]:
+    """A full configuration: ``source`` (dict or YAML file) merged over the defaults."""
+    if source is None:
+        return copy.deepcopy(DEFAULT_CONFIG)
+    if isinstance(source, Mapping):
+        return _merge(DEFAULT_CONFIG, source)
+    import yaml
+
+    path = Path(source)
+    if not path.exists():
+        raise ParameterError(f"model config {path}: no such file")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise ParameterError(f"model config {path}: not valid YAML ({exc})") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, Mapping):
+        raise ParameterError(f"model config {path}: top level must be a mapping")
+    return _merge(DEFAULT_CONFIG, data)
+
+
+@dataclass
+class ModelResult:
+    """What :meth:`HTMModel.run` returns for one record."""
+
+    value: float
+    predictions: dict[int, float] = field(default_factory=dict)
+    confidences: dict[int, float] = field(default_factory=dict)
+    anomaly_score: float = 0.0
+    anomaly_likelihood: float = 0.5
+    log_likelihood: float = 0.0
+
+
+class HTMModel(Persistable):
+    """A streaming HTM model for one numeric field (plus an optional timestamp).
+
+    Parameters
+    ----------
+    config : dict, path to a YAML file, or None
+        Merged over :data:`DEFAULT_CONFIG` (see the module docstring for the layout).
+
+    Raises
+    ------
+    ParameterError
+        A bad setting, named by its section and key; or no way to derive the value resolution.
+
+    Examples
+    --------
+    >>> model = HTMModel({"value": {"encoder": {"minimum": 0, "maximum": 100}}})
+    >>> result = model.run({"value": 42.0, "timestamp": "2026-01-01 10:00"})
+    """
+
+    def __init__(self, config: str | os.PathLike[str] | Mapping[str, Any] | None = None):
+        self.config = load_config(config)
+        self._build()
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def for_data(cls, values: Any, config: Mapping[str, Any] | None = None) -> HTMModel:
+        """A model whose value resolution comes from the range of ``values`` (a sample of
+        the stream, e.g. the whole CSV column), unless ``config`` sets it."""
+        cfg = load_config(config)
+        arr = np.asarray(values, dtype=np.float64)
+        arr = arr[np.isfinite(arr)]
+        enc = cfg["value"]["encoder"]
+        if arr.size and enc.get("resolution") is None:
+            if enc.get("minimum") is None:
+                enc["minimum"] = float(arr.min())
+            if enc.get("maximum") is None:
+                enc["maximum"] = float(arr.max())
+        return cls(cfg)
+
+    def _section(self, name: str) -> dict[str, Any]:
+        sec = self.config.get(name)
+        if not isinstance(sec, Mapping):
+            raise ParameterError(f"model config section {name!r} must be a mapping")
+        return dict(sec)
+
+    def _build(self) -> None:
+        from .anomaly import AnomalyLikelihood
+        from .encoders import RDSE, DateEncoder
+        from .predictor import ScalarPredictor
+        from .spatial_pooler import SpatialPooler
+        from .temporal_memory import TemporalMemory
+
+        seed = self.config.get("seed", 42)
+        if not isinstance(seed, int) or isinstance(seed, bool):
+            raise ParameterError(f"seed must be an integer, got {seed!r}")
+        venc = dict(self._section("value").get("encoder") or {})
+        resolution = venc.pop("resolution", None)
+        minimum = venc.pop("minimum", None)
+        maximum = venc.pop("maximum", None)
+        buckets = venc.pop("buckets", 130)
+        min_res = venc.pop("min_resolution", 0.001)
+        if resolution is None:
+            if minimum is None or maximum is None:
+                raise ParameterError(
+                    "value.encoder.resolution is not set and cannot be derived: give "
+                    "value.encoder.minimum and maximum, or build with HTMModel.for_data(values)"
+                )
+            resolution = max(float(min_res), (float(maximum) - float(minimum)) / float(buckets))
+        self.resolution = float(resolution)
+        try:
+            self.value_encoder = RDSE(resolution=self.resolution, **venc)
+        except (ParameterError, TypeError) as exc:
+            raise ParameterError(f"value.encoder: {exc}") from None
+        tenc = dict(self._section("timestamp").get("encoder") or {})
+        self.date_encoder = None
+        if any(int(v) > 0 for k, v in tenc.items() if k.endswith("_width")):
+            try:
+                self.date_encoder = DateEncoder(**tenc)
+            except (ParameterError, TypeError) as exc:
+                raise ParameterError(f"timestamp.encoder: {exc}") from None
+        self.input_size = self.value_encoder.size + (
+            self.date_encoder.size if self.date_encoder else 0
+        )
+        sp_cfg = {"input_dimensions": [self.input_size], "potential_radius": self.input_size,
+                  "seed": seed, **self._section("sp")}
+        sp_cfg = {k: v for k, v in sp_cfg.items() if v is not None}
+        try:
+            self.sp = SpatialPooler(**sp_cfg)
+        except (ParameterError, TypeError) as exc:
+            raise ParameterError(f"sp: {exc}") from None
+        tm_cfg = {"column_dimensions": list(self.sp.params.column_dimensions), "seed": seed,
+                  **self._section("tm")}
+        try:
+            self.tm = TemporalMemory(**tm_cfg)
+        except (ParameterError, TypeError) as exc:
+            raise ParameterError(f"tm: {exc}") from None
+        pcfg = self._section("predictor")
+        steps = pcfg.get("steps", [1])
+        steps = tuple(steps) if isinstance(steps, (list, tuple)) else (steps,)
+        try:
+            self.predictor = ScalarPredictor(
+                steps=steps,
+                resolution=float(pcfg.get("resolution") or self.resolution),
+                alpha=float(pcfg.get("alpha", 0.1)),
+                input_size=self.tm.num_cells,
+            )
+        except (ParameterError, TypeError, ValueError) as exc:
+            raise ParameterError(f"predictor: {exc}") from None
+        try:
+            self.likelihood = AnomalyLikelihood(**self._section("likelihood"))
+        except (ParameterError, TypeError) as exc:
+            raise ParameterError(f"likelihood: {exc}") from None
+        self.records = 0
+
+    # ------------------------------------------------------------------ running
+    @property
+    def steps(self) -> tuple[int, ...]:
+        return self.predictor.steps
+
+    def encode(self, value: float | None, timestamp: Any = None) -> SDR:
+        """The SP input for one record (value bits, then timestamp bits)."""
+        try:
+            v = self.value_encoder.encode(value)
+        except (TypeError, InputError) as exc:
+            raise type(exc)(f"value: {exc}") from None
+        if self.date_encoder is None:
+            return v
+        if timestamp is None:
+            raise InputError("timestamp: this model encodes time, but the record has none")
+        try:
+            t = self.date_encoder.encode(timestamp)
+        except (TypeError, InputError) as exc:
+            raise type(exc)(f"timestamp: {exc}") from None
+        return SDR.concatenate([v, t])
+
+    def run(self, record: Mapping[str, Any] | tuple[Any, Any] | float,
+            learn: bool = True) -> ModelResult:
+        """Feed one record and return predictions and anomaly.
+
+        ``record`` is a mapping with ``"value"`` (and ``"timestamp"`` when the model encodes
+        time), a ``(timestamp, value)`` pair, or a bare number.
+        """
+        if isinstance(record, Mapping):
+            if "value" not in record:
+                raise InputError("record has no 'value' field")
+            value, timestamp = record["value"], record.get("timestamp")
+        elif isinstance(record, tuple):
+            if len(record) != 2:
+                raise InputError("a record tuple must be (timestamp, value)")
+            timestamp, value = record
+        else:
+            value, timestamp = record, None
+        if value is not None and not isinstance(value, (int, float, np.integer, np.floating)):
+            raise TypeError(f"value: expected a number, got {type(value).__name__}")
+        fvalue = float("nan") if value is None else float(value)
+        missing = not math.isfinite(fvalue)
+        sp_input = self.encode(None if missing else fvalue, timestamp)
+        columns = self.sp.compute(sp_input, learn=learn)
+        self.tm.compute(columns, learn=learn)
+        raw = float(self.tm.anomaly)
+        cells = self.tm.active_cells
+        if learn:
+            self.predictor.learn(cells, None if missing else fvalue)
+        preds = self.predictor.infer(cells)
+        likelihood = float(self.likelihood.update(raw, None if missing else fvalue, timestamp))
+        from .anomaly import compute_log_likelihood
+
+        self.records += 1
+        return ModelResult(
+            value=fvalue,
+            predictions={k: float(p.value) for k, p in preds.items()},
+            confidences={k: float(p.confidence) for k, p in preds.items()},
+            anomaly_score=raw,
+            anomaly_likelihood=likelihood,
+            log_likelihood=float(compute_log_likelihood(likelihood)),
+        )
+
+    def reset(self) -> None:
+        """Start a new sequence (TM and predictor history); learning is kept."""
+        self.tm.reset()
+        self.predictor.reset()
+
+    # ------------------------------------------------------------------ state
+    def get_state(self) -> dict[str, Any]:
+        state: dict[str, Any] = {
+            "config": self.config,
+            "records": self.records,
+            "value_encoder": self.value_encoder.get_state(),
+            "sp": self.sp.get_state(),
+            "tm": self.tm.get_state(),
+            "predictor": self.predictor.get_state(),
+            "likelihood": self.likelihood.get_state(),
+        }
+        if self.date_encoder is not None:
+            state["date_encoder"] = self.date_encoder.get_state()
+        return state
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> HTMModel:
+        from .anomaly import AnomalyLikelihood
+        from .encoders import RDSE, DateEncoder
+        from .predictor import ScalarPredictor
+        from .spatial_pooler import SpatialPooler
+        from .temporal_memory import TemporalMemory
+
+        obj = cls.__new__(cls)
+        obj.config = state["config"]
+        obj.records = int(state["records"])
+        obj.value_encoder = RDSE.from_state(state["value_encoder"])
+        obj.resolution = float(obj.value_encoder.params.resolution)
+        obj.date_encoder = (DateEncoder.from_state(state["date_encoder"])
+                            if "date_encoder" in state else None)
+        obj.input_size = obj.value_encoder.size + (
+            obj.date_encoder.size if obj.date_encoder else 0)
+        obj.sp = SpatialPooler.from_state(state["sp"])
+        obj.tm = TemporalMemory.from_state(state["tm"])
+        obj.predictor = ScalarPredictor.from_state(state["predictor"])
+        obj.likelihood = AnomalyLikelihood.from_state(state["likelihood"])
+        return obj
+
+    def __repr__(self) -> str:
+        return (f"HTMModel(input={self.input_size}, columns={self.sp.params.column_dimensions}, "
+                f"cells/column={self.tm.params.cells_per_column}, steps={self.steps}, "
+                f"records={self.records})")
