@@ -1,0 +1,262 @@
+"""Vision baselines that need only numpy: k-nearest neighbours and a linear classifier on pixels.
+
+* :class:`RawKNN` — k = 3 nearest neighbours (Euclidean) on raw pixels scaled to ``[0, 1]``;
+  majority vote, ties broken in favour of the tied class with the nearest neighbour.
+* :class:`LinearReadout` — the benchmark's linear classifier: multinomial logistic (softmax)
+  regression with a bias, weights started at zero, trained by mini-batch Adam with a small L2
+  penalty, seeded. It works on any feature matrix, so the HTM models reuse it on their SDRs
+  (:class:`FeatureLinearModel`) and every model is read out by the same classifier.
+* :class:`RawLinear` — :class:`LinearReadout` on raw pixels.
+
+All three follow the benchmark's model protocol (``name``, ``fit(images, labels)``,
+``predict(images)``; see :mod:`htmkit.bench.vision`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ..errors import InputError, ParameterError
+
+__all__ = [
+    "FeatureLinearModel",
+    "LinearReadout",
+    "RawKNN",
+    "RawLinear",
+    "flatten_pixels",
+    "knn_predict",
+]
+
+
+def flatten_pixels(images: np.ndarray) -> np.ndarray:
+    """``[N, H, W]`` images as ``float32 [N, H*W]``; integer images are divided by 255."""
+    imgs = np.asarray(images)
+    if imgs.ndim != 3 or imgs.shape[0] == 0:
+        raise InputError(f"images must have shape [N, H, W] with N > 0, got {imgs.shape}")
+    x = imgs.reshape(imgs.shape[0], -1).astype(np.float32)
+    if np.issubdtype(imgs.dtype, np.integer):
+        x /= np.float32(255.0)
+    return x
+
+
+def _check_labels(labels: np.ndarray, n: int) -> np.ndarray:
+    y = np.asarray(labels)
+    if y.shape != (n,) or not np.issubdtype(y.dtype, np.integer):
+        raise InputError(f"labels must be {n} integers, got {y.dtype} {y.shape}")
+    return y.astype(np.int64)
+
+
+def knn_predict(
+    train: np.ndarray, train_labels: np.ndarray, query: np.ndarray, k: int = 3, chunk: int = 512
+) -> np.ndarray:
+    """k-NN (Euclidean) majority vote of ``query`` rows against ``train`` rows (float arrays)."""
+    train = np.asarray(train, dtype=np.float32)
+    query = np.asarray(query, dtype=np.float32)
+    y = np.asarray(train_labels, dtype=np.int64)
+    if train.ndim != 2 or query.ndim != 2 or train.shape[1] != query.shape[1]:
+        raise InputError(f"feature shapes disagree: train {train.shape}, query {query.shape}")
+    k = min(int(k), train.shape[0])
+    classes, y_idx = np.unique(y, return_inverse=True)
+    n_cls = classes.size
+    tr_sq = np.einsum("ij,ij->i", train, train)
+    out = np.empty(query.shape[0], dtype=np.int64)
+    for s in range(0, query.shape[0], chunk):
+        q = query[s : s + chunk]
+        d = tr_sq[None, :] - 2.0 * (q @ train.T)  # |q|^2 is constant per row
+        nn = np.argpartition(d, k - 1, axis=1)[:, :k] if k < d.shape[1] else np.argsort(d, 1)
+        order = np.argsort(np.take_along_axis(d, nn, axis=1), axis=1, kind="stable")
+        nn = np.take_along_axis(nn, order, axis=1)  # nearest first
+        lab = y_idx[nn]  # [m, k]
+        votes = np.zeros((q.shape[0], n_cls), dtype=np.int64)
+        np.add.at(votes, (np.arange(q.shape[0])[:, None], lab), 1)
+        best = votes.max(axis=1, keepdims=True)
+        tied = votes == best  # [m, n_cls]
+        # the first (nearest) neighbour whose class is among the tied winners
+        ok = np.take_along_axis(tied, lab, axis=1)
+        first = np.argmax(ok, axis=1)
+        out[s : s + chunk] = classes[lab[np.arange(q.shape[0]), first]]
+    return out
+
+
+class RawKNN:
+    """k-nearest neighbours (k = 3) on raw pixels."""
+
+    name = "raw-knn"
+
+    def __init__(self, k: int = 3, seed: int = 0, **_: Any) -> None:
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+            raise ParameterError(f"k must be a positive integer, got {k!r}")
+        self.k = int(k)
+        self._x: np.ndarray | None = None
+        self._y: np.ndarray | None = None
+
+    def fit(self, images: np.ndarray, labels: np.ndarray) -> RawKNN:
+        self._x = flatten_pixels(images)
+        self._y = _check_labels(labels, self._x.shape[0])
+        self._shape = np.asarray(images).shape[1:]
+        return self
+
+    def predict(self, images: np.ndarray) -> np.ndarray:
+        if self._x is None:
+            raise InputError("RawKNN.predict called before fit")
+        if np.asarray(images).shape[1:] != self._shape:
+            raise InputError(f"fitted on {self._shape} images, got {np.asarray(images).shape[1:]}")
+        return knn_predict(self._x, self._y, flatten_pixels(images), self.k)
+
+    def describe(self) -> dict[str, Any]:
+        return {"k": self.k, "metric": "euclidean", "features": "raw pixels / 255"}
+
+
+class LinearReadout:
+    """Softmax regression trained by mini-batch Adam (the benchmark's linear classifier).
+
+    Parameters
+    ----------
+    epochs : int
+        Passes over the data; the number actually run is
+        ``max(epochs, ceil(min_steps / batches_per_epoch))`` so that small training sets still
+        get ``min_steps`` updates.
+    lr, batch_size, l2 : float, int, float
+        Adam learning rate, mini-batch size, L2 penalty on the weights (not the bias).
+    min_steps : int
+        Minimum number of Adam updates.
+    seed : int
+        Seeds the shuffling (weights start at zero).
+    """
+
+    def __init__(
+        self,
+        epochs: int = 15,
+        lr: float = 1e-2,
+        batch_size: int = 256,
+        l2: float = 1e-4,
+        min_steps: int = 1000,
+        seed: int = 0,
+    ) -> None:
+        for name, v in (("epochs", epochs), ("batch_size", batch_size)):
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+                raise ParameterError(f"{name} must be a positive integer, got {v!r}")
+        if not float(lr) > 0 or float(l2) < 0 or int(min_steps) < 0:
+            raise ParameterError("lr must be > 0, l2 >= 0 and min_steps >= 0")
+        self.epochs, self.lr, self.batch_size = int(epochs), float(lr), int(batch_size)
+        self.l2, self.min_steps, self.seed = float(l2), int(min_steps), int(seed)
+        self.classes_: np.ndarray | None = None
+        self.W: np.ndarray | None = None
+        self.b: np.ndarray | None = None
+
+    def fit(self, features: np.ndarray, labels: np.ndarray) -> LinearReadout:
+        X = np.asarray(features, dtype=np.float32)
+        if X.ndim != 2 or X.shape[0] == 0:
+            raise InputError(f"features must have shape [N, D] with N > 0, got {X.shape}")
+        y = _check_labels(labels, X.shape[0])
+        self.classes_, yi = np.unique(y, return_inverse=True)
+        n, d = X.shape
+        c = self.classes_.size
+        W = np.zeros((d, c), np.float32)
+        b = np.zeros(c, np.float32)
+        mW, vW = np.zeros_like(W), np.zeros_like(W)
+        mb, vb = np.zeros_like(b), np.zeros_like(b)
+        b1, b2, eps = 0.9, 0.999, 1e-8
+        rng = np.random.default_rng(self.seed)
+        bs = min(self.batch_size, n)
+        batches = math.ceil(n / bs)
+        epochs = max(self.epochs, math.ceil(self.min_steps / batches))
+        step = 0
+        for _ in range(epochs):
+            perm = rng.permutation(n)
+            for s in range(0, n, bs):
+                idx = perm[s : s + bs]
+                xb = X[idx]
+                z = xb @ W + b
+                z -= z.max(axis=1, keepdims=True)
+                p = np.exp(z)
+                p /= p.sum(axis=1, keepdims=True)
+                p[np.arange(idx.size), yi[idx]] -= 1.0
+                p /= np.float32(idx.size)
+                gW = xb.T @ p + self.l2 * W
+                gb = p.sum(axis=0)
+                step += 1
+                mW = b1 * mW + (1 - b1) * gW
+                vW = b2 * vW + (1 - b2) * gW * gW
+                mb = b1 * mb + (1 - b1) * gb
+                vb = b2 * vb + (1 - b2) * gb * gb
+                corr1, corr2 = 1 - b1**step, 1 - b2**step
+                W -= (self.lr / corr1) * mW / (np.sqrt(vW / corr2) + eps)
+                b -= (self.lr / corr1) * mb / (np.sqrt(vb / corr2) + eps)
+        self.W, self.b = W.astype(np.float32), b.astype(np.float32)
+        self.epochs_run = epochs
+        return self
+
+    def decision_function(self, features: np.ndarray) -> np.ndarray:
+        if self.W is None:
+            raise InputError("LinearReadout used before fit")
+        X = np.asarray(features, dtype=np.float32)
+        if X.ndim != 2 or X.shape[1] != self.W.shape[0]:
+            raise InputError(f"expected features [N, {self.W.shape[0]}], got {X.shape}")
+        return X @ self.W + self.b
+
+    def predict_proba(self, features: np.ndarray) -> np.ndarray:
+        z = self.decision_function(features)
+        z -= z.max(axis=1, keepdims=True)
+        p = np.exp(z)
+        return p / p.sum(axis=1, keepdims=True)
+
+    def predict(self, features: np.ndarray) -> np.ndarray:
+        return self.classes_[np.argmax(self.decision_function(features), axis=1)]
+
+    def describe(self) -> dict[str, Any]:
+        info: dict[str, Any] = {
+            "classifier": "softmax regression, mini-batch Adam",
+            "epochs": self.epochs,
+            "lr": self.lr,
+            "batch_size": self.batch_size,
+            "l2": self.l2,
+            "min_steps": self.min_steps,
+        }
+        if self.W is not None:
+            info["epochs_run"] = self.epochs_run
+        return info
+
+
+class FeatureLinearModel:
+    """``features(images) -> [N, D]`` followed by :class:`LinearReadout`.
+
+    The HTM models plug in here: ``features`` maps images to (flattened, 0/1) SDR activity, e.g.
+    a Spatial Pooler's active columns. ``features`` may also have a ``fit(images, labels)``
+    method (called first, e.g. to train the SP); otherwise it is a plain function.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        features: Callable[[np.ndarray], np.ndarray],
+        seed: int = 0,
+        **readout_kw: Any,
+    ) -> None:
+        self.name = name
+        self.features = features
+        self.readout = LinearReadout(seed=seed, **readout_kw)
+
+    def fit(self, images: np.ndarray, labels: np.ndarray) -> FeatureLinearModel:
+        if hasattr(self.features, "fit"):
+            self.features.fit(images, labels)
+        self.readout.fit(self.features(images), labels)
+        return self
+
+    def predict(self, images: np.ndarray) -> np.ndarray:
+        return self.readout.predict(self.features(images))
+
+    def describe(self) -> dict[str, Any]:
+        return {"readout": self.readout.describe()}
+
+
+class RawLinear(FeatureLinearModel):
+    """:class:`LinearReadout` on raw pixels scaled to ``[0, 1]``."""
+
+    def __init__(self, seed: int = 0, **readout_kw: Any) -> None:
+        readout_kw.pop("quick", None)
+        super().__init__("raw-linear", flatten_pixels, seed=seed, **readout_kw)
