@@ -72,6 +72,13 @@ PROFILES: dict[str, CostMatrix] = {
     "reward_low_FN_rate": CostMatrix(tp=1.0, fp=0.11, fn=2.0, tn=1.0),
 }
 
+#: Short column labels for tables.
+PROFILE_LABELS = {
+    "standard": "standard",
+    "reward_low_FP_rate": "low FP",
+    "reward_low_FN_rate": "low FN",
+}
+
 
 def scaled_sigmoid(position: Any) -> Any:
     """NAB's scaled sigmoid: ``2 / (1 + exp(5 x)) - 1``, and ``-1`` for ``x > 3``."""
@@ -580,27 +587,19 @@ def render_report(report: ScoreReport, console: Any = None) -> None:
     rounding = f", scores rounded to {report.digits} digits" if report.digits else ""
     t = Table(
         title=f"NAB score — {report.detector} ({report.n_series} series, "
-        f"{report.n_rows:,} rows, {report.n_windows} windows{rounding})"
+        f"{report.n_rows:,} rows, {report.n_windows} windows{rounding})",
+        caption="score = 100·(raw − null)/(perfect − null); perfect = windows × A_TP",
     )
-    for col, just in [
-        ("profile", "left"),
-        ("score", "right"),
-        ("threshold", "right"),
-        ("raw", "right"),
-        ("null", "right"),
-        ("perfect", "right"),
-        ("windows hit", "right"),
-        ("FP rows", "right"),
-    ]:
-        t.add_column(col, justify=just)  # type: ignore[arg-type]
+    t.add_column("profile", no_wrap=True)
+    for col in ("score", "threshold", "raw", "null", "windows hit", "FP rows"):
+        t.add_column(col, justify="right")
     for p in report.profiles.values():
         t.add_row(
             p.profile,
             f"[bold]{_fmt(p.score, 2)}[/bold]",
             f"{p.threshold:.14g}",
-            f"{p.raw:.3f}",
-            f"{p.null:.3f}",
-            f"{p.perfect:.3f}",
+            f"{p.raw:.2f}",
+            f"{p.null:.2f}",
             f"{p.windows_detected}/{p.windows}",
             f"{p.fp:,}",
         )
@@ -608,10 +607,10 @@ def render_report(report: ScoreReport, console: Any = None) -> None:
 
     pnames = list(report.profiles)
     c = Table(title="per category (normalized at the corpus thresholds)")
-    c.add_column("category")
+    c.add_column("category", no_wrap=True)
     c.add_column("series", justify="right")
     for pn in pnames:
-        c.add_column(pn, justify="right")
+        c.add_column(PROFILE_LABELS.get(pn, pn), justify="right")
     first = f" ({pnames[0]})" if pnames else ""
     c.add_column(f"windows hit{first}", justify="right")
     c.add_column(f"FP rows{first}", justify="right")

@@ -1,0 +1,214 @@
+"""Run a detector over the NAB corpus and write results in NAB's layout.
+
+For detector ``D`` and series ``category/file.csv`` the result is
+``<results_dir>/D/category/D_file.csv`` with columns ``timestamp,value,anomaly_score,label``:
+one row per data row, in order, timestamp and value text copied verbatim from the data file,
+``label`` 1 inside a labelled window. Each series gets a fresh detector built with the series'
+minimum and maximum value, NAB's probationary period and the run's seed. Files are written to a
+temporary name and moved into place, so an interrupted run never leaves a truncated result.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..errors import DataError, ParameterError
+from . import corpus as _corpus
+from .detectors import DetectorError, create_detector, get_factory
+
+
+@dataclass(frozen=True)
+class SeriesRun:
+    """What one series produced."""
+
+    name: str
+    rows: int
+    seconds: float
+    path: Path
+
+
+@dataclass
+class RunSummary:
+    """Result of :func:`run`."""
+
+    detector: str
+    results_dir: Path
+    series: list[SeriesRun] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def rows(self) -> int:
+        return sum(s.rows for s in self.series)
+
+
+def result_path(results_dir: str | os.PathLike[str], detector: str, name: str) -> Path:
+    """``<results_dir>/<detector>/<category>/<detector>_<file>`` for series ``name``."""
+    cat = _corpus.category_of(name)
+    file = name.rsplit("/", 1)[-1]
+    base = Path(results_dir) / detector
+    return (base / cat if cat else base) / f"{detector}_{file}"
+
+
+def write_csv_atomic(df: pd.DataFrame, path: Path) -> None:
+    """Write ``df`` to ``path`` via a temporary file in the same folder and ``os.replace``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        df.to_csv(tmp, index=False)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def detect_series(detector: str, series: _corpus.Series, seed: int) -> np.ndarray:
+    """Scores of a fresh ``detector`` over ``series`` (one float per row)."""
+    n = len(series)
+    det = create_detector(
+        detector,
+        min_value=float(series.values.min()),
+        max_value=float(series.values.max()),
+        probationary_period=_corpus.probationary_period(n),
+        seed=seed,
+    )
+    scores = np.empty(n, dtype=np.float64)
+    stamps = pd.DatetimeIndex(series.timestamps)
+    handle = det.handle_record
+    for i, (t, v) in enumerate(zip(stamps, series.values.tolist(), strict=True)):
+        scores[i] = handle(t, v)
+    bad = np.flatnonzero(~np.isfinite(scores))
+    if bad.size:
+        i = int(bad[0])
+        raise DetectorError(
+            f"detector {detector!r} returned a non-finite score ({scores[i]}) at row {i} "
+            f"(line {i + 2}) of {series.name}"
+        )
+    return scores
+
+
+def run_series(
+    detector: str,
+    nab_dir: str,
+    name: str,
+    windows: Sequence[_corpus.Window],
+    results_dir: str,
+    seed: int,
+) -> SeriesRun:
+    """Run ``detector`` on one series and write its result file (worker entry point)."""
+    t0 = time.perf_counter()
+    series = _corpus.read_series(nab_dir, name)
+    bounds = _corpus.window_bounds(series, windows)
+    scores = detect_series(detector, series, seed)
+    df = pd.DataFrame(
+        {
+            "timestamp": series.raw_timestamps,
+            "value": series.raw_values,
+            "anomaly_score": scores,
+            "label": _corpus.labels_from_bounds(len(series), bounds),
+        }
+    )
+    path = result_path(results_dir, detector, name)
+    write_csv_atomic(df, path)
+    return SeriesRun(name, len(series), time.perf_counter() - t0, path)
+
+
+def run(
+    detector_name: str,
+    nab_dir: str | os.PathLike[str] | None = None,
+    results_dir: str | os.PathLike[str] = "results/nab",
+    *,
+    workers: int = 1,
+    seed: int = 42,
+    series: str | Sequence[str] | None = None,
+    progress: bool = True,
+    on_done: Callable[[SeriesRun], None] | None = None,
+) -> RunSummary:
+    """Run ``detector_name`` on every labelled series (optionally those matching ``series``).
+
+    ``workers > 1`` runs series in that many processes, largest first. Returns a summary; the
+    first failing series raises (its error names the file) after the others are cancelled.
+    """
+    if workers < 1:
+        raise ParameterError(f"workers must be >= 1, got {workers}")
+    get_factory(detector_name)  # unknown names fail before any work
+    # build one throw-away instance so an unavailable detector fails fast, with its message
+    create_detector(detector_name, min_value=0.0, max_value=1.0, probationary_period=0, seed=seed)
+
+    root = _corpus.resolve_nab_dir(nab_dir)
+    windows = _corpus.load_windows(root)
+    names = _corpus.select_series(sorted(windows), series)
+    if not names:
+        raise DataError(
+            f"no labelled series match {series!r}" if series else f"{root}: no labelled series"
+        )
+    for name in names:
+        if not (root / "data" / name).is_file():
+            raise DataError(f"series {name!r} is labelled but {root / 'data' / name} is missing")
+    # largest first keeps the pool busy until the end
+    names.sort(key=lambda n: (-(root / "data" / n).stat().st_size, n))
+    total = sum(max(1, (root / "data" / n).stat().st_size) for n in names)
+
+    summary = RunSummary(detector_name, Path(results_dir))
+    t0 = time.perf_counter()
+    args = [(detector_name, str(root), n, windows[n], str(results_dir), seed) for n in names]
+
+    prog = None
+    task = None
+    if progress:
+        from rich.progress import (
+            BarColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        prog = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            TextColumn("{task.fields[done]}/{task.fields[count]} series"),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            transient=False,
+        )
+        task = prog.add_task(f"nab run {detector_name}", total=total, done=0, count=len(names))
+        prog.start()
+
+    def finished(res: SeriesRun) -> None:
+        summary.series.append(res)
+        if prog is not None and task is not None:
+            size = max(1, (root / "data" / res.name).stat().st_size)
+            prog.update(task, advance=size, done=len(summary.series))
+        if on_done is not None:
+            on_done(res)
+
+    try:
+        if workers == 1 or len(names) == 1:
+            for a in args:
+                finished(run_series(*a))
+        else:
+            with ProcessPoolExecutor(max_workers=min(workers, len(names))) as pool:
+                futures = {pool.submit(run_series, *a) for a in args}
+                while futures:
+                    done, futures = wait(futures, return_when=FIRST_EXCEPTION)
+                    for f in done:
+                        exc = f.exception()
+                        if exc is not None:
+                            for g in futures:
+                                g.cancel()
+                            raise exc
+                        finished(f.result())
+    finally:
+        if prog is not None:
+            prog.stop()
+    summary.series.sort(key=lambda s: s.name)
+    summary.seconds = time.perf_counter() - t0
+    return summary
