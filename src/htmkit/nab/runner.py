@@ -139,9 +139,6 @@ def run(
     if workers < 1:
         raise ParameterError(f"workers must be >= 1, got {workers}")
     get_factory(detector_name)  # unknown names fail before any work
-    # build one throw-away instance so an unavailable detector fails fast, with its message
-    create_detector(detector_name, min_value=0.0, max_value=1.0, probationary_period=0, seed=seed)
-
     root = _corpus.resolve_nab_dir(nab_dir)
     windows = _corpus.load_windows(root)
     names = _corpus.select_series(sorted(windows), series)
@@ -155,6 +152,16 @@ def run(
     # largest first keeps the pool busy until the end
     names.sort(key=lambda n: (-(root / "data" / n).stat().st_size, n))
     total = sum(max(1, (root / "data" / n).stat().st_size) for n in names)
+    # build one throw-away detector for the first series, so that an unavailable or
+    # misconfigured detector fails here with its own message rather than inside a worker
+    first = _corpus.read_series(root, names[0])
+    create_detector(
+        detector_name,
+        min_value=float(first.values.min()),
+        max_value=float(first.values.max()),
+        probationary_period=_corpus.probationary_period(len(first)),
+        seed=seed,
+    )
 
     summary = RunSummary(detector_name, Path(results_dir))
     t0 = time.perf_counter()
