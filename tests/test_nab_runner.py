@@ -1,6 +1,5 @@
 """Detectors, registry, runner output layout/alignment, scoring of run output, and the CLI."""
 
-import importlib.util
 import json
 import math
 from pathlib import Path
@@ -117,16 +116,18 @@ def test_registry():
     assert "null_copy" not in detectors.available_detectors()
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("htmkit.detector") is not None,
-    reason="htmkit.detector exists now; the lazy factory resolves it",
-)
-def test_htmkit_detector_is_lazy_and_explains_itself(nab, tmp_path):
+def test_htmkit_detector_is_lazy_and_explains_itself(nab, tmp_path, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "htmkit.detector", None)  # as if the module did not exist
     with pytest.raises(DetectorUnavailableError, match="htmkit.detector"):
         detectors.create_detector("htmkit", **KW)
     with pytest.raises(DetectorUnavailableError):
         runner.run("htmkit", nab, tmp_path / "res", progress=False)
     assert not (tmp_path / "res").exists()
+    monkeypatch.setitem(sys.modules, "htmkit.detector", type(sys)("htmkit.detector"))
+    with pytest.raises(DetectorUnavailableError, match="defines no AnomalyDetector"):
+        detectors.create_detector("htmkit", **KW)
 
 
 def test_htmkit_factory_uses_for_nab_when_present(monkeypatch):
