@@ -6,6 +6,7 @@ its active bits. Dense (boolean array) and coordinate views are computed on dema
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -96,8 +97,9 @@ class SDR:
         """Build without validation from already sorted, unique, in-range indices (internal)."""
         obj = cls.__new__(cls)
         obj._shape = tuple(shape)
-        obj._size = int(np.prod(obj._shape))
-        idx = np.asarray(indices).astype(_index_dtype(obj._size), copy=True)
+        obj._size = math.prod(obj._shape)
+        dtype = np.int32 if obj._size < 2**31 else np.int64
+        idx = np.array(indices, dtype=dtype, copy=True)
         idx.flags.writeable = False
         obj._indices = idx
         obj._hash = None
