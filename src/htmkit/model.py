@@ -192,7 +192,6 @@ class HTMModel(Persistable):
     def _build(self) -> None:
         from .anomaly import AnomalyLikelihood
         from .encoders import RDSE, DateEncoder
-        from .predictor import ScalarPredictor
         from .spatial_pooler import SpatialPooler
         from .temporal_memory import TemporalMemory
 
@@ -243,6 +242,18 @@ class HTMModel(Persistable):
         pcfg = self._section("predictor")
         steps = pcfg.get("steps", [1])
         steps = tuple(steps) if isinstance(steps, (list, tuple)) else (steps,)
+        self.predictor = None
+        if steps:
+            self._build_predictor(steps, pcfg)
+        try:
+            self.likelihood = AnomalyLikelihood(**self._section("likelihood"))
+        except (ParameterError, TypeError) as exc:
+            raise ParameterError(f"likelihood: {exc}") from None
+        self.records = 0
+
+    def _build_predictor(self, steps: tuple[int, ...], pcfg: dict[str, Any]) -> None:
+        from .predictor import ScalarPredictor
+
         try:
             self.predictor = ScalarPredictor(
                 steps=steps,
@@ -252,16 +263,12 @@ class HTMModel(Persistable):
             )
         except (ParameterError, TypeError, ValueError) as exc:
             raise ParameterError(f"predictor: {exc}") from None
-        try:
-            self.likelihood = AnomalyLikelihood(**self._section("likelihood"))
-        except (ParameterError, TypeError) as exc:
-            raise ParameterError(f"likelihood: {exc}") from None
-        self.records = 0
 
     # ------------------------------------------------------------------ running
     @property
     def steps(self) -> tuple[int, ...]:
-        return self.predictor.steps
+        """Prediction steps (empty when the predictor is switched off with ``steps: []``)."""
+        return self.predictor.steps if self.predictor is not None else ()
 
     def encode(self, value: float | None, timestamp: Any = None) -> SDR:
         """The SP input for one record (value bits, then timestamp bits)."""
@@ -305,9 +312,11 @@ class HTMModel(Persistable):
         self.tm.compute(columns, learn=learn)
         raw = float(self.tm.anomaly)
         cells = self.tm.active_cells
-        if learn:
-            self.predictor.learn(cells, None if missing else fvalue)
-        preds = self.predictor.infer(cells)
+        preds = {}
+        if self.predictor is not None:
+            if learn:
+                self.predictor.learn(cells, None if missing else fvalue)
+            preds = self.predictor.infer(cells)
         likelihood = float(self.likelihood.update(raw, None if missing else fvalue, timestamp))
         from .anomaly import compute_log_likelihood
 
@@ -324,7 +333,8 @@ class HTMModel(Persistable):
     def reset(self) -> None:
         """Start a new sequence (TM and predictor history); learning is kept."""
         self.tm.reset()
-        self.predictor.reset()
+        if self.predictor is not None:
+            self.predictor.reset()
 
     # ------------------------------------------------------------------ state
     def get_state(self) -> dict[str, Any]:
@@ -334,7 +344,7 @@ class HTMModel(Persistable):
             "value_encoder": self.value_encoder.get_state(),
             "sp": self.sp.get_state(),
             "tm": self.tm.get_state(),
-            "predictor": self.predictor.get_state(),
+            "predictor": self.predictor.get_state() if self.predictor is not None else None,
             "likelihood": self.likelihood.get_state(),
         }
         if self.date_encoder is not None:
@@ -360,7 +370,8 @@ class HTMModel(Persistable):
             obj.date_encoder.size if obj.date_encoder else 0)
         obj.sp = SpatialPooler.from_state(state["sp"])
         obj.tm = TemporalMemory.from_state(state["tm"])
-        obj.predictor = ScalarPredictor.from_state(state["predictor"])
+        obj.predictor = (ScalarPredictor.from_state(state["predictor"])
+                         if state["predictor"] is not None else None)
         obj.likelihood = AnomalyLikelihood.from_state(state["likelihood"])
         return obj
 

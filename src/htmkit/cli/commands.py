@@ -6,6 +6,8 @@ Each module below defines its commands with ``@app.command`` / ``@bench_app.comm
 from __future__ import annotations
 
 from . import (
+    anomaly,  # noqa: F401
+    bench_vision,  # noqa: F401
     demo,  # noqa: F401
     nab,  # noqa: F401
     run,  # noqa: F401

@@ -1,0 +1,87 @@
+"""The ready AnomalyDetector and the `htmkit anomaly` command."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+import htmkit.cli.commands  # noqa: F401  (registers the commands)
+from htmkit.cli.main import app
+from htmkit.detector import AnomalyDetector
+from htmkit.errors import InputError, ParameterError
+from htmkit.streams import example_stream
+
+SMALL = {"sp": {"column_dimensions": [512], "num_active_columns_per_inh_area": 20},
+         "tm": {"cells_per_column": 8, "activation_threshold": 10, "min_threshold": 7,
+                "max_new_synapse_count": 16}}
+
+
+def _stream(n=600):
+    frame, starts = example_stream(n, seed=2)
+    return list(frame["timestamp"]), frame["value"].to_numpy(float), starts
+
+
+def test_same_seed_same_scores_and_range():
+    ts, vals, _ = _stream(400)
+    a = AnomalyDetector(float(vals.min()), float(vals.max()), 100, seed=3, config=SMALL)
+    b = AnomalyDetector(float(vals.min()), float(vals.max()), 100, seed=3, config=SMALL)
+    sa = [a.update(t, v) for t, v in zip(ts, vals, strict=True)]
+    sb = [b.update(t, v) for t, v in zip(ts, vals, strict=True)]
+    assert sa == sb
+    assert all(0.0 <= s <= 1.0 for s in sa)
+
+
+def test_save_load_mid_stream(tmp_path):
+    ts, vals, _ = _stream(400)
+    a = AnomalyDetector(probationary_period=100, seed=1, config=SMALL, calibration_records=50)
+    for t, v in zip(ts[:220], vals[:220], strict=True):
+        a.update(t, v)
+    a.save(tmp_path / "d.htm")
+    b = AnomalyDetector.load(tmp_path / "d.htm")
+    for t, v in zip(ts[220:], vals[220:], strict=True):
+        assert a.update(t, v) == b.update(t, v)
+
+
+def test_calibration_holds_then_replays():
+    ts, vals, _ = _stream(100)
+    d = AnomalyDetector(probationary_period=40, seed=1, config=SMALL, calibration_records=30)
+    out = [d.update(t, v) for t, v in zip(ts[:29], vals[:29], strict=True)]
+    assert out == [0.0] * 29 and d.model is None
+    d.update(ts[29], vals[29])
+    assert d.model is not None and d.model.records == 30
+
+
+def test_spatial_anomaly_scores_one():
+    ts, vals, _ = _stream(300)
+    d = AnomalyDetector(float(vals.min()), float(vals.max()), 50, seed=1, config=SMALL)
+    for t, v in zip(ts[:299], vals[:299], strict=True):
+        d.update(t, v)
+    assert d.update(ts[299], float(vals.max()) * 3) == 1.0
+
+
+def test_bad_input():
+    with pytest.raises(ParameterError, match="probationary_period"):
+        AnomalyDetector(probationary_period=0)
+    with pytest.raises(ParameterError, match="both"):
+        AnomalyDetector(min_value=1.0)
+    d = AnomalyDetector(0.0, 1.0, 10, config=SMALL)
+    with pytest.raises(TypeError, match="number"):
+        d.update(pd.Timestamp("2020-01-01"), "x")
+    with pytest.raises(InputError, match="finite"):
+        d.update(pd.Timestamp("2020-01-01"), float("inf"))
+
+
+def test_cli_anomaly(tmp_path):
+    frame, starts = example_stream(600, seed=4)
+    p = tmp_path / "s.csv"
+    frame.to_csv(p, index=False)
+    out, png = tmp_path / "o.csv", tmp_path / "o.png"
+    res = CliRunner().invoke(app, ["anomaly", str(p), "--out", str(out), "--plot", str(png),
+                                   "--quiet"])
+    assert res.exit_code == 0, res.output
+    scores = pd.read_csv(out)
+    assert len(scores) == 600 and {"anomaly_score", "flagged"} <= set(scores)
+    assert np.all((scores["anomaly_score"] >= 0) & (scores["anomaly_score"] <= 1))
+    assert png.stat().st_size > 1000
+    res = CliRunner().invoke(app, ["anomaly", str(p), "--value", "nope", "--quiet"])
+    assert res.exit_code == 2 and "no column 'nope'" in res.output
