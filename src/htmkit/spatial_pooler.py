@@ -1,0 +1,683 @@
+"""The Spatial Pooler, following Numenta's BAMI "Spatial Pooling Algorithm Details".
+
+A :class:`SpatialPooler` turns an input SDR into an SDR of active columns with (nearly) fixed
+sparsity, learning which input bits each column responds to. The steps of :meth:`compute`
+carry BAMI's names; the loops behind them are numba kernels in
+:mod:`htmkit.kernels.spatial_pooler`.
+
+Initialisation
+    Column ``c`` is centred over the input at ``floor((coord + 0.5) * inputDim / columnDim)``
+    along each axis (htm.core ``mapColumn``). Its potential pool is a uniform random
+    ``round(potential_pct * window)`` subset of the inputs within ``potential_radius`` of the
+    centre (clipped at the borders, or modulo the axis with ``wrap_around``). A potential
+    synapse is connected with probability ``init_connected_pct``: its permanence is then uniform
+    in ``[syn_perm_connected, 1)``, otherwise uniform in ``[0, syn_perm_connected)``. Columns
+    with fewer than ``stimulus_threshold`` connected synapses get their permanences raised
+    until they have enough. When the column space has more axes than the input (e.g. input
+    (28, 28), columns (28, 28, 8)), the extra trailing column axes are "depth": all columns
+    along them share a centre. (Conversely, extra input axes are covered around their middle.)
+
+Phase 1 -- overlap
+    ``overlap(c)`` = number of connected synapses on active inputs;
+    ``boostedOverlap(c) = overlap(c) * boost(c)``.
+
+Phase 2 -- inhibition
+    ``c`` is active if ``boostedOverlap(c) > stimulus_threshold`` and
+    ``boostedOverlap(c) >= kthScore(neighbours(c), k)``. Ties are broken deterministically:
+    a neighbour with the same score beats ``c`` when its index is lower. With global
+    inhibition the neighbourhood is all columns and ``k = round(density * numColumns)``; with
+    local inhibition it is the hyper-rectangle of columns within ``inhibition_radius`` and
+    ``k = round(density * neighbourhood size)``; the neighbourhood always spans the extra
+    "depth" axes of the columns entirely (mini-columns over the same spot compete).
+    ``density`` is ``local_area_density``, or ``num_active_columns_per_inh_area / (largest
+    neighbourhood size)`` (at most 0.5).
+
+Phase 3 -- learning (``learn=True``)
+    Active columns: ``+syn_perm_active_inc`` on synapses from active inputs,
+    ``-syn_perm_inactive_dec`` on the others (clipped to [0, 1]). Duty cycles are moving
+    averages over ``min(duty_cycle_period, iteration)`` steps. Boost factors are
+    ``exp(-boost_strength * (activeDutyCycle - targetDensity))`` with the target density
+    ``density`` (global inhibition) or the neighbourhood's mean active duty cycle (local).
+    Columns whose overlap duty cycle is below ``min_pct_overlap_duty_cycle`` times the largest
+    one in their neighbourhood get all permanences raised by ``syn_perm_below_stimulus_inc``.
+    Every ``update_period`` steps the inhibition radius is recomputed from the average
+    connected receptive field span (times columns per input, as htm.core; averaged over the
+    axes shared by input and columns) and the minimum duty cycles are refreshed.
+
+Nothing in :meth:`compute` is random: the same parameters and seed give the same outputs.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .errors import InputError, ParameterError
+from .kernels import rng as R
+from .kernels import spatial_pooler as K
+from .kernels import synapses as KS
+from .params import check_float, check_int, check_shape, params_from_dict, params_to_dict
+from .sdr import SDR
+from .serialization import Persistable
+from .synapses import SynapseStore
+
+__all__ = ["SpatialPooler", "SpatialPoolerParams"]
+
+#: Largest density the inhibition allows when derived from ``num_active_columns_per_inh_area``.
+MAX_LOCAL_AREA_DENSITY = 0.5
+
+
+def _check_bool(name: str, value: Any) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise ParameterError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
+@dataclass(frozen=True)
+class SpatialPoolerParams:
+    """Parameters of a :class:`SpatialPooler` (validated at construction).
+
+    Parameters
+    ----------
+    input_dimensions, column_dimensions : int or tuple of int
+        Shapes of the input space and of the column space.
+    potential_radius : int
+        Inputs within this distance (per axis) of a column's centre may be in its potential
+        pool; a radius at least the input size covers the whole input.
+    potential_pct : float in (0, 1]
+        Fraction of the inputs within ``potential_radius`` that form the potential pool.
+    global_inhibition : bool
+        One neighbourhood of all columns (fast) instead of the column topology.
+    local_area_density : float in (0, 1], optional
+        Target fraction of active columns in a neighbourhood.
+    num_active_columns_per_inh_area : int, optional
+        Alternatively, target number of active columns per neighbourhood. Give at most one of
+        the two; with neither, ``local_area_density = 0.02``.
+    stimulus_threshold : int
+        A column takes part in inhibition only if its boosted overlap exceeds this.
+    syn_perm_inactive_dec, syn_perm_active_inc : float in [0, 1]
+        Permanence decrement / increment of an active column's synapses on inactive / active
+        inputs.
+    syn_perm_connected : float in (0, 1)
+        Permanence at which a synapse counts as connected.
+    syn_perm_below_stimulus_inc : float, optional
+        Increment of a weak column's permanences; default ``syn_perm_connected / 10``.
+    min_pct_overlap_duty_cycle : float in [0, 1]
+        A column whose overlap duty cycle falls below this fraction of the largest one in its
+        neighbourhood gets its permanences bumped up.
+    duty_cycle_period : int
+        Period of the duty cycle moving averages.
+    boost_strength : float >= 0
+        0 disables boosting.
+    update_period : int
+        Learning steps between updates of the inhibition radius and minimum duty cycles.
+    init_connected_pct : float in [0, 1]
+        Fraction of potential synapses connected at initialisation.
+    wrap_around : bool
+        Neighbourhoods (potential pools and inhibition) wrap around the borders.
+    seed : int
+        Seed of the initialisation (potential pools and permanences).
+    """
+
+    input_dimensions: tuple[int, ...]
+    column_dimensions: tuple[int, ...]
+    potential_radius: int = 16
+    potential_pct: float = 0.5
+    global_inhibition: bool = True
+    local_area_density: float | None = None
+    num_active_columns_per_inh_area: int | None = None
+    stimulus_threshold: int = 0
+    syn_perm_inactive_dec: float = 0.008
+    syn_perm_active_inc: float = 0.05
+    syn_perm_connected: float = 0.1
+    syn_perm_below_stimulus_inc: float | None = None
+    min_pct_overlap_duty_cycle: float = 0.001
+    duty_cycle_period: int = 1000
+    boost_strength: float = 0.0
+    update_period: int = 50
+    init_connected_pct: float = 0.5
+    wrap_around: bool = True
+    seed: int = 1
+
+    def __post_init__(self) -> None:
+        def put(name: str, value: Any) -> None:
+            object.__setattr__(self, name, value)
+
+        put("input_dimensions", check_shape("input_dimensions", self.input_dimensions))
+        put("column_dimensions", check_shape("column_dimensions", self.column_dimensions))
+        put("potential_radius", check_int("potential_radius", self.potential_radius, low=0))
+        put("potential_pct", check_float("potential_pct", self.potential_pct, low=0.0,
+                                         high=1.0, low_open=True))
+        put("global_inhibition", _check_bool("global_inhibition", self.global_inhibition))
+        num_columns = math.prod(self.column_dimensions)
+        if self.local_area_density is not None and self.num_active_columns_per_inh_area is not None:
+            raise ParameterError(
+                "give only one of local_area_density and num_active_columns_per_inh_area, "
+                f"got local_area_density={self.local_area_density!r} and "
+                f"num_active_columns_per_inh_area={self.num_active_columns_per_inh_area!r}"
+            )
+        if self.num_active_columns_per_inh_area is not None:
+            put("num_active_columns_per_inh_area",
+                check_int("num_active_columns_per_inh_area", self.num_active_columns_per_inh_area,
+                          low=1, high=num_columns))
+        else:
+            density = 0.02 if self.local_area_density is None else self.local_area_density
+            put("local_area_density", check_float("local_area_density", density, low=0.0,
+                                                  high=1.0, low_open=True))
+            if self.global_inhibition and math.floor(self.local_area_density * num_columns
+                                                     + 0.5) < 1:
+                raise ParameterError(
+                    f"local_area_density={self.local_area_density} selects no column out of "
+                    f"{num_columns}; raise it or add columns"
+                )
+        put("stimulus_threshold", check_int("stimulus_threshold", self.stimulus_threshold,
+                                            low=0))
+        for name in ("syn_perm_inactive_dec", "syn_perm_active_inc"):
+            put(name, check_float(name, getattr(self, name), low=0.0, high=1.0))
+        put("syn_perm_connected", check_float("syn_perm_connected", self.syn_perm_connected,
+                                              low=0.0, high=1.0, low_open=True, high_open=True))
+        if self.syn_perm_below_stimulus_inc is None:
+            put("syn_perm_below_stimulus_inc", self.syn_perm_connected / 10.0)
+        put("syn_perm_below_stimulus_inc",
+            check_float("syn_perm_below_stimulus_inc", self.syn_perm_below_stimulus_inc,
+                        low=0.0, high=1.0, low_open=True))
+        put("min_pct_overlap_duty_cycle", check_float(
+            "min_pct_overlap_duty_cycle", self.min_pct_overlap_duty_cycle, low=0.0, high=1.0))
+        put("duty_cycle_period", check_int("duty_cycle_period", self.duty_cycle_period, low=1))
+        put("boost_strength", check_float("boost_strength", self.boost_strength, low=0.0))
+        put("update_period", check_int("update_period", self.update_period, low=1))
+        put("init_connected_pct", check_float("init_connected_pct", self.init_connected_pct,
+                                              low=0.0, high=1.0))
+        put("wrap_around", _check_bool("wrap_around", self.wrap_around))
+        put("seed", check_int("seed", self.seed, low=0))
+        sizes = self._pool_sizes()
+        if int(sizes.min()) < 1:
+            raise ParameterError(
+                f"potential_pct={self.potential_pct} with potential_radius="
+                f"{self.potential_radius} leaves some columns without potential synapses"
+            )
+
+    # ------------------------------------------------------------------ derived geometry
+    @property
+    def num_inputs(self) -> int:
+        return math.prod(self.input_dimensions)
+
+    @property
+    def num_columns(self) -> int:
+        return math.prod(self.column_dimensions)
+
+    def padded_dimensions(self) -> tuple[np.ndarray, np.ndarray]:
+        """Input and column dimensions padded with trailing 1s to the same length."""
+        d = max(len(self.input_dimensions), len(self.column_dimensions))
+        pad = lambda dims: np.array(list(dims) + [1] * (d - len(dims)), dtype=np.int64)  # noqa: E731
+        return pad(self.input_dimensions), pad(self.column_dimensions)
+
+    def _pool_sizes(self) -> np.ndarray:
+        in_dims, col_dims = self.padded_dimensions()
+        return K.potential_pool_sizes(in_dims, col_dims, self.potential_radius,
+                                      self.potential_pct, self.wrap_around)
+
+
+class SpatialPooler(Persistable):
+    """BAMI Spatial Pooler over n-dimensional inputs and columns.
+
+    Parameters
+    ----------
+    params : SpatialPoolerParams, optional
+        All parameters; alternatively pass them as keyword arguments
+        (``SpatialPooler(input_dimensions=(28, 28), column_dimensions=(28, 28, 8), ...)``).
+
+    Examples
+    --------
+    >>> sp = SpatialPooler(input_dimensions=1000, column_dimensions=2048,
+    ...                    local_area_density=0.02, seed=7)
+    >>> active = sp.compute(SDR.random(1000, 0.04, seed=1), learn=True)
+    >>> active.shape, active.num_active
+    ((2048,), 41)
+    """
+
+    #: Largest number of input x column pairs for the dense connected mirror.
+    DENSE_MIRROR_MAX = 1 << 24
+
+    def __init__(self, params: SpatialPoolerParams | None = None, **kwargs: Any):
+        if params is None:
+            params = SpatialPoolerParams(**kwargs)
+        elif kwargs:
+            raise ParameterError("pass either a SpatialPoolerParams or keyword arguments")
+        elif not isinstance(params, SpatialPoolerParams):
+            raise ParameterError(f"params must be a SpatialPoolerParams, got {type(params)!r}")
+        self._params = params
+        self._setup_geometry()
+        self._initialize_synapses()
+        n = params.num_columns
+        self._boost = np.ones(n, dtype=np.float64)
+        self._active_duty = np.zeros(n, dtype=np.float64)
+        self._overlap_duty = np.zeros(n, dtype=np.float64)
+        self._min_overlap_duty = np.zeros(n, dtype=np.float64)
+        self._overlaps = np.zeros(n, dtype=np.int32)
+        self._boosted = np.zeros(n, dtype=np.float64)
+        self._active = np.zeros(0, dtype=np.int32)
+        self._iteration = 0
+        self._iteration_learn = 0
+        self._inhibition_radius = 0
+        self._update_inhibition_radius()
+
+    # ================================================================== set-up
+    def _setup_geometry(self) -> None:
+        p = self._params
+        self._in_dims, self._col_dims_padded = p.padded_dimensions()
+        self._col_dims = np.array(p.column_dimensions, dtype=np.int64)
+        n = p.num_columns
+        self._col_coords = np.ascontiguousarray(
+            np.stack(np.unravel_index(np.arange(n), p.column_dimensions), axis=1), dtype=np.int64)
+        # the axes shared by input and columns measure receptive fields
+        shared = min(len(p.input_dimensions), len(p.column_dimensions))
+        self._shared_axes = shared
+        in_coords = np.unravel_index(np.arange(p.num_inputs), p.input_dimensions)
+        self._in_coords = np.ascontiguousarray(np.stack(in_coords[:shared], axis=1),
+                                               dtype=np.int32)
+        self._columns_per_input = float(np.mean(
+            [p.column_dimensions[a] / p.input_dimensions[a] for a in range(shared)]))
+        self._input_mask = np.zeros(p.num_inputs, dtype=np.uint8)
+        self._out = np.empty(n, dtype=np.int32)
+
+    def _initialize_synapses(self) -> None:
+        """Potential pools and initial permanences, bulk-loaded into the synapse store."""
+        p = self._params
+        sizes = p._pool_sizes()
+        seg_ptr = np.zeros(p.num_columns + 1, dtype=np.int64)
+        np.cumsum(sizes, out=seg_ptr[1:])
+        presyn = np.empty(int(seg_ptr[-1]), dtype=np.int32)
+        perm = np.empty(int(seg_ptr[-1]), dtype=np.float32)
+        K.build_potential_pools(
+            self._in_dims, self._col_dims_padded, p.potential_radius, p.potential_pct,
+            p.wrap_around, p.syn_perm_connected, p.init_connected_pct, p.stimulus_threshold,
+            p.syn_perm_below_stimulus_inc, R.make_state(p.seed), seg_ptr, presyn, perm)
+        store = SynapseStore(p.num_columns, p.num_inputs, int(sizes.max()),
+                             initial_segments=p.num_columns)
+        store.fill(np.arange(p.num_columns, dtype=np.int32), seg_ptr, presyn, perm)
+        # The SP never adds synapses: drop the head-room the store reserved for growth
+        # (reserve() would grow the arena again if anyone added synapses later).
+        st = store.arrays
+        store.arrays = st._replace(arena=st.arena[: int(st.meta[KS.M_TOP])].copy())
+        self._store = store
+        self._build_mirror()
+
+    def _build_mirror(self) -> None:
+        """Build the connected-synapse mirror that the overlap step reads (see the kernels).
+
+        Dense potential pools (at least a quarter of all input x column pairs, at most
+        ``DENSE_MIRROR_MAX`` pairs) get an input-major ``conn_dense`` matrix and a
+        ``slot_of[column, input]`` table; sparse ones a mirror of the store's reverse index.
+        """
+        p = self._params
+        st = self._store.arrays
+        n = p.num_columns
+        if not np.array_equal(st.seg_owner[:n], np.arange(n)):
+            raise AssertionError("synapse store: segment ids must equal column ids")
+        cap = self._store.segment_capacity
+        pairs = p.num_inputs * n
+        self._dense = pairs <= self.DENSE_MIRROR_MAX and 4 * self._store.num_synapses >= pairs
+        if self._dense:
+            self._slot_of = np.empty((n, p.num_inputs), dtype=np.int16 if cap < 2**15 else
+                                     np.int32)
+            self._conn_dense = np.empty((p.num_inputs, n), dtype=np.uint8)
+            self._col_at = np.zeros(0, dtype=np.int32)
+            self._conn_at = np.zeros(0, dtype=np.uint8)
+            K.build_dense_mirror(st.presyn, st.perm, st.seg_nsyn, cap, p.syn_perm_connected,
+                                 self._slot_of, self._conn_dense)
+        else:
+            top = int(st.meta[KS.M_TOP])
+            self._slot_of = np.zeros((0, 0), dtype=np.int16)
+            self._conn_dense = np.zeros((0, 0), dtype=np.uint8)
+            self._col_at = np.zeros(top, dtype=np.int32)
+            self._conn_at = np.zeros(top, dtype=np.uint8)
+            K.build_connected_mirror(st.arena, st.rev_start, st.rev_count, st.perm,
+                                     st.seg_owner, cap, p.syn_perm_connected, self._col_at,
+                                     self._conn_at)
+
+    # ================================================================== compute
+    def compute(self, input: SDR | Any, learn: bool = True) -> SDR:
+        """Run one step: return the active columns (an SDR of shape ``column_dimensions``).
+
+        Parameters
+        ----------
+        input : SDR (or a dense 0/1 array) of size ``num_inputs``
+            The active input bits; its shape is ignored, only its size must match.
+        learn : bool
+            Adapt permanences, duty cycles, boost factors and the inhibition radius.
+
+        Raises
+        ------
+        InputError
+            If the input does not have ``num_inputs`` bits.
+        """
+        active_inputs = self._validate_input(input)
+        p = self._params
+        self._iteration += 1
+        if learn:
+            self._iteration_learn += 1
+        self._calculate_overlap(active_inputs)                 # phase 1
+        active = self._inhibit_columns()                      # phase 2
+        if learn:                                             # phase 3
+            self._adapt_synapses(active_inputs, active)
+            self._update_duty_cycles(active)
+            self._bump_up_weak_columns()
+            self._update_boost_factors()
+            if self._iteration % p.update_period == 0:
+                self._update_inhibition_radius()
+                self._update_min_duty_cycles()
+        self._active = active
+        return SDR._trusted(p.column_dimensions, active)
+
+    def _validate_input(self, input: Any) -> np.ndarray:
+        n = self._params.num_inputs
+        if not isinstance(input, SDR):
+            try:
+                input = SDR.from_dense(np.asarray(input))
+            except InputError as exc:
+                raise InputError(f"input must be an SDR of size {n}: {exc}") from None
+        if input.size != n:
+            raise InputError(
+                f"input has {input.size} bits but the spatial pooler expects {n} "
+                f"(input_dimensions={self._params.input_dimensions})"
+            )
+        return input.indices
+
+    # ------------------------------------------------------------------ phase 1
+    def _calculate_overlap(self, active_inputs: np.ndarray) -> None:
+        """overlap(c) = active connected synapses of c; boosted overlap = overlap * boost."""
+        if self._dense:
+            K.calculate_overlap_dense(active_inputs, self._conn_dense, self._boost,
+                                      self._overlaps, self._boosted)
+        else:
+            st = self._store.arrays
+            K.calculate_overlap_sparse(active_inputs, st.rev_start, st.rev_count, self._col_at,
+                                       self._conn_at, self._boost, self._overlaps,
+                                       self._boosted)
+
+    # ------------------------------------------------------------------ phase 2
+    def _inhibit_columns(self) -> np.ndarray:
+        """Columns whose boosted overlap is among the top k of their neighbourhood."""
+        p = self._params
+        density = self._density()
+        if self._uses_global_inhibition():
+            k = int(math.floor(density * p.num_columns + 0.5))
+            n = K.inhibit_columns_global(self._boosted, float(p.stimulus_threshold), k,
+                                         self._out)
+        else:
+            n = K.inhibit_columns_local(self._boosted, float(p.stimulus_threshold),
+                                        self._col_dims, self._col_coords, self._radii(),
+                                        p.wrap_around, density, self._out)
+        return self._out[:n].copy()
+
+    def _uses_global_inhibition(self) -> bool:
+        return self._params.global_inhibition or self._inhibition_radius > int(
+            self._col_dims.max())
+
+    def _radii(self) -> np.ndarray:
+        """Inhibition radius per column axis: the inhibition radius along the axes shared with
+        the input, and the whole axis along the extra "depth" axes."""
+        radii = self._col_dims.copy()
+        radii[: self._shared_axes] = self._inhibition_radius
+        return radii
+
+    def _neighbourhood_size(self) -> int:
+        """Columns in the largest inhibition neighbourhood (all columns when global)."""
+        if self._uses_global_inhibition():
+            return self._params.num_columns
+        return math.prod(min(2 * int(r) + 1, int(d)) for r, d in zip(self._radii(),
+                                                                       self._col_dims,
+                                                                       strict=True))
+
+    def _density(self) -> float:
+        """Target fraction of active columns per inhibition neighbourhood."""
+        p = self._params
+        if p.num_active_columns_per_inh_area is not None:
+            return min(p.num_active_columns_per_inh_area / self._neighbourhood_size(),
+                       MAX_LOCAL_AREA_DENSITY)
+        return float(p.local_area_density)
+
+    # ------------------------------------------------------------------ phase 3
+    def _adapt_synapses(self, active_inputs: np.ndarray, active_columns: np.ndarray) -> None:
+        """Active columns: reinforce synapses on active inputs, weaken the others."""
+        p = self._params
+        st = self._store.arrays
+        cap = self._store.segment_capacity
+        if self._dense:
+            K.adapt_synapses_dense(active_columns, active_inputs, st.presyn, st.perm,
+                                   st.seg_nsyn, cap, self._slot_of, self._conn_dense,
+                                   p.syn_perm_active_inc, p.syn_perm_inactive_dec,
+                                   p.syn_perm_connected)
+        else:
+            K.adapt_synapses_sparse(active_columns, active_inputs, self._input_mask, st.presyn,
+                                    st.perm, st.seg_nsyn, cap, st.rev_pos, self._conn_at,
+                                    p.syn_perm_active_inc, p.syn_perm_inactive_dec,
+                                    p.syn_perm_connected)
+
+    def _update_duty_cycles(self, active_columns: np.ndarray) -> None:
+        """Moving averages of 'overlap > stimulus threshold' and 'active' per column."""
+        p = self._params
+        period = min(p.duty_cycle_period, self._iteration)
+        K.update_duty_cycles(self._overlaps, p.stimulus_threshold, active_columns,
+                             float(period), self._overlap_duty, self._active_duty)
+
+    def _update_boost_factors(self) -> None:
+        """boost = exp(-boost_strength * (activeDutyCycle - target density))."""
+        p = self._params
+        if p.boost_strength <= 0.0:
+            return
+        if self._uses_global_inhibition():
+            K.update_boost_factors_global(self._active_duty, self._density(), p.boost_strength,
+                                          self._boost)
+        else:
+            K.update_boost_factors_local(self._active_duty, self._col_dims, self._radii(),
+                                         p.wrap_around, p.boost_strength, self._boost)
+
+    def _bump_up_weak_columns(self) -> None:
+        """Columns that rarely overlap their input get all permanences raised a little."""
+        p = self._params
+        st = self._store.arrays
+        K.bump_up_weak_columns(self._overlap_duty, self._min_overlap_duty, st.presyn, st.perm,
+                               st.seg_nsyn, self._store.segment_capacity, st.rev_pos,
+                               self._conn_at, self._conn_dense, self._dense,
+                               p.syn_perm_below_stimulus_inc, p.syn_perm_connected)
+
+    def _update_inhibition_radius(self) -> None:
+        """Radius = average connected receptive field span (in columns), as BAMI/htm.core."""
+        p = self._params
+        if p.global_inhibition:
+            self._inhibition_radius = int(self._col_dims.max())
+            return
+        st = self._store.arrays
+        span = K.average_connected_span(st.presyn, st.perm, st.seg_nsyn,
+                                        self._store.segment_capacity, p.num_columns,
+                                        self._in_coords, p.syn_perm_connected)
+        diameter = span * self._columns_per_input
+        radius = max(1.0, (diameter - 1.0) / 2.0)
+        self._inhibition_radius = int(math.floor(radius + 0.5))
+
+    def _update_min_duty_cycles(self) -> None:
+        """minDutyCycle(c) = min_pct_overlap_duty_cycle * max overlap duty cycle nearby."""
+        p = self._params
+        if self._uses_global_inhibition():
+            self._min_overlap_duty[:] = p.min_pct_overlap_duty_cycle * float(
+                self._overlap_duty.max())
+        else:
+            K.window_reduce(self._overlap_duty, self._col_dims, self._radii(), p.wrap_around,
+                            True, self._min_overlap_duty)
+            self._min_overlap_duty *= p.min_pct_overlap_duty_cycle
+
+    # ================================================================== read access
+    @property
+    def params(self) -> SpatialPoolerParams:
+        return self._params
+
+    @property
+    def input_dimensions(self) -> tuple[int, ...]:
+        return self._params.input_dimensions
+
+    @property
+    def column_dimensions(self) -> tuple[int, ...]:
+        return self._params.column_dimensions
+
+    @property
+    def num_inputs(self) -> int:
+        return self._params.num_inputs
+
+    @property
+    def num_columns(self) -> int:
+        return self._params.num_columns
+
+    @property
+    def iteration(self) -> int:
+        """Number of :meth:`compute` calls so far."""
+        return self._iteration
+
+    @property
+    def iteration_learn(self) -> int:
+        """Number of :meth:`compute` calls with ``learn=True`` so far."""
+        return self._iteration_learn
+
+    @property
+    def inhibition_radius(self) -> int:
+        return self._inhibition_radius
+
+    @property
+    def synapses(self) -> SynapseStore:
+        """The synapse store (column ``c`` owns segment ``c``). Treat as read-only."""
+        return self._store
+
+    def _ro(self, a: np.ndarray) -> np.ndarray:
+        out = a.copy()
+        out.flags.writeable = False
+        return out
+
+    @property
+    def overlaps(self) -> np.ndarray:
+        """Overlap of every column in the last step (int32 array of ``column_dimensions``)."""
+        return self._ro(self._overlaps).reshape(self.column_dimensions)
+
+    @property
+    def boosted_overlaps(self) -> np.ndarray:
+        return self._ro(self._boosted).reshape(self.column_dimensions)
+
+    @property
+    def boost_factors(self) -> np.ndarray:
+        return self._ro(self._boost).reshape(self.column_dimensions)
+
+    @property
+    def active_duty_cycles(self) -> np.ndarray:
+        return self._ro(self._active_duty).reshape(self.column_dimensions)
+
+    @property
+    def overlap_duty_cycles(self) -> np.ndarray:
+        return self._ro(self._overlap_duty).reshape(self.column_dimensions)
+
+    @property
+    def min_overlap_duty_cycles(self) -> np.ndarray:
+        return self._ro(self._min_overlap_duty).reshape(self.column_dimensions)
+
+    def _column_index(self, column: Any) -> int:
+        n = self.num_columns
+        if isinstance(column, (tuple, list, np.ndarray)) and np.ndim(column) == 1 and len(
+                column) == len(self.column_dimensions):
+            try:
+                return int(np.ravel_multi_index(tuple(int(c) for c in column),
+                                                self.column_dimensions))
+            except ValueError:
+                raise InputError(f"column {column!r} is outside {self.column_dimensions}") from None
+        if isinstance(column, bool) or not isinstance(column, (int, np.integer)):
+            raise InputError(f"column must be a flat index or coordinates, got {column!r}")
+        if not 0 <= int(column) < n:
+            raise InputError(f"column {column} is out of range for {n} columns")
+        return int(column)
+
+    def permanences(self, column: Any, dense: bool = True) -> Any:
+        """Permanences of a column's potential synapses.
+
+        ``dense=True``: a float32 array of ``input_dimensions`` (0 outside the potential pool);
+        otherwise ``(input indices, permanences)`` sorted by input index.
+        """
+        c = self._column_index(column)
+        idx, perm = self._store.segment_synapses(c)
+        if not dense:
+            return idx, perm
+        out = np.zeros(self.num_inputs, dtype=np.float32)
+        out[idx] = perm
+        return out.reshape(self.input_dimensions)
+
+    def potential_pool(self, column: Any) -> SDR:
+        """The inputs a column may connect to, as an SDR of ``input_dimensions``."""
+        idx, _ = self._store.segment_synapses(self._column_index(column))
+        return SDR._trusted(self.input_dimensions, np.sort(idx))
+
+    def connected_synapses(self, column: Any) -> SDR:
+        """The inputs a column is connected to (permanence >= connected), as an SDR."""
+        idx, perm = self._store.segment_synapses(self._column_index(column))
+        keep = perm >= np.float32(self._params.syn_perm_connected)
+        return SDR._trusted(self.input_dimensions, np.sort(idx[keep]))
+
+    def connected_counts(self) -> np.ndarray:
+        """Number of connected synapses of every column (int array of ``column_dimensions``)."""
+        st = self._store.arrays
+        return K.connected_counts(st.perm, st.seg_nsyn, self._store.segment_capacity,
+                                  self.num_columns, self._params.syn_perm_connected).reshape(
+            self.column_dimensions)
+
+    def __repr__(self) -> str:
+        p = self._params
+        kind = "global" if p.global_inhibition else "local"
+        return (f"SpatialPooler(input_dimensions={p.input_dimensions}, column_dimensions="
+                f"{p.column_dimensions}, {kind} inhibition, iteration={self._iteration})")
+
+    # ================================================================== state
+    def get_state(self) -> dict[str, Any]:
+        return {
+            "params": params_to_dict(self._params),
+            "synapses": self._store.get_state(),
+            "boost_factors": self._boost.copy(),
+            "active_duty_cycles": self._active_duty.copy(),
+            "overlap_duty_cycles": self._overlap_duty.copy(),
+            "min_overlap_duty_cycles": self._min_overlap_duty.copy(),
+            "overlaps": self._overlaps.copy(),
+            "boosted_overlaps": self._boosted.copy(),
+            "active": self._active.copy(),
+            "iteration": self._iteration,
+            "iteration_learn": self._iteration_learn,
+            "inhibition_radius": self._inhibition_radius,
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> SpatialPooler:
+        params = params_from_dict(SpatialPoolerParams, state["params"])
+        obj = cls.__new__(cls)
+        obj._params = params
+        obj._setup_geometry()
+        obj._store = SynapseStore.from_state(state["synapses"])
+        n = params.num_columns
+
+        def arr(key: str, dtype: Any) -> np.ndarray:
+            a = np.array(state[key], dtype=dtype)
+            if a.shape != (n,):
+                raise KeyError(f"{key} has shape {a.shape}, expected ({n},)")
+            return a
+
+        if (obj._store.num_owners != n or obj._store.num_presynaptic != params.num_inputs
+                or obj._store.num_segments != n):
+            raise KeyError("synapse store does not match the parameters")
+        obj._boost = arr("boost_factors", np.float64)
+        obj._active_duty = arr("active_duty_cycles", np.float64)
+        obj._overlap_duty = arr("overlap_duty_cycles", np.float64)
+        obj._min_overlap_duty = arr("min_overlap_duty_cycles", np.float64)
+        obj._overlaps = arr("overlaps", np.int32)
+        obj._boosted = arr("boosted_overlaps", np.float64)
+        obj._active = np.array(state["active"], dtype=np.int32)
+        obj._iteration = int(state["iteration"])
+        obj._iteration_learn = int(state["iteration_learn"])
+        obj._inhibition_radius = int(state["inhibition_radius"])
+        obj._build_mirror()
+        return obj
