@@ -291,6 +291,10 @@ def test_run_input_errors():
     with pytest.raises(InputError, match="expected shape"):
         net.run({"s": SDR(5)})
     assert net.run({"s": np.array([0, 1, 1, 0])})["a"] == SDR(4, [1, 2])  # dense accepted
+    net.add_region("s2", SDRSensor((3,)))
+    with pytest.raises(InputError):
+        net.run({"s": SDR(4, [0]), "s2": SDR(7)})
+    assert net.step == 1 and net.outputs["a"] == SDR(4, [1, 2])  # a bad value changes nothing
     with pytest.raises(TypeError, match="Region interface"):
         net.add_region("bad", object())
 

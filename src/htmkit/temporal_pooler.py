@@ -72,8 +72,10 @@ class TemporalPoolerParams:
     winner_sparsity : float
         Fraction of pooler cells that win (are excited) each step, ``<= active_sparsity``.
     potential_pct : float
-        Fraction of the input cells in each cell's potential pool, in ``(0, 1]``. Memory grows
-        with ``num_cells * potential_pct * input_size``.
+        Fraction of the input cells in each cell's potential pool, in ``(0, 1]``. Memory is
+        about 50 bytes per synapse slot, ``num_cells * segment_capacity`` slots (e.g. 1024
+        cells over 16384 inputs at 0.1: ~140 MB); lower it for large inputs, growth
+        (``max_new_synapses``) does the learning.
     connected_permanence : float
         A synapse counts in the overlap when its permanence is ``>= connected_permanence``.
     initial_permanence_spread : float

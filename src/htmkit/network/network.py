@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -84,7 +84,6 @@ class Link:
     position: tuple[int, ...] | None = None
     crop: tuple[tuple[int, int], ...] | None = None
     delay: int = 0
-    _index: int = field(default=-1, compare=False, repr=False)
 
     @property
     def name(self) -> str:
@@ -345,7 +344,7 @@ class Network(Persistable):
             crop_t = tuple((int(a), int(b)) for a, b in crop_t)
         if source == target and int(delay) == 0:
             raise NetworkError(f"{where}: a region cannot feed itself without delay=1")
-        lk = Link(source, target, kind, output, tile_t, pos_t, crop_t, int(delay), n)
+        lk = Link(source, target, kind, output, tile_t, pos_t, crop_t, int(delay))
         self._links.append(lk)
         self._invalidate()
         return lk
@@ -356,7 +355,7 @@ class Network(Persistable):
     # ------------------------------------------------------------------ access
     @property
     def regions(self) -> Mapping[str, Any]:
-        """The regions by name, in the order they were added (read-only view)."""
+        """The regions by name, in the order they were added (a new dict)."""
         return dict(self._regions)
 
     @property
@@ -534,6 +533,9 @@ class Network(Persistable):
         for nm, region in self._regions.items():
             if getattr(region, "needs_value", False) and nm not in values:
                 raise InputError(f"run: no value given for sensor {nm!r}")
+        for nm, region in self._regions.items():  # all values first: a bad one changes nothing
+            if hasattr(region, "set_value"):
+                region.set_value(values.get(nm))
         now: dict[str, SDR] = {}
         named: dict[str, dict[str, SDR]] = {}
 
@@ -549,8 +551,6 @@ class Network(Persistable):
 
         for nm in plan.order:
             region = self._regions[nm]
-            if hasattr(region, "set_value"):
-                region.set_value(values.get(nm))
             port_inputs: dict[str, SDR] = {}
             for pp in plan.ports[nm]:
                 if pp.identity:

@@ -541,12 +541,17 @@ class TemporalMemoryRegion(RegionBase):
         shapes["output"] = self.output_shape
         return shapes
 
+    def named_output(self, name: str) -> SDR:
+        """One of :data:`TM_OUTPUTS` for the last step."""
+        tm = self._core
+        if name == "columns":
+            cols = np.unique(tm.active_cells.indices // int(tm.params.cells_per_column))
+            return SDR._trusted(self._col_shape, cols)
+        return getattr(tm, name).reshape(self._cell_shape)
+
     @property
     def outputs(self) -> dict[str, SDR]:
-        tm = self._core
-        out = {name: getattr(tm, name).reshape(self._cell_shape) for name in TM_OUTPUTS[:4]}
-        cols = np.unique(tm.active_cells.indices // int(tm.params.cells_per_column))
-        out["columns"] = SDR._trusted(self._col_shape, cols)
+        out = {name: self.named_output(name) for name in TM_OUTPUTS}
         out["output"] = out[self._output_name]
         return out
 
@@ -563,7 +568,7 @@ class TemporalMemoryRegion(RegionBase):
         self._core.compute(ff.flatten(), learn,
                            external_basal=None if basal is None else basal.flatten(),
                            external_apical=None if apical is None else apical.flatten())
-        return self.outputs[self._output_name]
+        return self.named_output(self._output_name)
 
     def reset(self) -> None:
         self._core.reset()
