@@ -298,11 +298,14 @@ class SpatialPooler(Persistable):
             p.syn_perm_below_stimulus_inc, R.make_state(p.seed), seg_ptr, presyn, perm)
         store = SynapseStore(p.num_columns, p.num_inputs, int(sizes.max()),
                              initial_segments=p.num_columns)
-        store.fill(np.arange(p.num_columns, dtype=np.int32), seg_ptr, presyn, perm)
-        # The SP never adds synapses: drop the head-room the store reserved for growth
+        # What SynapseStore.fill() does, minus the head-room it reserves for growth: the SP
+        # never adds synapses, so the reverse index gets exactly one bucket per input
         # (reserve() would grow the arena again if anyone added synapses later).
-        st = store.arrays
-        store.arrays = st._replace(arena=st.arena[: int(st.meta[KS.M_TOP])].copy())
+        exact = int(np.maximum(np.bincount(presyn, minlength=p.num_inputs), 1).sum())
+        store.arrays = store.arrays._replace(arena=np.zeros(exact, dtype=np.int64))
+        KS.build_static(store.arrays, np.arange(p.num_columns, dtype=np.int32), seg_ptr,
+                        presyn, perm)
+        del presyn, perm
         self._store = store
         self._build_mirror()
 

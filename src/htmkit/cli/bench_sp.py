@@ -1,0 +1,42 @@
+"""``htmkit bench sp``: Spatial Pooler speed, construction time and memory on a streaming
+workload (global inhibition) and an image workload (local inhibition).
+
+Only typer is imported here; numpy/numba/rich load inside the command body.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from .main import bench_app, fail
+
+
+@bench_app.command("sp")
+def bench_sp(
+    json_path: Path | None = typer.Option(None, "--json", help="Write the JSON report here."),
+    repeats: int = typer.Option(5, "--repeats", min=1, help="Timed runs per workload."),
+    steps: int | None = typer.Option(
+        None, "--steps", min=1,
+        help="Steps per run for both workloads (default 2000 stream / 1000 image).",
+    ),
+    quick: bool = typer.Option(
+        False, "--quick", help="Short runs (500 stream / 200 image steps) unless --steps is given."
+    ),
+) -> None:
+    """Time SP construction and compute(learn=True); print a table, optionally write JSON."""
+    from ..bench.sp import print_report, run_benchmark
+    from ..errors import HTMKitError
+
+    try:
+        report = run_benchmark(repeats=repeats, steps=steps, quick=quick)
+    except HTMKitError as exc:
+        fail(str(exc))
+        return
+    print_report(report)
+    if json_path is not None:
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        json_path.write_text(json.dumps(report, indent=2))
+        typer.echo(f"wrote {json_path}")
