@@ -212,7 +212,10 @@ class SpatialPoolerParams:
     def padded_dimensions(self) -> tuple[np.ndarray, np.ndarray]:
         """Input and column dimensions padded with trailing 1s to the same length."""
         d = max(len(self.input_dimensions), len(self.column_dimensions))
-        pad = lambda dims: np.array(list(dims) + [1] * (d - len(dims)), dtype=np.int64)  # noqa: E731
+
+        def pad(dims: tuple[int, ...]) -> np.ndarray:
+            return np.array(list(dims) + [1] * (d - len(dims)), dtype=np.int64)
+
         return pad(self.input_dimensions), pad(self.column_dimensions)
 
     def _pool_sizes(self) -> np.ndarray:
@@ -682,5 +685,8 @@ class SpatialPooler(Persistable):
         obj._iteration = int(state["iteration"])
         obj._iteration_learn = int(state["iteration_learn"])
         obj._inhibition_radius = int(state["inhibition_radius"])
-        obj._build_mirror()
+        try:
+            obj._build_mirror()
+        except AssertionError as exc:
+            raise KeyError(str(exc)) from None
         return obj
