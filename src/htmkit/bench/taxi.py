@@ -13,11 +13,12 @@ Models
     :func:`run_htm_taxi` — the paper's pipeline: scalar encoders (value 0..40000, 109 bits;
     time of day, periodic, 600 bits; day of week, periodic, 100 bits; 29 active each) ->
     :class:`~htmkit.spatial_pooler.SpatialPooler` (2048 columns, 40 active, global inhibition)
-    -> :class:`~htmkit.temporal_memory.TemporalMemory` (the paper's parameters) ->
-    :class:`~htmkit.predictor.ScalarPredictor` (5 steps, the paper's 22 buckets of
-    40000/21). The point prediction is the most likely bucket's value (NuPIC's "best
-    prediction"). Unlike the paper, the SP is not pre-trained with 5 passes over the first
-    5000 rows: everything is one online pass.
+    -> :class:`~htmkit.temporal_memory.TemporalMemory` (2048 x 16 cells, the paper's
+    parameters, :data:`TAXI_HTM_PARAMS`) -> :class:`~htmkit.predictor.ScalarPredictor` (5
+    steps, alpha 0.01, the paper's 22 buckets of 40000/21). The point prediction is the most
+    likely bucket's running-average value (NuPIC's "best prediction"). Unlike the paper, the
+    SP is not pre-trained with 5 passes over the first 5000 rows: everything is one online
+    pass.
 ``lstm-1000``, ``lstm-3000``, ``lstm-6000``
     :func:`htmkit.bench.lstm.run_lstm_taxi` — re-trained from scratch every Monday 00:00 (336
     rows) on the last N rows.
@@ -77,7 +78,9 @@ ALL_TAXI_MODELS = ("htm", "lstm-1000", "lstm-3000", "lstm-6000", "shift")
 #: Row of nyc_taxi_perturb.csv where the injected change begins (2015-04-01 00:00).
 PERTURB_ROW = 13152
 
-#: The paper's HTM for taxi data (numenta/htmresearch nyc_taxi_model_params).
+#: The paper's HTM for taxi data: numenta/htmresearch ``nyc_taxi_model_params.yaml`` (the
+#: repository's final version: 16 cells per column, 32 synapses per segment, classifier
+#: alpha 0.01). Time of day is periodic over 0..1440 minutes.
 TAXI_HTM_PARAMS: dict[str, Any] = {
     "value": {"minimum": 0.0, "maximum": 40000.0, "size": 109, "active_bits": 29,
               "clip": True},
@@ -89,12 +92,12 @@ TAXI_HTM_PARAMS: dict[str, Any] = {
            "global_inhibition": True, "potential_pct": 0.8, "syn_perm_connected": 0.5,
            "syn_perm_active_inc": 0.0001, "syn_perm_inactive_dec": 0.0005,
            "boost_strength": 0.0},
-    "tm": {"column_dimensions": (2048,), "cells_per_column": 32, "activation_threshold": 15,
+    "tm": {"column_dimensions": (2048,), "cells_per_column": 16, "activation_threshold": 15,
            "min_threshold": 15, "max_new_synapse_count": 32, "initial_permanence": 0.21,
            "connected_permanence": 0.5, "permanence_increment": 0.1,
            "permanence_decrement": 0.1, "predicted_segment_decrement": 0.01,
-           "max_segments_per_cell": 128, "max_synapses_per_segment": 128},
-    "predictor": {"alpha": 0.001, "resolution": 40000.0 / 21.0},
+           "max_segments_per_cell": 128, "max_synapses_per_segment": 32},
+    "predictor": {"alpha": 0.01, "resolution": 40000.0 / 21.0},
 }
 
 ProgressFactory = Callable[[str, int], Callable[[int], None]]
