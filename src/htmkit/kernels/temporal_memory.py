@@ -1,0 +1,898 @@
+"""Numba kernels of the Temporal Memory (see :mod:`htmkit.temporal_memory`).
+
+The whole per-step work of :meth:`TemporalMemory.compute` is one call of :func:`tm_compute`
+(:func:`tm_compute_basal` without apical input), which checks that the synapse stores have
+room for the step (:func:`has_room`) and then runs :func:`tm_step`, following BAMI's
+"Temporal Memory Algorithm Details" step by step:
+
+1. :func:`activate_cells` -- for every active column (in index order):
+   :func:`activate_predicted_column` if the column holds predictive cells, else
+   :func:`burst_column` (which uses :func:`best_matching_segment` or :func:`least_used_cell`);
+   learning on the chosen segments is :func:`learn_on_segment` = ``adapt_segment`` +
+   :func:`grow_synapses`; then :func:`punish_predicted_column` for every inactive column with
+   matching segments.
+2. :func:`learn_apical` -- apical segments of the winner cells (apical tie-break extension).
+3. :func:`commit_step` -- the new active / winner cells become the "previous" ones.
+4. :func:`activate_dendrites` -- segment activity from the new active cells (plus the external
+   basal bits, and the apical input for the apical segments), giving the active and matching
+   segments and the predictive cells for the next step.
+
+Segment activity is counted only from the synapses of active presynaptic cells, through the
+synapse store's reverse index (:func:`segment_activity`); every per-segment, per-cell and
+per-column scratch array is cleared sparsely from the lists that filled it, so a step costs
+time in proportion to the activity, not to the size of the network.
+
+State layout (:class:`TMState`: views into a few flat buffers -- int32 ``i32``, bool
+``flags``, int64 ``counts``, the RNG, and the ``(5, segments)`` arrays ``seg`` / ``apseg`` --
+sliced by :func:`unpack` inside the kernels; ``N`` cells, ``C`` columns, ``NB = N +
+external_basal_size`` basal presynaptic indices, ``A`` apical inputs, ``S``/``SA`` allocated
+basal/apical segments):
+
+* ``active_presyn[:counts[C_ACTIVE_PRESYN]]`` -- active cells (the first ``counts[C_ACTIVE]``
+  entries, sorted) followed by the active external basal bits shifted by ``N``;
+  ``active_mask`` is the same set as a dense boolean mask over ``NB``.
+* ``winner_presyn[:counts[C_WINNER_PRESYN]]`` -- winner cells then external basal bits (the
+  growth candidates of the next step); ``winner_pos[p]`` is the position of ``p`` in that list
+  or -1.
+* ``seg_nconn`` / ``seg_npot`` -- active connected / active potential synapses per basal
+  segment (non-zero only for the ``touched`` segments); ``active_segs`` and ``matching_segs``
+  sorted by owner cell; ``col_act_lo/hi`` and ``col_match_lo/hi`` give each column's range in
+  them (columns listed in ``act_cols`` / ``match_cols``).
+* ``predictive`` (sorted cells) with ``cell_pred`` (dense) and ``col_pred`` (number of
+  predictive cells per column).
+* the ``ap_*`` / ``cell_ap_*`` arrays: the same for apical segments, grouped by cell.
+* ``prev_apical`` / ``apical_mask`` / ``apical_pos`` -- the previous step's apical input.
+"""
+
+from __future__ import annotations
+
+from collections import namedtuple
+
+import numpy as np
+from numba import njit
+from numba.core import cgutils, types
+from numba.extending import intrinsic
+
+from .rng import rand_below, shuffle_prefix
+from .synapses import (
+    M_FREE,
+    M_ITER,
+    StoreArrays,
+    adapt_segment,
+    arena_needs,
+    segment_create,
+    segment_destroy,
+    synapse_add,
+    synapse_remove,
+)
+
+#: Permanences below this are treated as zero: the synapse is removed.
+PRUNE_EPSILON = 1e-6
+
+TMConfig = namedtuple(
+    "TMConfig",
+    [
+        "cells_per_column", "num_cells", "activation_threshold", "min_threshold",
+        "max_new_synapse_count", "max_segments_per_cell", "max_synapses_per_segment",
+        "has_apical",
+        "initial_permanence", "connected_permanence", "permanence_increment",
+        "permanence_decrement", "predicted_segment_decrement", "prune_below",
+    ],
+)
+#: The first fields of TMConfig are integers (``iparams``), the rest float32 (``fparams``).
+N_INT_PARAMS = 8
+
+# indices into TMState.counts
+C_ACTIVE = 0            # active cells
+C_ACTIVE_PRESYN = 1     # active cells + active external basal bits
+C_WINNER = 2            # winner cells
+C_WINNER_PRESYN = 3     # winner cells + external basal bits (growth candidates)
+C_PREDICTIVE = 4        # predictive cells (for the next step)
+C_PRED_ACTIVE = 5       # predicted active cells of the last step
+C_TOUCHED = 6           # basal segments with at least one active potential synapse
+C_ACTIVE_SEGS = 7
+C_MATCHING_SEGS = 8
+C_ACT_COLS = 9          # columns with active segments
+C_MATCH_COLS = 10       # columns with matching segments
+C_AP_TOUCHED = 11
+C_AP_ACTIVE_SEGS = 12
+C_AP_MATCHING_SEGS = 13
+C_AP_CELLS = 14         # entries of ap_cells (cells with active or matching apical segments)
+C_PREV_APICAL = 15      # bits of the previous apical input
+C_NEW_ACTIVE = 16       # scratch counters of the step in progress
+C_NEW_WINNER = 17
+C_NEED_SEGS = 18        # room the step needs, written when tm_compute asks for more
+C_NEED_SYNAPSES = 19
+C_NEED_AP_SEGS = 20
+C_NEED_AP_SYNAPSES = 21
+N_COUNTS = 22
+
+# The state lives in a few flat buffers (cheap to pass to numba: a namedtuple of ~40 arrays
+# costs ~5 us per call to unbox); the kernel slices them into the TMState views.
+# (name, length) -- lengths: N cells, C columns, NB basal presynaptic, NA apical inputs,
+# NS scratch = max(NB, NA), NAP = N with apical input else 0.
+I32_FIELDS = (
+    ("active_presyn", "NB"), ("winner_presyn", "NB"), ("winner_pos", "NB"),
+    ("new_active", "N"), ("new_winner", "N"), ("pred_active", "N"), ("predictive", "N"),
+    ("col_pred", "C"), ("col_act_lo", "C"), ("col_act_hi", "C"), ("col_match_lo", "C"),
+    ("col_match_hi", "C"), ("act_cols", "C"), ("match_cols", "C"), ("cand", "NS"),
+    ("cell_ap_act_lo", "NAP"), ("cell_ap_act_hi", "NAP"), ("cell_ap_match_lo", "NAP"),
+    ("cell_ap_match_hi", "NAP"), ("ap_cells", "2NAP"), ("prev_apical", "NA"),
+    ("apical_pos", "NA"),
+)
+#: int32 fields that start at -1 ("not in the list")
+I32_MINUS_ONE = ("winner_pos", "apical_pos")
+BOOL_FIELDS = (
+    ("active_mask", "NB"), ("cell_pred", "N"), ("col_active", "C"), ("taken", "NS"),
+    ("apical_mask", "NA"),
+)
+#: rows of the (5, allocated segments) int32 arrays ``seg`` (basal) and ``apseg`` (apical)
+SEG_FIELDS = ("seg_nconn", "seg_npot", "touched", "active_segs", "matching_segs")
+APSEG_FIELDS = ("ap_nconn", "ap_npot", "ap_touched", "ap_active_segs", "ap_matching_segs")
+
+TMState = namedtuple(
+    "TMState",
+    ["rng", "counts"] + [f for f, _ in I32_FIELDS] + [f for f, _ in BOOL_FIELDS]
+    + list(SEG_FIELDS) + list(APSEG_FIELDS),
+)
+
+
+def layout(num_columns: int, cells_per_column: int, external_basal: int,
+           external_apical: int) -> np.ndarray:
+    """Cumulative offsets of the int32 fields, then of the bool fields, in their buffers."""
+    n = num_columns * cells_per_column
+    nb = n + external_basal
+    sizes = {"N": n, "C": num_columns, "NB": nb, "NA": external_apical,
+             "NS": max(nb, external_apical), "NAP": n if external_apical else 0,
+             "2NAP": 2 * n if external_apical else 0}
+    i32 = np.cumsum([0] + [sizes[k] for _, k in I32_FIELDS])
+    bools = np.cumsum([0] + [sizes[k] for _, k in BOOL_FIELDS])
+    return np.concatenate([i32, bools]).astype(np.int64)
+
+
+def new_buffers(lay: np.ndarray, basal_segments: int, apical_segments: int
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Fresh (counts, i32, flags, seg, apseg) buffers for an empty TM."""
+    n_i32 = len(I32_FIELDS) + 1
+    i32 = np.zeros(int(lay[n_i32 - 1]), dtype=np.int32)
+    for j, (name, _) in enumerate(I32_FIELDS):
+        if name in I32_MINUS_ONE:
+            i32[lay[j]: lay[j + 1]] = -1
+    flags = np.zeros(int(lay[-1]), dtype=np.bool_)
+    seg = np.zeros((len(SEG_FIELDS), basal_segments), dtype=np.int32)
+    apseg = np.zeros((len(APSEG_FIELDS), apical_segments), dtype=np.int32)
+    return np.zeros(N_COUNTS, dtype=np.int64), i32, flags, seg, apseg
+
+
+def views(rng, counts, i32, flags, seg, apseg, lay) -> TMState:
+    """The TMState views of the buffers (Python side; :func:`unpack` is the kernel twin)."""
+    n_i32 = len(I32_FIELDS) + 1
+    out = [rng, counts]
+    out += [i32[lay[j]: lay[j + 1]] for j in range(len(I32_FIELDS))]
+    out += [flags[lay[n_i32 + j]: lay[n_i32 + j + 1]] for j in range(len(BOOL_FIELDS))]
+    out += [seg[j] for j in range(len(SEG_FIELDS))]
+    out += [apseg[j] for j in range(len(APSEG_FIELDS))]
+    return TMState(*out)
+
+
+# ---------------------------------------------------------------- un-reference-counted views
+# Numba reference-counts every array passed into a jitted function (an atomic increment and
+# decrement per array per call). With ~60 arrays in the state and store tuples, that cost
+# dominated a step. Inside the kernels the state is therefore viewed through "borrowed" arrays
+# whose memory-info pointer is null, which makes those operations no-ops. This is safe because
+# the Python owner keeps the real arrays alive for the whole call and no kernel keeps an array
+# beyond it (arrays a kernel allocates itself are still managed normally).
+
+
+@intrinsic
+def borrow(typingctx, arr):
+    """``arr`` viewed without reference counting (valid while the caller holds ``arr``)."""
+    if not isinstance(arr, types.Array):
+        return None
+
+    def codegen(context, builder, signature, args):
+        src = context.make_array(arr)(context, builder, value=args[0])
+        out = context.make_array(arr)(context, builder)
+        out.nitems = src.nitems
+        out.itemsize = src.itemsize
+        out.data = src.data
+        out.shape = src.shape
+        out.strides = src.strides
+        out.meminfo = cgutils.get_null_value(out.meminfo.type)
+        out.parent = cgutils.get_null_value(out.parent.type)
+        return out._getvalue()
+
+    return arr(arr), codegen
+
+
+@njit(cache=True)
+def borrow_store(st):
+    """The synapse store's arrays as borrowed views (see :func:`borrow`)."""
+    return StoreArrays(
+        borrow(st.presyn), borrow(st.perm), borrow(st.rev_pos), borrow(st.seg_nsyn),
+        borrow(st.seg_owner), borrow(st.seg_last_used), borrow(st.seg_next),
+        borrow(st.seg_prev), borrow(st.free_segs), borrow(st.owner_first),
+        borrow(st.owner_nseg), borrow(st.rev_start), borrow(st.rev_count), borrow(st.rev_cap),
+        borrow(st.arena), borrow(st.meta),
+    )
+
+
+# unpack() below spells out these counts
+assert len(I32_FIELDS) == 22 and len(BOOL_FIELDS) == 5 and len(SEG_FIELDS) == 5
+
+
+@njit(cache=True)
+def _iv(buf, lay, j):
+    return buf[lay[j]: lay[j + 1]]
+
+
+@njit(cache=True)
+def unpack(rng, counts, i32, flags, seg, apseg, lay):
+    """Slice the state buffers into a :class:`TMState` of borrowed views (same order as
+    :func:`views`)."""
+    b = 23  # len(I32_FIELDS) + 1: start of the bool offsets in ``lay``
+    rng = borrow(rng)
+    counts = borrow(counts)
+    i32 = borrow(i32)
+    flags = borrow(flags)
+    seg = borrow(seg)
+    apseg = borrow(apseg)
+    return TMState(
+        rng, counts,
+        _iv(i32, lay, 0), _iv(i32, lay, 1), _iv(i32, lay, 2), _iv(i32, lay, 3),
+        _iv(i32, lay, 4), _iv(i32, lay, 5), _iv(i32, lay, 6), _iv(i32, lay, 7),
+        _iv(i32, lay, 8), _iv(i32, lay, 9), _iv(i32, lay, 10), _iv(i32, lay, 11),
+        _iv(i32, lay, 12), _iv(i32, lay, 13), _iv(i32, lay, 14), _iv(i32, lay, 15),
+        _iv(i32, lay, 16), _iv(i32, lay, 17), _iv(i32, lay, 18), _iv(i32, lay, 19),
+        _iv(i32, lay, 20), _iv(i32, lay, 21),
+        _iv(flags, lay, b), _iv(flags, lay, b + 1), _iv(flags, lay, b + 2),
+        _iv(flags, lay, b + 3), _iv(flags, lay, b + 4),
+        seg[0], seg[1], seg[2], seg[3], seg[4],
+        apseg[0], apseg[1], apseg[2], apseg[3], apseg[4],
+    )
+
+
+def config_arrays(cells_per_column: int, num_cells: int, activation_threshold: int,
+                  min_threshold: int, max_new_synapse_count: int, max_segments_per_cell: int,
+                  max_synapses_per_segment: int, has_apical: bool, *floats: float
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """(iparams int64, fparams float32) holding a :class:`TMConfig`."""
+    ip = np.array([cells_per_column, num_cells, activation_threshold, min_threshold,
+                   max_new_synapse_count, max_segments_per_cell, max_synapses_per_segment,
+                   int(has_apical)], dtype=np.int64)
+    return ip, np.array(floats, dtype=np.float32)
+
+
+@njit(cache=True)
+def unpack_config(ip, fp):
+    return TMConfig(ip[0], ip[1], ip[2], ip[3], ip[4], ip[5], ip[6], ip[7] != 0,
+                    fp[0], fp[1], fp[2], fp[3], fp[4], fp[5])
+
+
+# ====================================================================== segment activity
+@njit(cache=True)
+def segment_activity(st, active_presyn, connected, n_connected, n_potential, touched):
+    """Count active connected / active potential synapses of every segment fed by an active
+    presynaptic index (walking only their reverse-index buckets). ``n_connected`` and
+    ``n_potential`` must be zero on entry; the segments whose counts became non-zero are
+    listed in ``touched``. Returns their number."""
+    cap = st.presyn.shape[0] // st.seg_nsyn.shape[0]
+    # Pass 1 only loads the permanences that pass 2 reads: independent loads that the CPU
+    # overlaps, where pass 2 alone would wait on each cache miss in turn.
+    warm = np.float32(0.0)
+    for i in range(active_presyn.shape[0]):
+        p = active_presyn[i]
+        start = st.rev_start[p]
+        for k in range(start, start + st.rev_count[p]):
+            warm += st.perm[st.arena[k]]
+    n_touched = 0
+    for i in range(active_presyn.shape[0]):
+        p = active_presyn[i]
+        start = st.rev_start[p]
+        for k in range(start, start + st.rev_count[p]):
+            slot = st.arena[k]
+            seg = slot // cap
+            if n_potential[seg] == 0:
+                touched[n_touched] = seg
+                n_touched += 1
+            n_potential[seg] += 1
+            n_connected[seg] += np.int32(st.perm[slot] >= connected)  # branch-free
+    if warm < np.float32(-1.0):  # never true (permanences are >= 0); keeps pass 1 alive
+        n_touched = -1
+    return n_touched
+
+
+@njit(cache=True)
+def _sort_by_owner(st, segs, n):
+    """Sort ``segs[:n]`` by (owner, segment id)."""
+    if n < 2:
+        return
+    big = np.int64(st.seg_owner.shape[0])
+    keys = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        s = segs[i]
+        keys[i] = np.int64(st.seg_owner[s]) * big + s
+    keys.sort()
+    for i in range(n):
+        segs[i] = keys[i] % big
+
+
+@njit(cache=True)
+def _group(st, segs, n, divisor, lo, hi, groups, n_groups):
+    """For owner-sorted ``segs[:n]``, record the range ``[lo[g], hi[g])`` of every group
+    ``g = owner // divisor`` and append ``g`` to ``groups``; returns the new group count."""
+    i = 0
+    while i < n:
+        g = st.seg_owner[segs[i]] // divisor
+        j = i + 1
+        while j < n and st.seg_owner[segs[j]] // divisor == g:
+            j += 1
+        lo[g] = i
+        hi[g] = j
+        groups[n_groups] = g
+        n_groups += 1
+        i = j
+    return n_groups
+
+
+@njit(cache=True)
+def _split_by_threshold(touched, n_touched, nconn, npot, act_thr, match_thr, active, matching):
+    n_act = 0
+    n_match = 0
+    for i in range(n_touched):
+        s = touched[i]
+        if nconn[s] >= act_thr:
+            active[n_act] = s
+            n_act += 1
+        if npot[s] >= match_thr:
+            matching[n_match] = s
+            n_match += 1
+    return n_act, n_match
+
+
+@njit(cache=True)
+def clear_predictions(ts, cfg):
+    """Forget the segment activity and predictions of the last step (sparse clearing)."""
+    c = ts.counts
+    k = cfg.cells_per_column
+    for i in range(c[C_PREDICTIVE]):
+        cell = ts.predictive[i]
+        ts.cell_pred[cell] = False
+        ts.col_pred[cell // k] = 0
+    for i in range(c[C_ACT_COLS]):
+        col = ts.act_cols[i]
+        ts.col_act_lo[col] = 0
+        ts.col_act_hi[col] = 0
+    for i in range(c[C_MATCH_COLS]):
+        col = ts.match_cols[i]
+        ts.col_match_lo[col] = 0
+        ts.col_match_hi[col] = 0
+    for i in range(c[C_TOUCHED]):
+        s = ts.touched[i]
+        ts.seg_nconn[s] = 0
+        ts.seg_npot[s] = 0
+    for i in range(c[C_AP_CELLS]):
+        cell = ts.ap_cells[i]
+        ts.cell_ap_act_lo[cell] = 0
+        ts.cell_ap_act_hi[cell] = 0
+        ts.cell_ap_match_lo[cell] = 0
+        ts.cell_ap_match_hi[cell] = 0
+    for i in range(c[C_AP_TOUCHED]):
+        s = ts.ap_touched[i]
+        ts.ap_nconn[s] = 0
+        ts.ap_npot[s] = 0
+    for j in (C_PREDICTIVE, C_ACT_COLS, C_MATCH_COLS, C_TOUCHED, C_ACTIVE_SEGS,
+              C_MATCHING_SEGS, C_AP_CELLS, C_AP_TOUCHED, C_AP_ACTIVE_SEGS, C_AP_MATCHING_SEGS):
+        c[j] = 0
+
+
+@njit(cache=True)
+def activate_dendrites(st, ap, ts, cfg, apical_input, learn):
+    """BAMI ``activateDendrites``: from the active cells (+ external basal bits) find the
+    active segments (``>= activation_threshold`` active connected synapses) and matching
+    segments (``>= min_threshold`` active potential synapses), and the predictive cells.
+
+    With apical input, a cell is predictive when it has an active basal segment, except that
+    in a column where some such cells also have an active apical segment, only those cells
+    are predictive (apical tie-break). When learning, active segments are marked as used at
+    this iteration (for the least-recently-used cleanup), and the iteration advances.
+    """
+    c = ts.counts
+    k = cfg.cells_per_column
+    clear_predictions(ts, cfg)
+
+    # basal segments
+    n_touched = segment_activity(st, ts.active_presyn[: c[C_ACTIVE_PRESYN]],
+                                 cfg.connected_permanence, ts.seg_nconn, ts.seg_npot,
+                                 ts.touched)
+    n_act, n_match = _split_by_threshold(ts.touched, n_touched, ts.seg_nconn, ts.seg_npot,
+                                         cfg.activation_threshold, cfg.min_threshold,
+                                         ts.active_segs, ts.matching_segs)
+    _sort_by_owner(st, ts.active_segs, n_act)
+    _sort_by_owner(st, ts.matching_segs, n_match)
+    c[C_TOUCHED] = n_touched
+    c[C_ACTIVE_SEGS] = n_act
+    c[C_MATCHING_SEGS] = n_match
+    c[C_ACT_COLS] = _group(st, ts.active_segs, n_act, k, ts.col_act_lo, ts.col_act_hi,
+                           ts.act_cols, 0)
+    c[C_MATCH_COLS] = _group(st, ts.matching_segs, n_match, k, ts.col_match_lo,
+                             ts.col_match_hi, ts.match_cols, 0)
+
+    # apical segments (grouped by cell)
+    if cfg.has_apical:
+        n_ap = segment_activity(ap, apical_input, cfg.connected_permanence, ts.ap_nconn,
+                                ts.ap_npot, ts.ap_touched)
+        n_ap_act, n_ap_match = _split_by_threshold(
+            ts.ap_touched, n_ap, ts.ap_nconn, ts.ap_npot, cfg.activation_threshold,
+            cfg.min_threshold, ts.ap_active_segs, ts.ap_matching_segs)
+        _sort_by_owner(ap, ts.ap_active_segs, n_ap_act)
+        _sort_by_owner(ap, ts.ap_matching_segs, n_ap_match)
+        c[C_AP_TOUCHED] = n_ap
+        c[C_AP_ACTIVE_SEGS] = n_ap_act
+        c[C_AP_MATCHING_SEGS] = n_ap_match
+        m = _group(ap, ts.ap_active_segs, n_ap_act, 1, ts.cell_ap_act_lo, ts.cell_ap_act_hi,
+                   ts.ap_cells, 0)
+        c[C_AP_CELLS] = _group(ap, ts.ap_matching_segs, n_ap_match, 1, ts.cell_ap_match_lo,
+                               ts.cell_ap_match_hi, ts.ap_cells, m)
+
+    # predictive cells: owners of active basal segments, column by column (apical tie-break)
+    n_pred = 0
+    for g in range(c[C_ACT_COLS]):
+        col = ts.act_cols[g]
+        lo = ts.col_act_lo[col]
+        hi = ts.col_act_hi[col]
+        apical_wins = False
+        if cfg.has_apical:
+            for j in range(lo, hi):
+                cell = st.seg_owner[ts.active_segs[j]]
+                if ts.cell_ap_act_hi[cell] > ts.cell_ap_act_lo[cell]:
+                    apical_wins = True
+                    break
+        last = -1
+        for j in range(lo, hi):
+            cell = st.seg_owner[ts.active_segs[j]]
+            if cell == last:
+                continue
+            last = cell
+            if apical_wins and ts.cell_ap_act_hi[cell] == ts.cell_ap_act_lo[cell]:
+                continue
+            ts.predictive[n_pred] = cell
+            n_pred += 1
+            ts.cell_pred[cell] = True
+            ts.col_pred[col] += 1
+    c[C_PREDICTIVE] = n_pred
+
+    if learn:
+        it = st.meta[M_ITER]
+        for j in range(n_act):
+            st.seg_last_used[ts.active_segs[j]] = it
+        if cfg.has_apical:
+            for j in range(c[C_AP_ACTIVE_SEGS]):
+                ap.seg_last_used[ts.ap_active_segs[j]] = it
+        st.meta[M_ITER] = it + 1
+        ap.meta[M_ITER] = it + 1
+
+
+# ====================================================================== learning helpers
+@njit(cache=True)
+def destroy_weakest_synapses(st, seg, n, protect_pos):
+    """Remove the ``n`` weakest synapses of ``seg`` (lowest permanence, ties by lowest
+    presynaptic index), sparing synapses from presynaptic indices with ``protect_pos >= 0``
+    (the current growth candidates). Returns how many were removed."""
+    cap = st.presyn.shape[0] // st.seg_nsyn.shape[0]
+    base = seg * cap
+    removed = 0
+    while removed < n:
+        best = -1
+        best_perm = np.float32(2.0)
+        best_pre = 0
+        for j in range(st.seg_nsyn[seg]):
+            slot = base + j
+            p = st.presyn[slot]
+            if protect_pos[p] >= 0:
+                continue
+            v = st.perm[slot]
+            if best < 0 or v < best_perm or (v == best_perm and p < best_pre):
+                best = slot
+                best_perm = v
+                best_pre = p
+        if best < 0:
+            break
+        synapse_remove(st, best)
+        removed += 1
+    return removed
+
+
+@njit(cache=True, inline="always")
+def grow_synapses(st, seg, n_desired, candidates, n_candidates, cand_pos, buf, taken, rng,
+                  initial_permanence, max_synapses):
+    """BAMI ``growSynapses``: add up to ``n_desired`` synapses (permanence
+    ``initial_permanence``) from a random sample of ``candidates[:n_candidates]`` (the previous
+    winner cells) that the segment is not already connected to. If the segment would exceed
+    ``max_synapses``, its weakest synapses are removed first. Returns the number grown."""
+    if n_desired <= 0 or n_candidates == 0:
+        return 0
+    cap = st.presyn.shape[0] // st.seg_nsyn.shape[0]
+    base = seg * cap
+    for j in range(n_candidates):
+        taken[j] = False
+    for j in range(st.seg_nsyn[seg]):
+        pos = cand_pos[st.presyn[base + j]]
+        if pos >= 0:
+            taken[pos] = True
+    m = 0
+    for j in range(n_candidates):
+        if not taken[j]:
+            buf[m] = candidates[j]
+            m += 1
+    n_actual = n_desired if n_desired < m else m
+    if n_actual == 0:
+        return 0
+    overrun = st.seg_nsyn[seg] + n_actual - max_synapses
+    if overrun > 0:
+        destroy_weakest_synapses(st, seg, overrun, cand_pos)
+    room = max_synapses - st.seg_nsyn[seg]
+    if n_actual > room:
+        n_actual = room
+    shuffle_prefix(rng, buf[:m], n_actual)
+    for j in range(n_actual):
+        synapse_add(st, seg, buf[j], initial_permanence)
+    return n_actual
+
+
+@njit(cache=True, inline="always")
+def create_segment(st, cell, max_segments):
+    """A new segment on ``cell``; if the cell has ``max_segments`` already, its least recently
+    used segment (ties: lowest id) is destroyed first."""
+    while st.owner_nseg[cell] >= max_segments:
+        victim = -1
+        s = st.owner_first[cell]
+        while s >= 0:
+            if victim < 0 or st.seg_last_used[s] < st.seg_last_used[victim] or (
+                    st.seg_last_used[s] == st.seg_last_used[victim] and s < victim):
+                victim = s
+            s = st.seg_next[s]
+        segment_destroy(st, victim)
+    return segment_create(st, cell)
+
+
+@njit(cache=True, inline="always")
+def learn_on_segment(st, seg, n_active_potential, active_mask, candidates, n_candidates,
+                     cand_pos, ts, cfg):
+    """Reinforce ``seg`` (``+inc`` active / ``-dec`` inactive presynaptic, BAMI) and grow
+    ``max_new_synapse_count - n_active_potential`` synapses to previous winners."""
+    adapt_segment(st, seg, active_mask, cfg.permanence_increment, cfg.permanence_decrement,
+                  cfg.prune_below)
+    st.seg_last_used[seg] = st.meta[M_ITER]
+    grow_synapses(st, seg, cfg.max_new_synapse_count - n_active_potential, candidates,
+                  n_candidates, cand_pos, ts.cand, ts.taken, ts.rng, cfg.initial_permanence,
+                  cfg.max_synapses_per_segment)
+    if st.seg_nsyn[seg] == 0:
+        segment_destroy(st, seg)
+
+
+@njit(cache=True, inline="always")
+def learn_on_new_segment(st, cell, candidates, n_candidates, cand_pos, ts, cfg):
+    """Grow a new segment on ``cell`` with ``max_new_synapse_count`` synapses to previous
+    winners (nothing is created when there are no candidates)."""
+    if n_candidates == 0 or cfg.max_new_synapse_count == 0:
+        return -1
+    seg = create_segment(st, cell, cfg.max_segments_per_cell)
+    grow_synapses(st, seg, cfg.max_new_synapse_count, candidates, n_candidates, cand_pos,
+                  ts.cand, ts.taken, ts.rng, cfg.initial_permanence,
+                  cfg.max_synapses_per_segment)
+    if st.seg_nsyn[seg] == 0:
+        segment_destroy(st, seg)
+        return -1
+    return seg
+
+
+@njit(cache=True, inline="always")
+def _push(buf, counts, which, value):
+    buf[counts[which]] = value
+    counts[which] += 1
+
+
+# ====================================================================== BAMI steps
+@njit(cache=True, inline="always")
+def best_matching_segment(ts, column):
+    """The column's matching segment with the most active potential synapses (ties: the first
+    in (cell, segment id) order), or -1."""
+    best = -1
+    best_score = -1
+    for j in range(ts.col_match_lo[column], ts.col_match_hi[column]):
+        s = ts.matching_segs[j]
+        if ts.seg_npot[s] > best_score:
+            best = s
+            best_score = ts.seg_npot[s]
+    return best
+
+
+@njit(cache=True, inline="always")
+def least_used_cell(st, ts, cfg, column):
+    """A cell of ``column`` with the fewest segments; ties broken by the kernel RNG."""
+    k = cfg.cells_per_column
+    first = column * k
+    fewest = np.int32(2147483647)
+    ties = 0
+    for cell in range(first, first + k):
+        n = st.owner_nseg[cell]
+        if n < fewest:
+            fewest = n
+            ties = 1
+        elif n == fewest:
+            ties += 1
+    pick = rand_below(ts.rng, ties) if ties > 1 else 0
+    for cell in range(first, first + k):
+        if st.owner_nseg[cell] == fewest:
+            if pick == 0:
+                return cell
+            pick -= 1
+    return first  # unreachable
+
+
+@njit(cache=True, inline="always")
+def activate_predicted_column(st, ts, cfg, column, learn):
+    """BAMI ``activatePredictedColumn``: the predictive cells of the column become active and
+    winners; each of their active segments learns (reinforce + grow)."""
+    c = ts.counts
+    k = cfg.cells_per_column
+    for cell in range(column * k, column * k + k):
+        if ts.cell_pred[cell]:
+            _push(ts.new_active, c, C_NEW_ACTIVE, cell)
+            _push(ts.new_winner, c, C_NEW_WINNER, cell)
+            _push(ts.pred_active, c, C_PRED_ACTIVE, cell)
+    if learn:
+        for j in range(ts.col_act_lo[column], ts.col_act_hi[column]):
+            seg = ts.active_segs[j]
+            if ts.cell_pred[st.seg_owner[seg]]:
+                learn_on_segment(st, seg, ts.seg_npot[seg], ts.active_mask, ts.winner_presyn,
+                                 c[C_WINNER_PRESYN], ts.winner_pos, ts, cfg)
+
+
+@njit(cache=True, inline="always")
+def burst_column(st, ts, cfg, column, learn):
+    """BAMI ``burstColumn``: all cells become active; the winner is the cell of the best
+    matching segment (which learns), else the least used cell (which grows a new segment)."""
+    c = ts.counts
+    k = cfg.cells_per_column
+    for cell in range(column * k, column * k + k):
+        _push(ts.new_active, c, C_NEW_ACTIVE, cell)
+    seg = best_matching_segment(ts, column)
+    if seg >= 0:
+        winner = st.seg_owner[seg]
+    else:
+        winner = least_used_cell(st, ts, cfg, column)
+    _push(ts.new_winner, c, C_NEW_WINNER, winner)
+    if learn:
+        if seg >= 0:
+            learn_on_segment(st, seg, ts.seg_npot[seg], ts.active_mask, ts.winner_presyn,
+                             c[C_WINNER_PRESYN], ts.winner_pos, ts, cfg)
+        else:
+            learn_on_new_segment(st, winner, ts.winner_presyn, c[C_WINNER_PRESYN],
+                                 ts.winner_pos, ts, cfg)
+
+
+@njit(cache=True, inline="always")
+def punish_segment(st, seg, active_mask, decrement, prune_below):
+    """Decrease the permanence of the synapses of ``seg`` from active presynaptic indices;
+    remove synapses that reach zero and the segment if it is left empty."""
+    cap = st.presyn.shape[0] // st.seg_nsyn.shape[0]
+    base = seg * cap
+    dec = np.float32(decrement)
+    for j in range(st.seg_nsyn[seg] - 1, -1, -1):
+        slot = base + j
+        if active_mask[st.presyn[slot]]:
+            v = st.perm[slot] - dec
+            if v < prune_below:
+                synapse_remove(st, slot)
+            else:
+                st.perm[slot] = v
+    if st.seg_nsyn[seg] == 0:
+        segment_destroy(st, seg)
+
+
+@njit(cache=True, inline="always")
+def punish_predicted_column(st, ts, cfg, column):
+    """BAMI ``punishPredictedColumn``: the matching segments of an inactive column lose
+    ``predicted_segment_decrement`` on their synapses from previously active cells."""
+    for j in range(ts.col_match_lo[column], ts.col_match_hi[column]):
+        punish_segment(st, ts.matching_segs[j], ts.active_mask,
+                       cfg.predicted_segment_decrement, cfg.prune_below)
+
+
+@njit(cache=True)
+def activate_cells(st, ts, cfg, active_columns, learn):
+    """BAMI's main loop over columns: predicted / bursting active columns, then punishment
+    of matching segments in inactive columns. Returns the number of active columns that
+    were predicted."""
+    n_predicted = 0
+    for i in range(active_columns.shape[0]):
+        col = active_columns[i]
+        if ts.col_pred[col] > 0:
+            n_predicted += 1
+            activate_predicted_column(st, ts, cfg, col, learn)
+        else:
+            burst_column(st, ts, cfg, col, learn)
+    if learn and cfg.predicted_segment_decrement > 0:
+        for g in range(ts.counts[C_MATCH_COLS]):
+            col = ts.match_cols[g]
+            if not ts.col_active[col]:
+                punish_predicted_column(st, ts, cfg, col)
+    return n_predicted
+
+
+@njit(cache=True)
+def learn_apical(ap, ts, cfg):
+    """Apical learning (as htm.research's ApicalTiebreakTemporalMemory), for every winner
+    cell of this step, from the previous step's apical input: its active apical segments
+    learn; else its best matching apical segment learns; else it grows a new apical segment.
+    Matching apical segments in inactive columns are punished."""
+    c = ts.counts
+    k = cfg.cells_per_column
+    n_cand = c[C_PREV_APICAL]
+    for i in range(c[C_NEW_WINNER]):
+        cell = ts.new_winner[i]
+        lo = ts.cell_ap_act_lo[cell]
+        hi = ts.cell_ap_act_hi[cell]
+        if hi > lo:
+            for j in range(lo, hi):
+                seg = ts.ap_active_segs[j]
+                learn_on_segment(ap, seg, ts.ap_npot[seg], ts.apical_mask, ts.prev_apical,
+                                 n_cand, ts.apical_pos, ts, cfg)
+            continue
+        best = -1
+        best_score = -1
+        for j in range(ts.cell_ap_match_lo[cell], ts.cell_ap_match_hi[cell]):
+            seg = ts.ap_matching_segs[j]
+            if ts.ap_npot[seg] > best_score:
+                best = seg
+                best_score = ts.ap_npot[seg]
+        if best >= 0:
+            learn_on_segment(ap, best, ts.ap_npot[best], ts.apical_mask, ts.prev_apical,
+                             n_cand, ts.apical_pos, ts, cfg)
+        else:
+            learn_on_new_segment(ap, cell, ts.prev_apical, n_cand, ts.apical_pos, ts, cfg)
+    if cfg.predicted_segment_decrement > 0:
+        for j in range(c[C_AP_MATCHING_SEGS]):
+            seg = ts.ap_matching_segs[j]
+            owner = ap.seg_owner[seg]
+            if owner >= 0 and not ts.col_active[owner // k]:
+                punish_segment(ap, seg, ts.apical_mask, cfg.predicted_segment_decrement,
+                               cfg.prune_below)
+
+
+@njit(cache=True)
+def commit_step(ts, cfg, external_basal, external_apical):
+    """The cells activated this step (plus this step's external inputs) become the previous
+    active / winner sets that the next step learns from."""
+    c = ts.counts
+    n_cells = cfg.num_cells
+    for i in range(c[C_ACTIVE_PRESYN]):
+        ts.active_mask[ts.active_presyn[i]] = False
+    for i in range(c[C_WINNER_PRESYN]):
+        ts.winner_pos[ts.winner_presyn[i]] = -1
+    n_act = c[C_NEW_ACTIVE]
+    n_win = c[C_NEW_WINNER]
+    for i in range(n_act):
+        ts.active_presyn[i] = ts.new_active[i]
+    for i in range(n_win):
+        ts.winner_presyn[i] = ts.new_winner[i]
+    for i in range(external_basal.shape[0]):
+        ts.active_presyn[n_act + i] = n_cells + external_basal[i]
+        ts.winner_presyn[n_win + i] = n_cells + external_basal[i]
+    c[C_ACTIVE] = n_act
+    c[C_WINNER] = n_win
+    c[C_ACTIVE_PRESYN] = n_act + external_basal.shape[0]
+    c[C_WINNER_PRESYN] = n_win + external_basal.shape[0]
+    for i in range(c[C_ACTIVE_PRESYN]):
+        ts.active_mask[ts.active_presyn[i]] = True
+    for i in range(c[C_WINNER_PRESYN]):
+        ts.winner_pos[ts.winner_presyn[i]] = i
+    if cfg.has_apical:
+        for i in range(c[C_PREV_APICAL]):
+            ts.apical_mask[ts.prev_apical[i]] = False
+            ts.apical_pos[ts.prev_apical[i]] = -1
+        for i in range(external_apical.shape[0]):
+            a = external_apical[i]
+            ts.prev_apical[i] = a
+            ts.apical_mask[a] = True
+            ts.apical_pos[a] = i
+        c[C_PREV_APICAL] = external_apical.shape[0]
+
+
+@njit(cache=True)
+def tm_step(st, ap, ts, cfg, active_columns, external_basal, external_apical, learn):
+    """One Temporal Memory step (see the module docstring). ``active_columns`` and the
+    external inputs are sorted unique index arrays. Returns the raw anomaly score: the
+    fraction of active columns that were not predicted (0 when no column is active)."""
+    c = ts.counts
+    c[C_NEW_ACTIVE] = 0
+    c[C_NEW_WINNER] = 0
+    c[C_PRED_ACTIVE] = 0
+    for i in range(active_columns.shape[0]):
+        ts.col_active[active_columns[i]] = True
+    n_predicted = activate_cells(st, ts, cfg, active_columns, learn)
+    if learn and cfg.has_apical:
+        learn_apical(ap, ts, cfg)
+    for i in range(active_columns.shape[0]):
+        ts.col_active[active_columns[i]] = False
+    commit_step(ts, cfg, external_basal, external_apical)
+    activate_dendrites(st, ap, ts, cfg, external_apical, learn)
+    n = active_columns.shape[0]
+    if n == 0:
+        return 0.0
+    return (n - n_predicted) / n
+
+
+@njit(cache=True)
+def has_room(st, ap, ts, cfg, n_columns):
+    """Whether the stores and segment arrays have room for everything one step may create:
+    a basal segment per active column and ``max_new_synapse_count`` synapses per learning
+    segment (and for the apical store: a segment and its synapses per learning cell). When
+    not, the needed room is written to ``counts[C_NEED_*]`` for the owner to reserve."""
+    c = ts.counts
+    k = cfg.cells_per_column
+    new = cfg.max_new_synapse_count
+    need_segs = n_columns
+    need_syn = (n_columns + c[C_ACTIVE_SEGS]) * new
+    ok = (st.meta[M_FREE] >= need_segs and st.arena.shape[0] >= arena_needs(st, need_syn)
+          and ts.seg_nconn.shape[0] >= st.seg_nsyn.shape[0])
+    need_ap_segs = 0
+    need_ap_syn = 0
+    if cfg.has_apical:
+        need_ap_segs = min(n_columns * k, n_columns + c[C_PREDICTIVE])
+        need_ap_syn = (need_ap_segs + c[C_AP_ACTIVE_SEGS]) * new
+        ok = ok and (ap.meta[M_FREE] >= need_ap_segs
+                     and ap.arena.shape[0] >= arena_needs(ap, need_ap_syn)
+                     and ts.ap_nconn.shape[0] >= ap.seg_nsyn.shape[0])
+    c[C_NEED_SEGS] = need_segs
+    c[C_NEED_SYNAPSES] = need_syn
+    c[C_NEED_AP_SEGS] = need_ap_segs
+    c[C_NEED_AP_SYNAPSES] = need_ap_syn
+    return ok
+
+
+@njit(cache=True)
+def tm_compute(st, ap, rng, counts, i32, flags, seg, apseg, lay, ip, fp, active_columns,
+               external_basal, external_apical, learn):
+    """Entry point of :meth:`TemporalMemory.compute` with apical segments: unpack the state
+    buffers and run :func:`tm_step`. Returns -1.0 without changing anything when the stores
+    need more room first (see :func:`has_room`)."""
+    ts = unpack(rng, counts, i32, flags, seg, apseg, lay)
+    cfg = unpack_config(ip, fp)
+    st = borrow_store(st)
+    ap = borrow_store(ap)
+    if not has_room(st, ap, ts, cfg, active_columns.shape[0]):
+        return -1.0
+    return tm_step(st, ap, ts, cfg, active_columns, external_basal, external_apical, learn)
+
+
+@njit(cache=True)
+def tm_compute_basal(st, rng, counts, i32, flags, seg, apseg, lay, ip, fp, active_columns,
+                     external_basal, external_apical, learn):
+    """:func:`tm_compute` without apical segments (the basal store stands in, unused)."""
+    ts = unpack(rng, counts, i32, flags, seg, apseg, lay)
+    cfg = unpack_config(ip, fp)
+    st = borrow_store(st)
+    if not has_room(st, st, ts, cfg, active_columns.shape[0]):
+        return -1.0
+    return tm_step(st, st, ts, cfg, active_columns, external_basal, external_apical, learn)
+
+
+@njit(cache=True)
+def reset_state(rng, counts, i32, flags, seg, apseg, lay, ip, fp):
+    """Clear all activity and predictions (between sequences); learned synapses stay."""
+    ts = unpack(rng, counts, i32, flags, seg, apseg, lay)
+    cfg = unpack_config(ip, fp)
+    c = ts.counts
+    clear_predictions(ts, cfg)
+    for i in range(c[C_ACTIVE_PRESYN]):
+        ts.active_mask[ts.active_presyn[i]] = False
+    for i in range(c[C_WINNER_PRESYN]):
+        ts.winner_pos[ts.winner_presyn[i]] = -1
+    for i in range(c[C_PREV_APICAL]):
+        ts.apical_mask[ts.prev_apical[i]] = False
+        ts.apical_pos[ts.prev_apical[i]] = -1
+    for j in range(N_COUNTS):
+        c[j] = 0

@@ -1,0 +1,474 @@
+"""Temporal Memory: sequence learning in the cells of the columns (BAMI).
+
+This follows Numenta's BAMI chapter "Temporal Memory Algorithm Details". Each step, given the
+active columns:
+
+* ``activate_predicted_column`` -- in an active column holding predictive cells (cells with an
+  active distal segment), those cells become active and winners, and each of their active
+  segments learns: ``+permanence_increment`` on synapses from previously active cells,
+  ``-permanence_decrement`` on the others, then ``grow_synapses`` adds
+  ``max_new_synapse_count - (active potential synapses)`` synapses to a random sample of the
+  previous winner cells it is not yet connected to.
+* ``burst_column`` -- an active column without predictive cells activates all its cells. The
+  winner is the cell of ``best_matching_segment`` (the matching segment with the most active
+  potential synapses), which learns as above; otherwise ``least_used_cell`` (fewest segments,
+  random tie-break from the kernel RNG) grows a new segment with ``max_new_synapse_count``
+  synapses to previous winners (no segment is created when there are none, e.g. right after
+  :meth:`TemporalMemory.reset`).
+* ``punish_predicted_column`` -- matching segments in inactive columns lose
+  ``predicted_segment_decrement`` on their synapses from previously active cells.
+* ``activate_dendrites`` -- segment activity from the new active cells: a segment is *active*
+  with ``>= activation_threshold`` active connected synapses (``permanence >=
+  connected_permanence``) and *matching* with ``>= min_threshold`` active potential synapses;
+  the owners of active segments are the *predictive cells* for the next step.
+
+Cleanup, as in htm.core: synapses whose permanence reaches 0 are removed and segments left
+empty are destroyed; a cell at ``max_segments_per_cell`` loses its least recently used segment
+(used = active while learning, or learning) before growing a new one; a segment that would
+exceed ``max_synapses_per_segment`` first loses its weakest synapses (lowest permanence, ties
+by lowest presynaptic index; synapses to the current growth candidates are kept).
+
+External inputs (optional, sizes fixed at construction):
+
+* ``external_basal`` -- distal context from elsewhere (another region, a motor signal). Its bits
+  are presynaptic indices ``num_cells + i`` in the basal segments' presynaptic space, next to the
+  TM's own cells: they take part in segment activation and in learning exactly like active
+  cells (and like winner cells as growth candidates).
+* ``external_apical`` -- top-down feedback onto a second set of segments per cell (apical
+  segments, their own :class:`~htmkit.synapses.SynapseStore`). Apical activity alone never
+  predicts a cell; it breaks ties (htm.research's ApicalTiebreakTemporalMemory): in a column
+  where some cells have an active basal *and* an active apical segment, only those cells are
+  predictive. Every winner cell learns apically as well: its active apical segments learn,
+  else its best matching apical segment, else it grows a new apical segment; matching apical
+  segments in inactive columns are punished.
+
+Timing: the caller passes each step's external inputs with that step's active columns. They
+are used, with the cells that become active in this step, to compute the predictions for the
+*next* step, and they are the presynaptic activity that the next step learns from (the TM
+keeps them internally). This matches htm.research's sequence memories.
+
+Every step is one call of the fused numba kernel
+:func:`htmkit.kernels.temporal_memory.tm_compute`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .errors import InputError, ParameterError
+from .kernels import rng as krng
+from .kernels import temporal_memory as K
+from .params import check_float, check_int, check_shape, params_from_dict, params_to_dict
+from .sdr import SDR
+from .serialization import Persistable
+from .synapses import SynapseStore
+
+__all__ = ["TemporalMemoryParams", "TemporalMemory"]
+
+_EMPTY = np.zeros(0, dtype=np.int32)
+_EMPTY.flags.writeable = False
+
+
+@dataclass(frozen=True)
+class TemporalMemoryParams:
+    """Validated Temporal Memory parameters (htm.core's names and defaults).
+
+    Attributes
+    ----------
+    column_dimensions : tuple of int
+        Shape of the column space (the size of the active-columns SDR).
+    cells_per_column : int
+        Cells in each column.
+    activation_threshold : int
+        Active connected synapses that make a segment active (cell predictive).
+    min_threshold : int
+        Active potential synapses that make a segment matching (eligible to learn).
+    initial_permanence, connected_permanence : float
+        Permanence of new synapses; permanence at which a synapse is connected.
+    max_new_synapse_count : int
+        Target number of active potential synapses of a learning segment (sample size).
+    permanence_increment, permanence_decrement : float
+        Learning steps of a learning segment.
+    predicted_segment_decrement : float
+        Punishment of matching segments in inactive columns (0 disables it).
+    max_segments_per_cell, max_synapses_per_segment : int
+        Capacity limits (least-recently-used segment / weakest synapses are removed).
+    seed : int
+        Seed of the kernel RNG (tie-breaks and synapse sampling).
+    external_basal_size, external_apical_size : int
+        Sizes of the optional external basal (distal context) and apical (feedback) inputs.
+    """
+
+    column_dimensions: tuple[int, ...] = (2048,)
+    cells_per_column: int = 32
+    activation_threshold: int = 13
+    min_threshold: int = 10
+    initial_permanence: float = 0.21
+    connected_permanence: float = 0.5
+    max_new_synapse_count: int = 20
+    permanence_increment: float = 0.1
+    permanence_decrement: float = 0.1
+    predicted_segment_decrement: float = 0.0
+    max_segments_per_cell: int = 255
+    max_synapses_per_segment: int = 255
+    seed: int = 42
+    external_basal_size: int = 0
+    external_apical_size: int = 0
+
+    def __post_init__(self) -> None:
+        def put(name: str, value: Any) -> None:
+            object.__setattr__(self, name, value)
+
+        put("column_dimensions", check_shape("column_dimensions", self.column_dimensions))
+        put("cells_per_column", check_int("cells_per_column", self.cells_per_column, low=1))
+        put("activation_threshold",
+            check_int("activation_threshold", self.activation_threshold, low=1))
+        put("min_threshold", check_int("min_threshold", self.min_threshold, low=1))
+        for name in ("initial_permanence",):
+            put(name, check_float(name, getattr(self, name), low=0.0, high=1.0, low_open=True))
+        for name in ("connected_permanence", "permanence_increment", "permanence_decrement",
+                     "predicted_segment_decrement"):
+            put(name, check_float(name, getattr(self, name), low=0.0, high=1.0))
+        put("max_new_synapse_count",
+            check_int("max_new_synapse_count", self.max_new_synapse_count, low=0))
+        put("max_segments_per_cell",
+            check_int("max_segments_per_cell", self.max_segments_per_cell, low=1))
+        put("max_synapses_per_segment",
+            check_int("max_synapses_per_segment", self.max_synapses_per_segment, low=1))
+        put("seed", check_int("seed", self.seed, low=0))
+        put("external_basal_size",
+            check_int("external_basal_size", self.external_basal_size, low=0))
+        put("external_apical_size",
+            check_int("external_apical_size", self.external_apical_size, low=0))
+        n_cells = int(np.prod(self.column_dimensions)) * self.cells_per_column
+        if n_cells + self.external_basal_size >= 2**31:
+            raise ParameterError(
+                "column_dimensions * cells_per_column + external_basal_size must be < 2**31, "
+                f"got {n_cells + self.external_basal_size}"
+            )
+
+    @property
+    def num_columns(self) -> int:
+        return int(np.prod(self.column_dimensions))
+
+    @property
+    def num_cells(self) -> int:
+        return self.num_columns * self.cells_per_column
+
+
+class TemporalMemory(Persistable):
+    """BAMI Temporal Memory on the shared :class:`~htmkit.synapses.SynapseStore`.
+
+    Parameters
+    ----------
+    params : TemporalMemoryParams, optional
+        The parameters; or pass them as keyword arguments instead
+        (``TemporalMemory(column_dimensions=1024, cells_per_column=16)``).
+
+    Cells are numbered ``column * cells_per_column + i``; every cell SDR is one-dimensional of
+    size :attr:`num_cells`. See the module docstring for the algorithm and external inputs.
+
+    Examples
+    --------
+    >>> tm = TemporalMemory(column_dimensions=64, cells_per_column=4, activation_threshold=3,
+    ...                     min_threshold=2, max_new_synapse_count=4, seed=1)
+    >>> tm.compute(SDR(64, [1, 2, 3, 4]))
+    >>> tm.active_cells.num_active
+    16
+    """
+
+    def __init__(self, params: TemporalMemoryParams | None = None, **kwargs: Any):
+        if params is None:
+            fields = {f.name for f in dataclasses.fields(TemporalMemoryParams)}
+            unknown = sorted(set(kwargs) - fields)
+            if unknown:
+                raise ParameterError(f"unknown TemporalMemory parameter(s): {unknown}")
+            params = TemporalMemoryParams(**kwargs)
+        elif kwargs:
+            raise TypeError("pass either a TemporalMemoryParams or keyword arguments, not both")
+        elif not isinstance(params, TemporalMemoryParams):
+            raise TypeError(f"params must be a TemporalMemoryParams, got {type(params).__name__}")
+        p = params
+        n_cells = p.num_cells
+        self._setup(p)
+        self._basal = SynapseStore(n_cells, n_cells + p.external_basal_size,
+                                   p.max_synapses_per_segment, initial_segments=1024)
+        self._apical = (SynapseStore(n_cells, p.external_apical_size,
+                                     p.max_synapses_per_segment, initial_segments=1024)
+                        if p.external_apical_size else None)
+        self._rng = krng.make_state(p.seed)
+        self._counts, self._i32, self._flags, self._seg, self._apseg = K.new_buffers(
+            self._layout, self._basal.num_segments_allocated,
+            self._apical.num_segments_allocated if self._apical is not None else 0)
+        self._make_views()
+        self._anomaly = 0.0
+
+    def _setup(self, p: TemporalMemoryParams) -> None:
+        self._params = p
+        self._num_columns = p.num_columns
+        self._num_cells = p.num_cells
+        self._ip, self._fp = K.config_arrays(
+            p.cells_per_column, p.num_cells, p.activation_threshold, p.min_threshold,
+            p.max_new_synapse_count, p.max_segments_per_cell, p.max_synapses_per_segment,
+            p.external_apical_size > 0,
+            p.initial_permanence, p.connected_permanence, p.permanence_increment,
+            p.permanence_decrement, p.predicted_segment_decrement, K.PRUNE_EPSILON)
+        self._layout = K.layout(p.num_columns, p.cells_per_column, p.external_basal_size,
+                                p.external_apical_size)
+        self._cells_shape = (p.num_cells,)
+        self._sdr_cache: dict[str, SDR] = {}
+
+    def _make_views(self) -> None:
+        """Python-side views of the state buffers (the kernel slices them the same way)."""
+        self._state = K.views(self._rng, self._counts, self._i32, self._flags, self._seg,
+                              self._apseg, self._layout)
+
+    # ------------------------------------------------------------------ properties
+    @property
+    def params(self) -> TemporalMemoryParams:
+        return self._params
+
+    @property
+    def num_columns(self) -> int:
+        return self._num_columns
+
+    @property
+    def num_cells(self) -> int:
+        return self._num_cells
+
+    @property
+    def basal_store(self) -> SynapseStore:
+        """The basal (distal) segments: owners are cells, presynaptic indices are cells then
+        external basal bits."""
+        return self._basal
+
+    @property
+    def apical_store(self) -> SynapseStore | None:
+        """The apical segments (None without apical input)."""
+        return self._apical
+
+    def _cells_sdr(self, key: str, buf: np.ndarray, count_index: int) -> SDR:
+        sdr = self._sdr_cache.get(key)
+        if sdr is None:
+            n = int(self._counts[count_index])
+            sdr = SDR._trusted(self._cells_shape, buf[:n])
+            self._sdr_cache[key] = sdr
+        return sdr
+
+    @property
+    def active_cells(self) -> SDR:
+        """Cells active in the last step."""
+        return self._cells_sdr("active", self._state.active_presyn, K.C_ACTIVE)
+
+    @property
+    def winner_cells(self) -> SDR:
+        """Winner (learning) cells of the last step."""
+        return self._cells_sdr("winner", self._state.winner_presyn, K.C_WINNER)
+
+    @property
+    def predictive_cells(self) -> SDR:
+        """Cells predicted for the next step (computed at the end of :meth:`compute`)."""
+        return self._cells_sdr("predictive", self._state.predictive, K.C_PREDICTIVE)
+
+    @property
+    def predicted_active_cells(self) -> SDR:
+        """Cells of the last step that were predicted and became active."""
+        return self._cells_sdr("pred_active", self._state.pred_active, K.C_PRED_ACTIVE)
+
+    @property
+    def active_segments(self) -> int:
+        """Number of active basal segments (those that made :attr:`predictive_cells`)."""
+        return int(self._counts[K.C_ACTIVE_SEGS])
+
+    @property
+    def matching_segments(self) -> int:
+        """Number of matching basal segments."""
+        return int(self._counts[K.C_MATCHING_SEGS])
+
+    @property
+    def anomaly(self) -> float:
+        """Raw anomaly of the last step: fraction of active columns that were not predicted
+        (0.0 when no column was active)."""
+        return self._anomaly
+
+    @property
+    def iteration(self) -> int:
+        """Number of learning steps so far (the clock of least-recently-used cleanup)."""
+        return int(self._basal.arrays.meta[K.M_ITER])
+
+    def num_segments(self, apical: bool = False) -> int:
+        """Number of basal (or apical) segments."""
+        if apical:
+            return self._apical.num_segments if self._apical is not None else 0
+        return self._basal.num_segments
+
+    def num_synapses(self, apical: bool = False) -> int:
+        """Number of basal (or apical) synapses."""
+        if apical:
+            return self._apical.num_synapses if self._apical is not None else 0
+        return self._basal.num_synapses
+
+    def cells_for_column(self, column: int) -> np.ndarray:
+        """Indices of the cells of ``column``."""
+        column = int(column)
+        if not 0 <= column < self._num_columns:
+            raise InputError(f"column {column} out of range [0, {self._num_columns})")
+        k = self._params.cells_per_column
+        return np.arange(column * k, column * k + k)
+
+    def column_for_cell(self, cell: int) -> int:
+        """The column holding ``cell``."""
+        cell = int(cell)
+        if not 0 <= cell < self._num_cells:
+            raise InputError(f"cell {cell} out of range [0, {self._num_cells})")
+        return cell // self._params.cells_per_column
+
+    # ------------------------------------------------------------------ algorithm
+    def _external(self, sdr: Any, size: int, name: str) -> np.ndarray:
+        if sdr is None:
+            return _EMPTY
+        if not isinstance(sdr, SDR):
+            raise TypeError(f"{name} must be an SDR or None, got {type(sdr).__name__}")
+        if sdr._size != size:
+            if size == 0:
+                raise InputError(f"{name} given, but this TemporalMemory was built with "
+                                 f"{name}_size=0")
+            raise InputError(f"{name} must have size {size}, got an SDR of size {sdr._size}")
+        return sdr._indices
+
+    def compute(self, active_columns: SDR, learn: bool = True,
+                external_basal: SDR | None = None, external_apical: SDR | None = None) -> None:
+        """Run one step: activate cells from ``active_columns`` (and the predictions of the
+        last step), learn when ``learn``, then compute the predictions for the next step.
+
+        Parameters
+        ----------
+        active_columns : SDR
+            Active columns, of size :attr:`num_columns` (its shape is not checked).
+        learn : bool
+            Whether synapses and segments are updated.
+        external_basal, external_apical : SDR, optional
+            This step's external inputs (sizes ``external_basal_size`` /
+            ``external_apical_size``); omitted means no active bits.
+
+        Raises
+        ------
+        TypeError
+            If an input is not an SDR.
+        InputError
+            If an input has the wrong size.
+        """
+        if not isinstance(active_columns, SDR):
+            raise TypeError(f"active_columns must be an SDR, got {type(active_columns).__name__}")
+        if active_columns._size != self._num_columns:
+            raise InputError(f"active_columns must have size {self._num_columns}, got an SDR "
+                             f"of size {active_columns._size}")
+        if external_basal is None and external_apical is None:
+            ext_b = ext_a = _EMPTY
+        else:
+            ext_b = self._external(external_basal, self._params.external_basal_size,
+                                   "external_basal")
+            ext_a = self._external(external_apical, self._params.external_apical_size,
+                                   "external_apical")
+        learn = learn is True or bool(learn)
+        # One fused kernel call. It first checks that the stores have room for all that the
+        # step may create (see kernels.temporal_memory.has_room); if not, it returns -1 with
+        # nothing changed, we reserve that room and call again.
+        anomaly = self._kernel_call(active_columns._indices, ext_b, ext_a, learn)
+        if anomaly < 0.0:
+            self._make_room()
+            anomaly = self._kernel_call(active_columns._indices, ext_b, ext_a, learn)
+        self._anomaly = anomaly
+        if self._sdr_cache:
+            self._sdr_cache = {}
+
+    def _kernel_call(self, cols: np.ndarray, ext_b: np.ndarray, ext_a: np.ndarray,
+                     learn: bool) -> float:
+        if self._apical is None:
+            return K.tm_compute_basal(self._basal.arrays, self._rng, self._counts, self._i32,
+                                      self._flags, self._seg, self._apseg, self._layout,
+                                      self._ip, self._fp, cols, ext_b, ext_a, learn)
+        return K.tm_compute(self._basal.arrays, self._apical.arrays, self._rng, self._counts,
+                            self._i32, self._flags, self._seg, self._apseg, self._layout,
+                            self._ip, self._fp, cols, ext_b, ext_a, learn)
+
+    def _make_room(self) -> None:
+        """Reserve what the kernel asked for (``counts[C_NEED_*]``) and lengthen the
+        per-segment activity arrays to the stores' sizes."""
+        c = self._counts
+        self._basal.reserve(int(c[K.C_NEED_SEGS]), int(c[K.C_NEED_SYNAPSES]))
+        self._seg = _lengthen(self._seg, self._basal.num_segments_allocated)
+        if self._apical is not None:
+            self._apical.reserve(int(c[K.C_NEED_AP_SEGS]), int(c[K.C_NEED_AP_SYNAPSES]))
+            self._apseg = _lengthen(self._apseg, self._apical.num_segments_allocated)
+        self._make_views()
+
+    def reset(self) -> None:
+        """Start a new sequence: clear active, winner and predictive cells, segment activity
+        and the remembered external inputs. Nothing is learned across the boundary."""
+        K.reset_state(self._rng, self._counts, self._i32, self._flags, self._seg, self._apseg,
+                      self._layout, self._ip, self._fp)
+        self._anomaly = 0.0
+        self._sdr_cache = {}
+
+    # ------------------------------------------------------------------ state
+    def get_state(self) -> dict[str, Any]:
+        return {
+            "params": params_to_dict(self._params),
+            "basal": self._basal.get_state(),
+            "apical": self._apical.get_state() if self._apical is not None else None,
+            "rng": self._rng.copy(),
+            "counts": self._counts.copy(),
+            "i32": self._i32.copy(),
+            "flags": self._flags.copy(),
+            "seg": self._seg.copy(),
+            "apseg": self._apseg.copy(),
+            "anomaly": float(self._anomaly),
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> TemporalMemory:
+        obj = cls.__new__(cls)
+        params = params_from_dict(TemporalMemoryParams, state["params"])
+        obj._setup(params)
+        obj._basal = SynapseStore.from_state(state["basal"])
+        obj._apical = (SynapseStore.from_state(state["apical"])
+                       if state["apical"] is not None else None)
+
+        def arr(name: str, dtype: Any, ndim: int) -> np.ndarray:
+            a = np.array(state[name], dtype=dtype)
+            if a.ndim != ndim:
+                raise TypeError(f"state array {name!r} has {a.ndim} dimensions, not {ndim}")
+            return a
+
+        obj._rng = arr("rng", np.uint64, 1)
+        obj._counts = arr("counts", np.int64, 1)
+        obj._i32 = arr("i32", np.int32, 1)
+        obj._flags = arr("flags", np.bool_, 1)
+        obj._seg = arr("seg", np.int32, 2)
+        obj._apseg = arr("apseg", np.int32, 2)
+        if (obj._counts.shape[0] != K.N_COUNTS or obj._i32.shape[0] != obj._layout[
+                len(K.I32_FIELDS)] or obj._flags.shape[0] != obj._layout[-1]):
+            raise TypeError("state arrays do not match the parameters")
+        obj._anomaly = float(state["anomaly"])
+        obj._make_views()
+        return obj
+
+    def __repr__(self) -> str:
+        p = self._params
+        return (f"TemporalMemory(columns={p.column_dimensions}, cells_per_column="
+                f"{p.cells_per_column}, segments={self.num_segments()}, "
+                f"synapses={self.num_synapses()})")
+
+
+def _lengthen(a: np.ndarray, n: int) -> np.ndarray:
+    """``a`` (rows x segments) with at least ``n`` zero-filled columns."""
+    if a.shape[1] >= n:
+        return a
+    out = np.zeros((a.shape[0], n), dtype=a.dtype)
+    out[:, : a.shape[1]] = a
+    return out
