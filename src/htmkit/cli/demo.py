@@ -15,8 +15,11 @@ def demo_command(
     seed: int = typer.Option(0, "--seed", help="Random seed."),
     quick: bool = typer.Option(False, "--quick", help="Shorter runs (for tests)."),
 ) -> None:
-    """The main job on built-in data: SP on a signal and on digits, the streaming model with
-    anomaly detection, and the vision hierarchy; prints what it measured, writes PNGs."""
+    """The main job on built-in data: SP, streaming model, anomalies, vision hierarchy.
+
+    Runs the Spatial Pooler on a signal and on digits, the streaming model with anomaly
+    detection, and the vision hierarchy; prints what it measured and writes PNGs.
+    """
     from ..demo import run_demo
     from ..errors import HTMKitError
 
