@@ -374,7 +374,7 @@ def _fmt(stat: dict | None, digits: int = 2, integer: bool = False) -> str:
     mean, sd, n = stat["mean"], stat["std"], stat["n"]
     s = f"{mean:,.0f}" if integer else f"{mean:.{digits}f}"
     if n > 1:
-        s += f" ± {sd:,.0f}" if integer else f" ± {sd:.{digits}f}"
+        s += f"±{sd:,.0f}" if integer else f"±{sd:.{digits}f}"
     if stat.get("missing"):
         s += f" ({stat['missing']} never)"
     return s

@@ -431,7 +431,7 @@ def _fmt(stat: dict | None, digits: int = 3) -> str:
         return "—"
     s = f"{stat['mean']:.{digits}f}"
     if stat["n"] > 1:
-        s += f" ± {stat['std']:.{digits}f}"
+        s += f"±{stat['std']:.{digits}f}"
     return s
 
 

@@ -72,6 +72,16 @@ class _Bars:
         return lambda n: self.progress.advance(task, n)
 
 
+def _console():
+    """A rich console; 120 columns when not writing to a terminal (tables stay unwrapped)."""
+    from rich.console import Console
+
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=max(console.width, 120))
+    return console
+
+
 def _write_json(path: Path, result: dict[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + ".tmp")
@@ -125,8 +135,6 @@ def bench_sequences(
     threads: int = typer.Option(1, "--threads", min=1, help="torch CPU threads."),
 ) -> None:
     """High-order sequence task of Cui, Ahmad & Hawkins (2016): HTM vs LSTMs vs Markov."""
-    from rich.console import Console
-
     from ..bench.sequences import ALL_MODELS, SequencesConfig, render_table, run_benchmark
     from ..bench.sequences import write_plots as seq_plots
 
@@ -146,7 +154,7 @@ def bench_sequences(
         cfg.switch_at = switch_at
     if cfg.switch_at >= cfg.length:
         fail(f"--switch-at ({cfg.switch_at}) must be below the length ({cfg.length})")
-    console = Console()
+    console = _console()
     with _Bars(console) as bars:
         result = run_benchmark(seed_list, names, cfg, progress=bars,
                                log=lambda s: bars.progress.console.print(f"[dim]{s}[/]"))
@@ -174,8 +182,6 @@ def bench_taxi(
     threads: int = typer.Option(1, "--threads", min=1, help="torch CPU threads."),
 ) -> None:
     """NYC taxi demand 2.5 h ahead: HTM vs weekly re-trained LSTMs vs persistence."""
-    from rich.console import Console
-
     from ..bench.taxi import (
         ALL_TAXI_MODELS,
         TaxiConfig,
@@ -193,7 +199,7 @@ def bench_taxi(
     cfg = TaxiConfig.quick_config() if quick else TaxiConfig()
     cfg.perturbed = perturbed
     cfg.threads = threads
-    console = Console()
+    console = _console()
     try:
         with _Bars(console) as bars:
             result = run_taxi_benchmark(data_dir, seed_list, names, cfg, progress=bars,
