@@ -35,12 +35,13 @@ basal/apical segments):
   growth candidates of the next step); ``winner_pos[p]`` is the position of ``p`` in that list
   or -1.
 * ``seg_nconn`` / ``seg_npot`` -- active connected / active potential synapses per basal
-  segment (non-zero only for the ``touched`` segments); ``active_segs`` and ``matching_segs``
-  sorted by owner cell; ``col_act_lo/hi`` and ``col_match_lo/hi`` give each column's range in
-  them (columns listed in ``act_cols`` / ``match_cols``).
+  segment (non-zero only for the ``touched`` segments); ``active_segs`` / ``matching_segs`` list
+  the active / matching segments, chained per column (``col_act_head[col]`` then
+  ``act_next[seg]``, -1 ends; likewise ``col_match_head`` / ``match_next``) for the columns
+  listed in ``act_cols`` / ``match_cols``.
 * ``predictive`` (sorted cells) with ``cell_pred`` (dense) and ``col_pred`` (number of
   predictive cells per column).
-* the ``ap_*`` / ``cell_ap_*`` arrays: the same for apical segments, grouped by cell.
+* the ``ap_*`` / ``cell_ap_*`` arrays: the same for apical segments, chained per cell.
 * ``prev_apical`` / ``apical_mask`` / ``apical_pos`` -- the previous step's apical input.
 """
 
@@ -114,21 +115,23 @@ N_COUNTS = 22
 I32_FIELDS = (
     ("active_presyn", "NB"), ("winner_presyn", "NB"), ("winner_pos", "NB"),
     ("new_active", "N"), ("new_winner", "N"), ("pred_active", "N"), ("predictive", "N"),
-    ("col_pred", "C"), ("col_act_lo", "C"), ("col_act_hi", "C"), ("col_match_lo", "C"),
-    ("col_match_hi", "C"), ("act_cols", "C"), ("match_cols", "C"), ("cand", "NS"),
-    ("cell_ap_act_lo", "NAP"), ("cell_ap_act_hi", "NAP"), ("cell_ap_match_lo", "NAP"),
-    ("cell_ap_match_hi", "NAP"), ("ap_cells", "2NAP"), ("prev_apical", "NA"),
+    ("col_pred", "C"), ("col_act_head", "C"), ("col_match_head", "C"), ("act_cols", "C"),
+    ("match_cols", "C"), ("cand", "NS"), ("cell_ap_act_head", "NAP"),
+    ("cell_ap_match_head", "NAP"), ("ap_cells", "2NAP"), ("prev_apical", "NA"),
     ("apical_pos", "NA"),
 )
-#: int32 fields that start at -1 ("not in the list")
-I32_MINUS_ONE = ("winner_pos", "apical_pos")
+#: int32 fields that start at -1 ("not in the list" / "empty list")
+I32_MINUS_ONE = ("winner_pos", "apical_pos", "col_act_head", "col_match_head",
+                 "cell_ap_act_head", "cell_ap_match_head")
 BOOL_FIELDS = (
     ("active_mask", "NB"), ("cell_pred", "N"), ("col_active", "C"), ("taken", "NS"),
     ("apical_mask", "NA"),
 )
-#: rows of the (5, allocated segments) int32 arrays ``seg`` (basal) and ``apseg`` (apical)
-SEG_FIELDS = ("seg_nconn", "seg_npot", "touched", "active_segs", "matching_segs")
-APSEG_FIELDS = ("ap_nconn", "ap_npot", "ap_touched", "ap_active_segs", "ap_matching_segs")
+#: rows of the (7, allocated segments) int32 arrays ``seg`` (basal) and ``apseg`` (apical)
+SEG_FIELDS = ("seg_nconn", "seg_npot", "touched", "active_segs", "matching_segs", "act_next",
+              "match_next")
+APSEG_FIELDS = ("ap_nconn", "ap_npot", "ap_touched", "ap_active_segs", "ap_matching_segs",
+                "ap_act_next", "ap_match_next")
 
 TMState = namedtuple(
     "TMState",
@@ -218,7 +221,7 @@ def borrow_store(st):
 
 
 # unpack() below spells out these counts
-assert len(I32_FIELDS) == 22 and len(BOOL_FIELDS) == 5 and len(SEG_FIELDS) == 5
+assert len(I32_FIELDS) == 18 and len(BOOL_FIELDS) == 5 and len(SEG_FIELDS) == 7
 
 
 @njit(cache=True)
@@ -230,7 +233,7 @@ def _iv(buf, lay, j):
 def unpack(rng, counts, i32, flags, seg, apseg, lay):
     """Slice the state buffers into a :class:`TMState` of borrowed views (same order as
     :func:`views`)."""
-    b = 23  # len(I32_FIELDS) + 1: start of the bool offsets in ``lay``
+    b = 19  # len(I32_FIELDS) + 1: start of the bool offsets in ``lay``
     rng = borrow(rng)
     counts = borrow(counts)
     i32 = borrow(i32)
@@ -243,12 +246,11 @@ def unpack(rng, counts, i32, flags, seg, apseg, lay):
         _iv(i32, lay, 4), _iv(i32, lay, 5), _iv(i32, lay, 6), _iv(i32, lay, 7),
         _iv(i32, lay, 8), _iv(i32, lay, 9), _iv(i32, lay, 10), _iv(i32, lay, 11),
         _iv(i32, lay, 12), _iv(i32, lay, 13), _iv(i32, lay, 14), _iv(i32, lay, 15),
-        _iv(i32, lay, 16), _iv(i32, lay, 17), _iv(i32, lay, 18), _iv(i32, lay, 19),
-        _iv(i32, lay, 20), _iv(i32, lay, 21),
+        _iv(i32, lay, 16), _iv(i32, lay, 17),
         _iv(flags, lay, b), _iv(flags, lay, b + 1), _iv(flags, lay, b + 2),
         _iv(flags, lay, b + 3), _iv(flags, lay, b + 4),
-        seg[0], seg[1], seg[2], seg[3], seg[4],
-        apseg[0], apseg[1], apseg[2], apseg[3], apseg[4],
+        seg[0], seg[1], seg[2], seg[3], seg[4], seg[5], seg[6],
+        apseg[0], apseg[1], apseg[2], apseg[3], apseg[4], apseg[5], apseg[6],
     )
 
 
@@ -272,66 +274,52 @@ def unpack_config(ip, fp):
 # ====================================================================== segment activity
 @njit(cache=True)
 def segment_activity(st, active_presyn, connected, n_connected, n_potential, touched):
-    """Count active connected / active potential synapses of every segment fed by an active
-    presynaptic index (walking only their reverse-index buckets). ``n_connected`` and
-    ``n_potential`` must be zero on entry; the segments whose counts became non-zero are
-    listed in ``touched``. Returns their number."""
+    """Count, for every segment fed by an active presynaptic index, its active potential
+    synapses into ``n_potential`` and its active connected synapses (``permanence >=
+    connected``) into ``n_connected``, walking only the reverse-index buckets of the active
+    indices. Both arrays must be zero on entry; the segments reached are listed in
+    ``touched``. Returns their number."""
     cap = st.presyn.shape[0] // st.seg_nsyn.shape[0]
+    inv_cap = 1.0 / cap
     # Pass 1 only loads the permanences that pass 2 reads: independent loads that the CPU
-    # overlaps, where pass 2 alone would wait on each cache miss in turn.
+    # overlaps, where pass 2 alone would wait on more of the cache misses in turn.
     warm = np.float32(0.0)
     for i in range(active_presyn.shape[0]):
         p = active_presyn[i]
         start = st.rev_start[p]
         for k in range(start, start + st.rev_count[p]):
             warm += st.perm[st.arena[k]]
+    # Pass 2, branch-free in the loop body.
     n_touched = 0
     for i in range(active_presyn.shape[0]):
         p = active_presyn[i]
         start = st.rev_start[p]
         for k in range(start, start + st.rev_count[p]):
             slot = st.arena[k]
-            seg = slot // cap
-            if n_potential[seg] == 0:
-                touched[n_touched] = seg
-                n_touched += 1
+            seg = np.int64((slot + 0.5) * inv_cap)  # == slot // cap, without a division
+            touched[n_touched] = seg                # kept only when seen the first time
+            n_touched += np.int64(n_potential[seg] == 0)
             n_potential[seg] += 1
-            n_connected[seg] += np.int32(st.perm[slot] >= connected)  # branch-free
+            n_connected[seg] += np.int32(st.perm[slot] >= connected)
     if warm < np.float32(-1.0):  # never true (permanences are >= 0); keeps pass 1 alive
         n_touched = -1
     return n_touched
 
 
 @njit(cache=True)
-def _sort_by_owner(st, segs, n):
-    """Sort ``segs[:n]`` by (owner, segment id)."""
-    if n < 2:
-        return
-    big = np.int64(st.seg_owner.shape[0])
-    keys = np.empty(n, dtype=np.int64)
+def _link(st, segs, n, divisor, heads, next_seg, groups):
+    """Chain ``segs[:n]`` into one list per group ``owner // divisor`` (``heads[g]`` first,
+    ``next_seg[s]`` next, -1 ends; ``heads`` must be -1 on entry) and list the groups met in
+    ``groups``; returns their number."""
+    n_groups = 0
     for i in range(n):
         s = segs[i]
-        keys[i] = np.int64(st.seg_owner[s]) * big + s
-    keys.sort()
-    for i in range(n):
-        segs[i] = keys[i] % big
-
-
-@njit(cache=True)
-def _group(st, segs, n, divisor, lo, hi, groups, n_groups):
-    """For owner-sorted ``segs[:n]``, record the range ``[lo[g], hi[g])`` of every group
-    ``g = owner // divisor`` and append ``g`` to ``groups``; returns the new group count."""
-    i = 0
-    while i < n:
-        g = st.seg_owner[segs[i]] // divisor
-        j = i + 1
-        while j < n and st.seg_owner[segs[j]] // divisor == g:
-            j += 1
-        lo[g] = i
-        hi[g] = j
-        groups[n_groups] = g
-        n_groups += 1
-        i = j
+        g = st.seg_owner[s] // divisor
+        if heads[g] < 0:
+            groups[n_groups] = g
+            n_groups += 1
+        next_seg[s] = heads[g]
+        heads[g] = s
     return n_groups
 
 
@@ -360,23 +348,17 @@ def clear_predictions(ts, cfg):
         ts.cell_pred[cell] = False
         ts.col_pred[cell // k] = 0
     for i in range(c[C_ACT_COLS]):
-        col = ts.act_cols[i]
-        ts.col_act_lo[col] = 0
-        ts.col_act_hi[col] = 0
+        ts.col_act_head[ts.act_cols[i]] = -1
     for i in range(c[C_MATCH_COLS]):
-        col = ts.match_cols[i]
-        ts.col_match_lo[col] = 0
-        ts.col_match_hi[col] = 0
+        ts.col_match_head[ts.match_cols[i]] = -1
     for i in range(c[C_TOUCHED]):
         s = ts.touched[i]
         ts.seg_nconn[s] = 0
         ts.seg_npot[s] = 0
     for i in range(c[C_AP_CELLS]):
         cell = ts.ap_cells[i]
-        ts.cell_ap_act_lo[cell] = 0
-        ts.cell_ap_act_hi[cell] = 0
-        ts.cell_ap_match_lo[cell] = 0
-        ts.cell_ap_match_hi[cell] = 0
+        ts.cell_ap_act_head[cell] = -1
+        ts.cell_ap_match_head[cell] = -1
     for i in range(c[C_AP_TOUCHED]):
         s = ts.ap_touched[i]
         ts.ap_nconn[s] = 0
@@ -401,65 +383,59 @@ def activate_dendrites(st, ap, ts, cfg, apical_input, learn):
     k = cfg.cells_per_column
     clear_predictions(ts, cfg)
 
-    # basal segments
+    # basal segments, chained per column
     n_touched = segment_activity(st, ts.active_presyn[: c[C_ACTIVE_PRESYN]],
                                  cfg.connected_permanence, ts.seg_nconn, ts.seg_npot,
                                  ts.touched)
     n_act, n_match = _split_by_threshold(ts.touched, n_touched, ts.seg_nconn, ts.seg_npot,
                                          cfg.activation_threshold, cfg.min_threshold,
                                          ts.active_segs, ts.matching_segs)
-    _sort_by_owner(st, ts.active_segs, n_act)
-    _sort_by_owner(st, ts.matching_segs, n_match)
     c[C_TOUCHED] = n_touched
     c[C_ACTIVE_SEGS] = n_act
     c[C_MATCHING_SEGS] = n_match
-    c[C_ACT_COLS] = _group(st, ts.active_segs, n_act, k, ts.col_act_lo, ts.col_act_hi,
-                           ts.act_cols, 0)
-    c[C_MATCH_COLS] = _group(st, ts.matching_segs, n_match, k, ts.col_match_lo,
-                             ts.col_match_hi, ts.match_cols, 0)
+    c[C_ACT_COLS] = _link(st, ts.active_segs, n_act, k, ts.col_act_head, ts.act_next,
+                          ts.act_cols)
+    c[C_MATCH_COLS] = _link(st, ts.matching_segs, n_match, k, ts.col_match_head,
+                            ts.match_next, ts.match_cols)
 
-    # apical segments (grouped by cell)
+    # apical segments, chained per cell
     if cfg.has_apical:
         n_ap = segment_activity(ap, apical_input, cfg.connected_permanence, ts.ap_nconn,
                                 ts.ap_npot, ts.ap_touched)
         n_ap_act, n_ap_match = _split_by_threshold(
             ts.ap_touched, n_ap, ts.ap_nconn, ts.ap_npot, cfg.activation_threshold,
             cfg.min_threshold, ts.ap_active_segs, ts.ap_matching_segs)
-        _sort_by_owner(ap, ts.ap_active_segs, n_ap_act)
-        _sort_by_owner(ap, ts.ap_matching_segs, n_ap_match)
         c[C_AP_TOUCHED] = n_ap
         c[C_AP_ACTIVE_SEGS] = n_ap_act
         c[C_AP_MATCHING_SEGS] = n_ap_match
-        m = _group(ap, ts.ap_active_segs, n_ap_act, 1, ts.cell_ap_act_lo, ts.cell_ap_act_hi,
-                   ts.ap_cells, 0)
-        c[C_AP_CELLS] = _group(ap, ts.ap_matching_segs, n_ap_match, 1, ts.cell_ap_match_lo,
-                               ts.cell_ap_match_hi, ts.ap_cells, m)
+        m = _link(ap, ts.ap_active_segs, n_ap_act, 1, ts.cell_ap_act_head, ts.ap_act_next,
+                  ts.ap_cells)
+        c[C_AP_CELLS] = m + _link(ap, ts.ap_matching_segs, n_ap_match, 1,
+                                  ts.cell_ap_match_head, ts.ap_match_next, ts.ap_cells[m:])
 
     # predictive cells: owners of active basal segments, column by column (apical tie-break)
     n_pred = 0
     for g in range(c[C_ACT_COLS]):
         col = ts.act_cols[g]
-        lo = ts.col_act_lo[col]
-        hi = ts.col_act_hi[col]
         apical_wins = False
         if cfg.has_apical:
-            for j in range(lo, hi):
-                cell = st.seg_owner[ts.active_segs[j]]
-                if ts.cell_ap_act_hi[cell] > ts.cell_ap_act_lo[cell]:
+            s = ts.col_act_head[col]
+            while s >= 0:
+                if ts.cell_ap_act_head[st.seg_owner[s]] >= 0:
                     apical_wins = True
                     break
-        last = -1
-        for j in range(lo, hi):
-            cell = st.seg_owner[ts.active_segs[j]]
-            if cell == last:
-                continue
-            last = cell
-            if apical_wins and ts.cell_ap_act_hi[cell] == ts.cell_ap_act_lo[cell]:
+                s = ts.act_next[s]
+        s = ts.col_act_head[col]
+        while s >= 0:
+            cell = st.seg_owner[s]
+            s = ts.act_next[s]
+            if ts.cell_pred[cell] or (apical_wins and ts.cell_ap_act_head[cell] < 0):
                 continue
             ts.predictive[n_pred] = cell
             n_pred += 1
             ts.cell_pred[cell] = True
             ts.col_pred[col] += 1
+    ts.predictive[:n_pred].sort()
     c[C_PREDICTIVE] = n_pred
 
     if learn:
@@ -595,17 +571,26 @@ def _push(buf, counts, which, value):
 
 # ====================================================================== BAMI steps
 @njit(cache=True, inline="always")
-def best_matching_segment(ts, column):
-    """The column's matching segment with the most active potential synapses (ties: the first
-    in (cell, segment id) order), or -1."""
+def _best_in_list(st, first, next_seg, n_potential):
+    """The segment of a list with the most active potential synapses (ties: lowest owner
+    cell, then lowest segment id), or -1 for an empty list."""
     best = -1
-    best_score = -1
-    for j in range(ts.col_match_lo[column], ts.col_match_hi[column]):
-        s = ts.matching_segs[j]
-        if ts.seg_npot[s] > best_score:
+    s = first
+    while s >= 0:
+        if best < 0 or n_potential[s] > n_potential[best] or (
+                n_potential[s] == n_potential[best]
+                and (st.seg_owner[s] < st.seg_owner[best]
+                     or (st.seg_owner[s] == st.seg_owner[best] and s < best))):
             best = s
-            best_score = ts.seg_npot[s]
+        s = next_seg[s]
     return best
+
+
+@njit(cache=True, inline="always")
+def best_matching_segment(st, ts, column):
+    """The column's matching segment with the most active potential synapses (ties: lowest
+    cell, then lowest segment id), or -1."""
+    return _best_in_list(st, ts.col_match_head[column], ts.match_next, ts.seg_npot)
 
 
 @njit(cache=True, inline="always")
@@ -643,11 +628,12 @@ def activate_predicted_column(st, ts, cfg, column, learn):
             _push(ts.new_winner, c, C_NEW_WINNER, cell)
             _push(ts.pred_active, c, C_PRED_ACTIVE, cell)
     if learn:
-        for j in range(ts.col_act_lo[column], ts.col_act_hi[column]):
-            seg = ts.active_segs[j]
+        seg = ts.col_act_head[column]
+        while seg >= 0:
             if ts.cell_pred[st.seg_owner[seg]]:
                 learn_on_segment(st, seg, ts.seg_npot[seg], ts.active_mask, ts.winner_presyn,
                                  c[C_WINNER_PRESYN], ts.winner_pos, ts, cfg)
+            seg = ts.act_next[seg]
 
 
 @njit(cache=True, inline="always")
@@ -658,7 +644,7 @@ def burst_column(st, ts, cfg, column, learn):
     k = cfg.cells_per_column
     for cell in range(column * k, column * k + k):
         _push(ts.new_active, c, C_NEW_ACTIVE, cell)
-    seg = best_matching_segment(ts, column)
+    seg = best_matching_segment(st, ts, column)
     if seg >= 0:
         winner = st.seg_owner[seg]
     else:
@@ -696,9 +682,12 @@ def punish_segment(st, seg, active_mask, decrement, prune_below):
 def punish_predicted_column(st, ts, cfg, column):
     """BAMI ``punishPredictedColumn``: the matching segments of an inactive column lose
     ``predicted_segment_decrement`` on their synapses from previously active cells."""
-    for j in range(ts.col_match_lo[column], ts.col_match_hi[column]):
-        punish_segment(st, ts.matching_segs[j], ts.active_mask,
-                       cfg.predicted_segment_decrement, cfg.prune_below)
+    seg = ts.col_match_head[column]
+    while seg >= 0:
+        nxt = ts.match_next[seg]  # read first: punishing may destroy the segment
+        punish_segment(st, seg, ts.active_mask, cfg.predicted_segment_decrement,
+                       cfg.prune_below)
+        seg = nxt
 
 
 @njit(cache=True)
@@ -733,21 +722,14 @@ def learn_apical(ap, ts, cfg):
     n_cand = c[C_PREV_APICAL]
     for i in range(c[C_NEW_WINNER]):
         cell = ts.new_winner[i]
-        lo = ts.cell_ap_act_lo[cell]
-        hi = ts.cell_ap_act_hi[cell]
-        if hi > lo:
-            for j in range(lo, hi):
-                seg = ts.ap_active_segs[j]
+        seg = ts.cell_ap_act_head[cell]
+        if seg >= 0:
+            while seg >= 0:
                 learn_on_segment(ap, seg, ts.ap_npot[seg], ts.apical_mask, ts.prev_apical,
                                  n_cand, ts.apical_pos, ts, cfg)
+                seg = ts.ap_act_next[seg]
             continue
-        best = -1
-        best_score = -1
-        for j in range(ts.cell_ap_match_lo[cell], ts.cell_ap_match_hi[cell]):
-            seg = ts.ap_matching_segs[j]
-            if ts.ap_npot[seg] > best_score:
-                best = seg
-                best_score = ts.ap_npot[seg]
+        best = _best_in_list(ap, ts.cell_ap_match_head[cell], ts.ap_match_next, ts.ap_npot)
         if best >= 0:
             learn_on_segment(ap, best, ts.ap_npot[best], ts.apical_mask, ts.prev_apical,
                              n_cand, ts.apical_pos, ts, cfg)
