@@ -77,7 +77,7 @@ __all__ = [
 ]
 
 DATASETS = ("digits", "mnist")
-DEFAULT_MODELS = ("raw-knn", "raw-linear", "cnn")
+DEFAULT_MODELS = ("raw-knn", "raw-linear", "sp", "hierarchy", "cnn")
 MNIST_QUICK_TRAIN = 10_000
 MNIST_QUICK_TEST = 2_000
 
@@ -201,6 +201,11 @@ def _cnn(ctx: ModelContext) -> VisionModel:
 register_model("raw-knn", _raw_knn)
 register_model("raw-linear", _raw_linear)
 register_model("cnn", _cnn, requires=("torch",))
+# the HTM models (htmkit.vision.hierarchy): one SP level + linear readout, and the two-level
+# hierarchy over eye movies; "hierarchy-fixate" adds the eye's centring saccade (not a default)
+register_model("sp", "htmkit.vision.hierarchy:sp_bench_factory")
+register_model("hierarchy", "htmkit.vision.hierarchy:hierarchy_bench_factory")
+register_model("hierarchy-fixate", "htmkit.vision.hierarchy:hierarchy_fixate_bench_factory")
 
 
 # ------------------------------------------------------------------------------ data

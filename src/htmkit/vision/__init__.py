@@ -13,6 +13,8 @@ from typing import Any
 _LAZY = {
     "Eye": "htmkit.vision.eye",
     "Movie": "htmkit.vision.eye",
+    "VisionHierarchy": "htmkit.vision.hierarchy",
+    "HierarchyParams": "htmkit.vision.hierarchy",
 }
 
 __all__ = list(_LAZY)
@@ -28,4 +30,4 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(__all__) | {"eye"})
+    return sorted(set(__all__) | {"eye", "hierarchy"})

@@ -1,0 +1,683 @@
+"""A hierarchy of HTM regions that learns images as movies of views.
+
+Architecture (defaults for 28x28 MNIST; every size scales with the image, see
+:class:`HierarchyParams`)::
+
+    image --Eye--> movie of T views (a spiral sweep over offsets in [-step, step]^2)
+      view t --threshold--> binary pixels (ImageEncoder "fixed" mode)
+      level 1: Spatial Pooler, columns (14, 14, 16) over the view, local receptive fields
+               (radius 3 px), local inhibition           -> a1[t]
+               temporal pooling: union of a1 over the last ``l1_window`` views -> p1[t]
+               (and over the whole movie -> P1, the level-1 pooled output)
+      level 2: Spatial Pooler over neighbourhoods of p1[t], columns (7, 7, 32), local
+               receptive fields (radius 2 level-1 columns), local inhibition -> a2[t]
+               temporal pooling: union of a2 over the whole movie -> P2
+      top:     linear softmax readout (or the Predictor SDR classifier, or kNN) on
+               concat(P1, P2)
+
+Why this gives invariance: the views of a movie are the image moved by up to ``step`` pixels;
+the union of level-1 outputs over those views is what a CNN gets from max-pooling (a feature
+that fires at any of the nearby positions is on in the pooled map). Level 2 sees neighbourhoods
+of that pooled map (larger receptive fields) and its union over the movie adds more tolerance.
+
+Temporal pooling. The pooling used on the fast path is the union (OR) of a level's active
+columns over a window of views -- the limit of :class:`~htmkit.temporal_pooler.TemporalPooler`
+with no decay and every input counted. A Temporal Memory is *optional* (``l1_tm=True``): it
+learns the transitions of level-1 columns between views of the first ``tm_images`` training
+movies and, at inference, the pooled level-1 map counts predicted-active columns twice
+(``tm_weight``); its effect is measured, not assumed (see ``describe()`` and the bench).
+
+Training protocol (level by level, unsupervised, then the supervised readout):
+
+1. level 1's SP learns (one pass, ``learn=True``) on every view of the movies of the first
+   ``n_learn`` training images;
+2. level 2's SP learns on the pooled level-1 sequence of the same movies, level 1 frozen;
+3. (optional) the level-1 TM learns on the movies of the first ``tm_images`` images;
+4. every training image is run with ``learn=False`` and the readout is trained on the pooled
+   top representation.
+
+Per-image cost is ``T`` level-1 and ``T - l1_window + 1`` level-2 SP steps (numba kernels); the
+Python loop does only SDR bookkeeping (:meth:`VisionHierarchy.transform` reports ms per image).
+
+The models of the vision benchmark (:func:`sp_bench_factory`, :func:`hierarchy_bench_factory`)
+wrap this class; :func:`build_network` builds the same two levels as a
+:class:`~htmkit.network.Network` of regions for inspection and drawing.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..errors import InputError, ParameterError
+from ..params import params_from_dict, params_to_dict
+from ..sdr import SDR
+from ..serialization import Persistable
+from ..spatial_pooler import SpatialPooler
+
+__all__ = [
+    "HierarchyParams",
+    "VisionHierarchy",
+    "HTMVisionModel",
+    "build_network",
+    "movie_offsets",
+    "movie_views",
+    "sp_bench_factory",
+    "hierarchy_bench_factory",
+    "hierarchy_fixate_bench_factory",
+    "fixate",
+]
+
+MOVIE_MODES = ("spiral", "jitter", "sweeps", "saccades")
+READOUTS = ("linear", "predictor", "knn")
+
+
+# ----------------------------------------------------------------------------------- movies
+def movie_offsets(mode: str, n_views: int, step: int, seed: int = 0,
+                  stride: int = 1) -> np.ndarray:
+    """Offsets ``[T, 2]`` (dy, dx) of the views of a movie, the same for every image.
+
+    ``"spiral"``: a square spiral out of the centre over the ``(2 step + 1)^2`` offsets in
+    ``[-step, step]^2``, times ``stride`` (every view moves by ``stride`` pixels; ``n_views``
+    is ignored and equals ``(2 step + 1)^2``). ``"jitter"``, ``"sweeps"`` and ``"saccades"``:
+    the path an :class:`~htmkit.vision.eye.Eye` with a window the size of the image and
+    ``pad = step`` draws for key 0, so the path depends only on ``seed``.
+    """
+    if mode not in MOVIE_MODES:
+        raise ParameterError(f"movie mode must be one of {MOVIE_MODES}, got {mode!r}")
+    if mode == "spiral":
+        n = (2 * step + 1) ** 2
+        out = [(0, 0)]
+        y = x = 0
+        leg, d = 1, 0
+        dirs = ((0, 1), (1, 0), (0, -1), (-1, 0))  # right, down, left, up
+        while len(out) < n:
+            for _ in range(2):
+                dy, dx = dirs[d % 4]
+                for _ in range(leg):
+                    y, x = y + dy, x + dx
+                    if len(out) < n:
+                        out.append((y, x))
+                d += 1
+            leg += 1
+        return int(stride) * np.array(out, dtype=np.int64)
+    from .eye import Eye
+
+    eye = Eye((8, 8), mode=mode, n_views=n_views, step=step, seed=seed, pad=step)
+    pos = eye.plan((8, 8), np.random.default_rng([seed, 0]))
+    # the window equals the image: position (step, step) is the centred view
+    return (step - pos).astype(np.int64)
+
+
+def movie_views(binary: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """``[N, T, H, W]`` views: image ``i`` moved by ``offsets[t] = (dy, dx)``, zero-filled."""
+    imgs = np.asarray(binary)
+    N, H, W = imgs.shape
+    out = np.zeros((N, len(offsets), H, W), dtype=imgs.dtype)
+    for t, (dy, dx) in enumerate(offsets):
+        dy, dx = int(dy), int(dx)
+        if abs(dy) >= H or abs(dx) >= W:
+            continue
+        out[:, t, max(dy, 0) : H + min(dy, 0), max(dx, 0) : W + min(dx, 0)] = imgs[
+            :, max(-dy, 0) : H - max(dy, 0), max(-dx, 0) : W - max(dx, 0)
+        ]
+    return out
+
+
+def fixate(binary: np.ndarray) -> np.ndarray:
+    """Centring saccade: move each binary image ``[N, H, W]`` by whole pixels (zero-filled) so
+    that the centre of mass of its on-pixels is at the image centre (empty images unchanged)."""
+    N, H, W = binary.shape
+    mass = binary.reshape(N, -1).sum(axis=1).astype(np.float64)
+    ys = binary.sum(axis=2) @ np.arange(H, dtype=np.float64)
+    xs = binary.sum(axis=1) @ np.arange(W, dtype=np.float64)
+    safe = np.maximum(mass, 1.0)
+    dy = np.where(mass > 0, np.rint((H - 1) / 2.0 - ys / safe), 0).astype(np.int64)
+    dx = np.where(mass > 0, np.rint((W - 1) / 2.0 - xs / safe), 0).astype(np.int64)
+    from ..bench.vision_protocols import translate
+
+    return translate(binary, np.stack([dy, dx], axis=1))
+
+
+# ----------------------------------------------------------------------------------- params
+@dataclass(frozen=True)
+class HierarchyParams:
+    """Parameters of a :class:`VisionHierarchy`.
+
+    Attributes
+    ----------
+    image_shape : (int, int)
+        Shape of the images given to the model.
+    upsample : int
+        The retina's resolution relative to the image: images are zoomed by this factor
+        (bilinear, ``scipy.ndimage.zoom(order=1, grid_mode=True)``) before thresholding, so grey
+        levels of small images (the 8x8 digits) become spatial detail. 1 for MNIST.
+    threshold : float
+        A pixel is on when ``value / 255 > threshold`` (the ImageEncoder's "fixed" mode).
+    movie, n_views, step, stride : str, int, int, int
+        The eye movement of every movie (see :func:`movie_offsets`).
+    levels : 1 or 2
+        1 gives the single-level model (level-1 pooled output only).
+    l1_grid, l1_depth, l1_radius, l1_density, l1_stimulus : level-1 SP
+        Column grid (``None``: half the image), mini-columns per grid position, potential
+        radius in pixels, local area density, stimulus threshold.
+    l1_window : int
+        Views pooled (union) before the result goes up to level 2 (``0``: the whole movie).
+    pooling : {"union", "count"}
+        What a level's pooled output over the movie is: the union (OR) of its active columns,
+        or the fraction of views in which each column was active (a graded union).
+    l2_grid, l2_depth, l2_radius, l2_density, l2_stimulus : level-2 SP
+        As for level 1; the radius is in level-1 grid positions.
+    potential_pct, perm_inc, perm_dec, perm_connected, boost_strength : both SPs.
+    fixate : bool
+        Before the movie, the eye makes a centring saccade: the binary image is moved (whole
+        pixels, zero-filled) so that the centre of mass of its on-pixels lands on the centre of
+        the field of view. A sensor-level attention step (the eye fixates the object), applied
+        identically to training and test images; off by default (see the ``hierarchy-fixate``
+        benchmark model).
+    n_learn : int
+        Training images whose movies the SPs learn on (0: all of them).
+    l1_tm, tm_images, tm_weight : optional level-1 Temporal Memory (see the module docstring).
+    features : {"top", "all"}
+        The readout sees the top level's pooled output only, or every level's.
+    readout : {"linear", "predictor", "knn"}
+    seed : int
+    """
+
+    image_shape: tuple[int, int] = (28, 28)
+    upsample: int = 1
+    threshold: float = 0.3
+    movie: str = "spiral"
+    n_views: int = 9
+    step: int = 1
+    stride: int = 1
+    levels: int = 2
+    l1_grid: tuple[int, int] | None = None
+    l1_depth: int = 16
+    l1_radius: int = 3
+    l1_density: float = 0.08
+    l1_stimulus: int = 2
+    l1_window: int = 3
+    pooling: str = "union"
+    l2_grid: tuple[int, int] | None = None
+    l2_depth: int = 32
+    l2_radius: int = 2
+    l2_density: float = 0.05
+    l2_stimulus: int = 2
+    potential_pct: float = 0.9
+    perm_inc: float = 0.05
+    perm_dec: float = 0.01
+    perm_connected: float = 0.2
+    boost_strength: float = 0.0
+    fixate: bool = False
+    n_learn: int = 2000
+    l1_tm: bool = False
+    tm_images: int = 200
+    tm_weight: float = 1.0
+    features: str = "all"
+    readout: str = "linear"
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        def put(name: str, value: Any) -> None:
+            object.__setattr__(self, name, value)
+
+        put("image_shape", tuple(int(v) for v in self.image_shape))
+        if int(self.upsample) < 1:
+            raise ParameterError(f"upsample must be >= 1, got {self.upsample!r}")
+        H, W = self.retina_shape
+        if self.l1_grid is None:
+            put("l1_grid", (max(1, H // 2), max(1, W // 2)))
+        put("l1_grid", tuple(int(v) for v in self.l1_grid))
+        if self.l2_grid is None:
+            put("l2_grid", (max(1, self.l1_grid[0] // 2), max(1, self.l1_grid[1] // 2)))
+        put("l2_grid", tuple(int(v) for v in self.l2_grid))
+        if self.movie not in MOVIE_MODES:
+            raise ParameterError(f"movie must be one of {MOVIE_MODES}, got {self.movie!r}")
+        if self.levels not in (1, 2):
+            raise ParameterError(f"levels must be 1 or 2, got {self.levels!r}")
+        if self.readout not in READOUTS:
+            raise ParameterError(f"readout must be one of {READOUTS}, got {self.readout!r}")
+        if self.pooling not in ("union", "count"):
+            raise ParameterError(f"pooling must be 'union' or 'count', got {self.pooling!r}")
+        if self.features not in ("top", "all"):
+            raise ParameterError(f"features must be 'top' or 'all', got {self.features!r}")
+        if not 0.0 <= float(self.threshold) < 1.0:
+            raise ParameterError(f"threshold must be in [0, 1), got {self.threshold!r}")
+        for name in ("n_views", "l1_depth", "l2_depth"):
+            if int(getattr(self, name)) < 1:
+                raise ParameterError(f"{name} must be >= 1")
+        if int(self.step) < 0 or (self.step == 0 and self.movie != "spiral"):
+            raise ParameterError("step must be >= 0 (0 only for the 'spiral' movie: one view)")
+        if self.n_learn < 0 or self.l1_window < 0 or self.tm_images < 0:
+            raise ParameterError("n_learn, l1_window and tm_images must be >= 0")
+
+    @property
+    def retina_shape(self) -> tuple[int, int]:
+        """Shape of the binary views (the image times ``upsample``)."""
+        return (int(self.image_shape[0]) * int(self.upsample),
+                int(self.image_shape[1]) * int(self.upsample))
+
+    @property
+    def n_movie_views(self) -> int:
+        return (2 * self.step + 1) ** 2 if self.movie == "spiral" else self.n_views
+
+
+# ----------------------------------------------------------------------------------- model
+class VisionHierarchy(Persistable):
+    """Two levels of SP (+ optional TM) with temporal pooling over a movie, and a readout.
+
+    Methods: :meth:`learn_unsupervised` (the SPs), :meth:`transform` (pooled representations,
+    ``learn=False``), :meth:`fit` / :meth:`predict` (everything, images in, labels out),
+    :meth:`run_movie` (per-view activity of one image, for inspection), ``save``/``load``.
+    """
+
+    def __init__(self, params: HierarchyParams | None = None, **kwargs: Any) -> None:
+        if params is None:
+            params = HierarchyParams(**kwargs)
+        elif kwargs:
+            raise ParameterError("pass either a HierarchyParams or keyword arguments")
+        self.params = params
+        p = params
+        self.offsets = movie_offsets(p.movie, p.n_views, p.step, p.seed, p.stride)
+        self.sp1 = SpatialPooler(
+            input_dimensions=p.retina_shape,
+            column_dimensions=(*p.l1_grid, p.l1_depth),
+            potential_radius=p.l1_radius,
+            potential_pct=p.potential_pct,
+            global_inhibition=False,
+            local_area_density=p.l1_density,
+            stimulus_threshold=p.l1_stimulus,
+            syn_perm_inactive_dec=p.perm_dec,
+            syn_perm_active_inc=p.perm_inc,
+            syn_perm_connected=p.perm_connected,
+            boost_strength=p.boost_strength,
+            wrap_around=False,
+            seed=p.seed + 1,
+        )
+        self.sp2: SpatialPooler | None = None
+        if p.levels >= 2:
+            self.sp2 = SpatialPooler(
+                input_dimensions=(*p.l1_grid, p.l1_depth),
+                column_dimensions=(*p.l2_grid, p.l2_depth),
+                potential_radius=p.l2_radius,
+                potential_pct=p.potential_pct,
+                global_inhibition=False,
+                local_area_density=p.l2_density,
+                stimulus_threshold=p.l2_stimulus,
+                syn_perm_inactive_dec=p.perm_dec,
+                syn_perm_active_inc=p.perm_inc,
+                syn_perm_connected=p.perm_connected,
+                boost_strength=p.boost_strength,
+                wrap_around=False,
+                seed=p.seed + 2,
+            )
+        self.tm = None
+        if p.l1_tm:
+            from ..temporal_memory import TemporalMemory
+
+            self.tm = TemporalMemory(
+                column_dimensions=(self.sp1.num_columns,),
+                cells_per_column=4,
+                activation_threshold=8,
+                min_threshold=6,
+                max_new_synapse_count=16,
+                seed=p.seed + 3,
+            )
+        self.readout: Any = None
+        self.timing: dict[str, float] = {}
+
+    # ------------------------------------------------------------------ sizes
+    @property
+    def n_l1(self) -> int:
+        return self.sp1.num_columns
+
+    @property
+    def n_l2(self) -> int:
+        return 0 if self.sp2 is None else self.sp2.num_columns
+
+    @property
+    def n_features(self) -> int:
+        p = self.params
+        if self.sp2 is None:
+            return self.n_l1
+        return self.n_l2 + (self.n_l1 if p.features == "all" else 0)
+
+    # ------------------------------------------------------------------ encoding
+    def encode(self, images: np.ndarray) -> np.ndarray:
+        """Binary pixels ``[N, H, W]`` (uint8 0/1) of uint8 (0-255) or float (0-1) images."""
+        imgs = np.asarray(images)
+        if imgs.ndim == 2:
+            imgs = imgs[None]
+        if imgs.ndim != 3 or tuple(imgs.shape[1:]) != self.params.image_shape:
+            raise InputError(
+                f"images must have shape [N, {self.params.image_shape[0]}, "
+                f"{self.params.image_shape[1]}], got {imgs.shape}"
+            )
+        scale = 255.0 if np.issubdtype(imgs.dtype, np.integer) else 1.0
+        u = int(self.params.upsample)
+        if u > 1:
+            from scipy.ndimage import zoom
+
+            imgs = zoom(imgs.astype(np.float32), (1, u, u), order=1, mode="nearest",
+                        grid_mode=True)
+        binary = (imgs > self.params.threshold * scale).astype(np.uint8)
+        if self.params.fixate:
+            binary = fixate(binary)
+        return binary
+
+    def views(self, images: np.ndarray) -> np.ndarray:
+        """Binary views ``[N, T, h, w]`` (``h, w`` = the retina shape) of the movies."""
+        return movie_views(self.encode(images), self.offsets)
+
+    # ------------------------------------------------------------------ core loop
+    def _run(self, views: np.ndarray, learn1: bool, learn2: bool, keep: bool = False,
+             tm_learn: bool = False) -> tuple[np.ndarray, np.ndarray | None, dict | None]:
+        """Run one movie ``views [T, H, W]``: pooled level-1 / level-2 dense outputs."""
+        p = self.params
+        T = views.shape[0]
+        sp1, sp2, tm = self.sp1, self.sp2, self.tm
+        n1 = self.n_l1
+        shape1 = sp1.column_dimensions
+        flat = views.reshape(T, -1)
+        window = T if p.l1_window == 0 else min(p.l1_window, T)
+        a1_hist: list[np.ndarray] = []
+        pool1 = np.zeros(n1, dtype=np.float32)
+        pool2 = None if sp2 is None else np.zeros(sp2.num_columns, dtype=np.float32)
+        count = p.pooling == "count"
+        trace: dict | None = {"a1": [], "a2": [], "p1": []} if keep else None
+        if tm is not None:
+            tm.reset()
+        for t in range(T):
+            idx = np.flatnonzero(flat[t])
+            a1 = sp1.compute(SDR._trusted(p.retina_shape, idx.astype(np.int32)), learn=learn1)
+            cols = a1.indices
+            if count:
+                pool1[cols] += 1.0
+            else:
+                pool1[cols] = 1.0
+            if tm is not None:
+                tm.compute(SDR._trusted((n1,), cols), learn=tm_learn)
+                if p.tm_weight > 0 and t > 0:
+                    cpc = tm.params.cells_per_column
+                    pidx = np.unique(tm.predicted_active_cells.indices // cpc)
+                    pool1[pidx] += p.tm_weight
+            a1_hist.append(cols)
+            if keep:
+                trace["a1"].append(cols)
+            if sp2 is not None and t >= window - 1:
+                u = np.unique(np.concatenate(a1_hist[t - window + 1 : t + 1]))
+                a2 = sp2.compute(SDR._trusted(shape1, u.astype(np.int32)), learn=learn2)
+                if count:
+                    pool2[a2.indices] += 1.0
+                else:
+                    pool2[a2.indices] = 1.0
+                if keep:
+                    trace["a2"].append(a2.indices)
+                    trace["p1"].append(u)
+        if count:
+            pool1 /= T
+            if pool2 is not None:
+                pool2 /= max(T - window + 1, 1)
+        return pool1, pool2, trace
+
+    # ------------------------------------------------------------------ learning
+    def learn_unsupervised(self, images: np.ndarray) -> VisionHierarchy:
+        """Level by level: SP1 on every view, then SP2 on pooled level 1, then the TM."""
+        p = self.params
+        imgs = np.asarray(images)
+        n = len(imgs) if p.n_learn == 0 else min(p.n_learn, len(imgs))
+        views = self.views(imgs[:n])
+        t0 = time.perf_counter()
+        for i in range(n):
+            for t in range(views.shape[1]):
+                idx = np.flatnonzero(views[i, t].ravel()).astype(np.int32)
+                self.sp1.compute(SDR._trusted(p.retina_shape, idx), learn=True)
+        self.timing["learn_l1_s"] = time.perf_counter() - t0
+        if self.sp2 is not None:
+            t0 = time.perf_counter()
+            for i in range(n):
+                self._run(views[i], learn1=False, learn2=True)
+            self.timing["learn_l2_s"] = time.perf_counter() - t0
+        if self.tm is not None:
+            t0 = time.perf_counter()
+            m = min(p.tm_images, n)
+            for i in range(m):
+                self._run(views[i], learn1=False, learn2=False, tm_learn=True)
+            self.timing["learn_tm_s"] = time.perf_counter() - t0
+        return self
+
+    def transform(self, images: np.ndarray) -> np.ndarray:
+        """Pooled top representation ``float32 [N, n_features]`` (no learning)."""
+        p = self.params
+        imgs = np.asarray(images)
+        out = np.zeros((len(imgs), self.n_features), dtype=np.float32)
+        t0 = time.perf_counter()
+        chunk = 2048
+        for s in range(0, len(imgs), chunk):
+            views = self.views(imgs[s : s + chunk])
+            for j in range(len(views)):
+                pool1, pool2, _ = self._run(views[j], learn1=False, learn2=False)
+                if pool2 is None:
+                    out[s + j] = pool1
+                elif p.features == "all":
+                    out[s + j, : self.n_l2] = pool2
+                    out[s + j, self.n_l2 :] = pool1
+                else:
+                    out[s + j] = pool2
+        self.timing["transform_ms_per_image"] = 1e3 * (time.perf_counter() - t0) / max(
+            len(imgs), 1)
+        return out
+
+    def run_movie(self, image: np.ndarray) -> dict[str, Any]:
+        """Per-view activity of one image: ``a1`` / ``a2`` (active columns per view), ``p1``
+        (level-1 union window sent up per step) and the pooled ``pool1`` / ``pool2``."""
+        views = self.views(np.asarray(image)[None])[0]
+        pool1, pool2, trace = self._run(views, learn1=False, learn2=False, keep=True)
+        trace.update(pool1=pool1, pool2=pool2, views=views)
+        return trace
+
+    # ------------------------------------------------------------------ supervised top
+    def _make_readout(self) -> Any:
+        from ..bench.vision_baselines import LinearReadout
+
+        return LinearReadout(seed=self.params.seed, epochs=15, l2=1e-4)
+
+    def fit(self, images: np.ndarray, labels: np.ndarray) -> VisionHierarchy:
+        """Learn the SPs (unsupervised), then the readout on the pooled representations."""
+        t0 = time.perf_counter()
+        self.learn_unsupervised(images)
+        self.timing["unsupervised_s"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        feats = self.transform(images)
+        self.timing["train_features_s"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        self.fit_readout(feats, labels)
+        self.timing["readout_s"] = time.perf_counter() - t0
+        return self
+
+    def fit_readout(self, feats: np.ndarray, labels: np.ndarray) -> None:
+        y = np.asarray(labels, dtype=np.int64)
+        kind = self.params.readout
+        if kind == "linear":
+            self.readout = self._make_readout().fit(feats, y)
+        elif kind == "knn":
+            self.readout = {"x": feats.astype(np.float32), "y": y}
+        else:
+            from ..predictor import Predictor
+
+            pred = Predictor(steps=(0,), alpha=0.01)
+            for f, lab in zip(feats, y, strict=True):
+                pred.learn(SDR._trusted((feats.shape[1],), np.flatnonzero(f).astype(np.int32)),
+                           int(lab))
+            self.readout = pred
+
+    def predict_features(self, feats: np.ndarray) -> np.ndarray:
+        if self.readout is None:
+            raise InputError("VisionHierarchy: predict called before fit")
+        kind = self.params.readout
+        if kind == "linear":
+            return self.readout.predict(feats)
+        if kind == "knn":
+            from ..bench.vision_baselines import knn_predict
+
+            return knn_predict(self.readout["x"], self.readout["y"], feats, 3)
+        out = np.empty(len(feats), dtype=np.int64)
+        for i, f in enumerate(feats):
+            probs = self.readout.infer(
+                SDR._trusted((feats.shape[1],), np.flatnonzero(f).astype(np.int32)))[0]
+            out[i] = int(np.argmax(probs))
+        return out
+
+    def predict(self, images: np.ndarray) -> np.ndarray:
+        return self.predict_features(self.transform(images))
+
+    # ------------------------------------------------------------------ state
+    def get_state(self) -> dict[str, Any]:
+        state: dict[str, Any] = {
+            "params": params_to_dict(self.params),
+            "sp1": self.sp1.get_state(),
+            "sp2": None if self.sp2 is None else self.sp2.get_state(),
+            "tm": None if self.tm is None else self.tm.get_state(),
+            "readout_kind": self.params.readout,
+            "readout": None,
+        }
+        r = self.readout
+        if r is not None:
+            if self.params.readout == "linear":
+                state["readout"] = {"W": r.W, "b": r.b, "classes": r.classes_,
+                                    "epochs_run": int(r.epochs_run)}
+            elif self.params.readout == "knn":
+                state["readout"] = {"x": r["x"], "y": r["y"]}
+            else:
+                state["readout"] = r.get_state()
+        return state
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> VisionHierarchy:
+        params = params_from_dict(HierarchyParams, state["params"])
+        obj = cls.__new__(cls)
+        obj.params = params
+        obj.offsets = movie_offsets(params.movie, params.n_views, params.step, params.seed,
+                                    params.stride)
+        obj.sp1 = SpatialPooler.from_state(state["sp1"])
+        obj.sp2 = None if state["sp2"] is None else SpatialPooler.from_state(state["sp2"])
+        obj.tm = None
+        if state.get("tm") is not None:
+            from ..temporal_memory import TemporalMemory
+
+            obj.tm = TemporalMemory.from_state(state["tm"])
+        obj.timing = {}
+        r = state.get("readout")
+        obj.readout = None
+        if r is not None:
+            if params.readout == "linear":
+                ro = obj._make_readout()
+                ro.W = np.asarray(r["W"], np.float32)
+                ro.b = np.asarray(r["b"], np.float32)
+                ro.classes_ = np.asarray(r["classes"])
+                ro.epochs_run = int(r["epochs_run"])
+                obj.readout = ro
+            elif params.readout == "knn":
+                obj.readout = {"x": np.asarray(r["x"], np.float32), "y": np.asarray(r["y"])}
+            else:
+                from ..predictor import Predictor
+
+                obj.readout = Predictor.from_state(r)
+        return obj
+
+    def describe(self) -> dict[str, Any]:
+        d = asdict(self.params)
+        d["n_features"] = self.n_features
+        d["movie_offsets"] = self.offsets.tolist()
+        d["timing"] = dict(self.timing)
+        return d
+
+
+# ----------------------------------------------------------------------------------- network
+def build_network(h: VisionHierarchy) -> Any:
+    """The hierarchy's regions as a :class:`~htmkit.network.Network` (shared, not copied).
+
+    Regions: ``retina`` (SDR sensor, one binary view) -> ``level1`` (the level-1 SP);
+    ``level1_pooled`` (SDR sensor: the union of level-1 outputs over the last ``l1_window``
+    views, which :meth:`VisionHierarchy.run_movie` computes) -> ``level2`` (the level-2 SP).
+    Running it with ``learn=False`` gives exactly what the fast path computes (it calls the
+    same SP objects); the fast path skips the network's per-step bookkeeping because a movie
+    is T steps per image. Use it to print or draw the hierarchy.
+    """
+    from ..network import Network, SDRSensor, SpatialPoolerRegion
+
+    net = Network("vision-hierarchy")
+    net.add_region("retina", SDRSensor(h.params.retina_shape))
+    net.add_region("level1", SpatialPoolerRegion(h.sp1))
+    net.link("retina", "level1")
+    if h.sp2 is not None:
+        net.add_region("level1_pooled", SDRSensor(h.sp1.column_dimensions))
+        net.add_region("level2", SpatialPoolerRegion(h.sp2))
+        net.link("level1_pooled", "level2")
+    return net
+
+
+# ----------------------------------------------------------------------------------- bench
+@dataclass
+class HTMVisionModel:
+    """A :class:`VisionHierarchy` behind the vision benchmark's model protocol."""
+
+    name: str
+    params: HierarchyParams
+    hierarchy: VisionHierarchy = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.hierarchy = VisionHierarchy(self.params)
+
+    def fit(self, images: np.ndarray, labels: np.ndarray) -> HTMVisionModel:
+        self.hierarchy.fit(images, labels)
+        return self
+
+    def predict(self, images: np.ndarray) -> np.ndarray:
+        return self.hierarchy.predict(images)
+
+    def describe(self) -> dict[str, Any]:
+        return self.hierarchy.describe()
+
+
+def bench_params(kind: str, image_shape: tuple[int, int], seed: int = 0,
+                 quick: bool = False, n_train: int = 0) -> HierarchyParams:
+    """The benchmark settings of ``"sp"`` and ``"hierarchy"`` for images of ``image_shape``.
+
+    Chosen on a validation split of the MNIST / digits *training* sets (never the test set).
+    """
+    H, W = image_shape
+    # the retina: small images (the 8x8 digits) are zoomed 3x so that the SPs get detail
+    up = 3 if min(H, W) < 16 else 1
+    common = dict(image_shape=image_shape, upsample=up, seed=seed, pooling="count",
+                  l1_radius=5 if up == 1 else 4, l1_depth=24, l1_density=0.15,
+                  l1_stimulus=8 if up == 1 else 4)
+    if kind == "sp":
+        # one level, one view per image (no movie); the SP learns in one pass over all images
+        return HierarchyParams(levels=1, movie="spiral", step=0, n_learn=0, **common)
+    return HierarchyParams(levels=2, movie="spiral", step=1, n_learn=1000 if quick else 2000,
+                           **common)
+
+
+def sp_bench_factory(ctx: Any) -> HTMVisionModel:
+    """``sp``: a single level-1 SP + linear readout (see :func:`bench_params`)."""
+    return HTMVisionModel("sp", bench_params("sp", ctx.image_shape, ctx.seed, ctx.quick,
+                                             ctx.n_train))
+
+
+def hierarchy_bench_factory(ctx: Any) -> HTMVisionModel:
+    """``hierarchy``: the two-level hierarchy + linear readout (see :func:`bench_params`)."""
+    return HTMVisionModel("hierarchy", bench_params("hierarchy", ctx.image_shape, ctx.seed,
+                                                    ctx.quick, ctx.n_train))
+
+
+def hierarchy_fixate_bench_factory(ctx: Any) -> HTMVisionModel:
+    """``hierarchy-fixate``: the hierarchy with the eye's centring saccade (``fixate=True``)."""
+    from dataclasses import replace
+
+    params = bench_params("hierarchy", ctx.image_shape, ctx.seed, ctx.quick, ctx.n_train)
+    return HTMVisionModel("hierarchy-fixate", replace(params, fixate=True))

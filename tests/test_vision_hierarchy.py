@@ -1,0 +1,225 @@
+"""The vision hierarchy (htmkit.vision.hierarchy): movies in, pooled SDRs and labels out."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import numpy as np
+import pytest
+
+from htmkit.datasets import load_digits_dataset
+from htmkit.errors import InputError, ParameterError
+from htmkit.vision.hierarchy import (
+    HierarchyParams,
+    VisionHierarchy,
+    bench_params,
+    fixate,
+    movie_offsets,
+    movie_views,
+)
+
+
+def _jaccard(a: np.ndarray, b: np.ndarray) -> float:
+    a, b = set(np.asarray(a).tolist()), set(np.asarray(b).tolist())
+    return len(a & b) / max(len(a | b), 1)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    x, y = load_digits_dataset()
+    return x, y
+
+
+#: a small hierarchy (16x16 retina) that trains on 700 digits in a few seconds
+SMALL = dict(image_shape=(8, 8), upsample=2, l1_grid=(8, 8), l1_depth=12, l1_radius=3,
+             l1_density=0.12, l1_stimulus=3, l2_grid=(4, 4), l2_depth=16, l2_radius=2,
+             l2_density=0.05, pooling="count", boost_strength=2.0, n_learn=400, seed=0)
+
+
+@pytest.fixture(scope="module")
+def trained(digits):
+    x, y = digits
+    h = VisionHierarchy(HierarchyParams(**SMALL))
+    h.fit(x[:700], y[:700])
+    return h
+
+
+# ----------------------------------------------------------------------------- movies
+@pytest.mark.parametrize("mode", ["spiral", "jitter", "sweeps", "saccades"])
+def test_movie_offsets_shapes_and_range(mode):
+    off = movie_offsets(mode, n_views=6, step=1, seed=3)
+    assert off.ndim == 2 and off.shape[1] == 2
+    assert len(off) == (9 if mode == "spiral" else 6)
+    assert np.abs(off).max() <= 1
+    assert np.array_equal(off, movie_offsets(mode, n_views=6, step=1, seed=3))
+    if mode == "spiral":
+        assert tuple(off[0]) == (0, 0)
+        assert len({tuple(o) for o in off}) == 9
+        assert np.all(np.abs(np.diff(off, axis=0)).max(axis=1) == 1)  # moves by one pixel
+
+
+def test_movie_views_match_translation():
+    img = np.zeros((1, 5, 5), np.uint8)
+    img[0, 2, 2] = 1
+    v = movie_views(img, np.array([[0, 0], [1, -1], [-2, 0]]))
+    assert v.shape == (1, 3, 5, 5)
+    assert v[0, 0, 2, 2] == 1 and v[0, 1, 3, 1] == 1 and v[0, 2, 0, 2] == 1
+    assert v.sum() == 3
+
+
+def test_fixate_centres_the_ink():
+    img = np.zeros((2, 9, 9), np.uint8)
+    img[0, 0:2, 0:2] = 1  # top-left blob -> centre
+    out = fixate(img)
+    ys, xs = np.nonzero(out[0])
+    assert abs(ys.mean() - 4) <= 0.5 and abs(xs.mean() - 4) <= 0.5
+    assert out[1].sum() == 0  # empty image unchanged
+
+
+def test_eye_movies_feed_the_hierarchy(digits):
+    x, _ = digits
+    h = VisionHierarchy(bench_params("hierarchy", (8, 8), seed=0))
+    T = len(h.offsets)
+    views = h.views(x[:4])
+    assert views.shape == (4, T, *h.params.retina_shape) and views.dtype == np.uint8
+    assert h.params.retina_shape == (24, 24)  # the 8x8 digits are zoomed 3x
+    tr = h.run_movie(x[0])
+    assert len(tr["a1"]) == T
+    window = h.params.l1_window
+    assert len(tr["a2"]) == T - window + 1 == len(tr["p1"])
+    assert all(0 < len(a) <= h.n_l1 for a in tr["a1"])
+    assert tr["pool1"].shape == (h.n_l1,) and tr["pool2"].shape == (h.n_l2,)
+    feats = h.transform(x[:4])
+    assert feats.shape == (4, h.n_features) and feats.dtype == np.float32
+    assert h.timing["transform_ms_per_image"] > 0
+    # a movie of random eye movements (an Eye's sweeps) feeds it the same way
+    hs = VisionHierarchy(HierarchyParams(image_shape=(8, 8), movie="sweeps", n_views=5,
+                                         l1_grid=(8, 8), l1_depth=4, l1_radius=2,
+                                         l2_grid=(4, 4), l2_depth=8))
+    assert hs.views(x[:2]).shape == (2, 5, 8, 8)
+    assert hs.transform(x[:2]).shape == (2, hs.n_features)
+
+
+def test_bad_inputs_and_params():
+    with pytest.raises(ParameterError):
+        HierarchyParams(image_shape=(8, 8), movie="blink")
+    with pytest.raises(ParameterError):
+        HierarchyParams(image_shape=(8, 8), levels=3)
+    with pytest.raises(ParameterError):
+        HierarchyParams(image_shape=(8, 8), movie="jitter", step=0)
+    h = VisionHierarchy(HierarchyParams(**{**SMALL, "levels": 1, "step": 0}))
+    with pytest.raises(InputError):
+        h.transform(np.zeros((2, 9, 9), np.uint8))
+    with pytest.raises(InputError):
+        h.predict(np.zeros((2, 8, 8), np.uint8))
+
+
+# ----------------------------------------------------------------------------- pooling
+def test_pooled_representation_stable_within_movie_distinct_across_images(trained, digits):
+    x, y = digits
+    h = trained
+    test = np.arange(1000, 1060)
+    within_pooled, within_raw = [], []
+    pooled = {}
+    for i in test:
+        tr = h.run_movie(x[i])
+        # consecutive level-2 inputs (level-1 unions over a window of views) vs raw level 1
+        within_pooled += [_jaccard(a, b) for a, b in zip(tr["p1"], tr["p1"][1:], strict=False)]
+        within_raw += [_jaccard(a, b) for a, b in zip(tr["a1"], tr["a1"][1:], strict=False)]
+        pooled[i] = np.flatnonzero(tr["pool2"] >= 0.5)  # active in at least half the steps
+    across = [
+        _jaccard(pooled[i], pooled[j]) for i in test for j in test if i < j and y[i] != y[j]
+    ]
+    s_within, s_raw, s_across = np.mean(within_pooled), np.mean(within_raw), np.mean(across)
+    assert s_within > s_raw  # pooling over views is more stable than the views themselves
+    assert s_within > 0.5
+    assert s_across < s_within - 0.2  # and different images stay different
+
+
+# ----------------------------------------------------------------------------- end to end
+def test_end_to_end_digits_above_chance(trained, digits):
+    x, y = digits
+    pred = trained.predict(x[1000:1300])
+    acc = float(np.mean(pred == y[1000:1300]))
+    assert acc > 0.6, acc  # chance is 0.1
+
+
+def test_single_level_sp_model(digits):
+    x, y = digits
+    assert bench_params("sp", (8, 8)).levels == 1
+    h = VisionHierarchy(HierarchyParams(**{**SMALL, "levels": 1, "step": 0}))
+    assert len(h.offsets) == 1 and h.sp2 is None
+    h.fit(x[:600], y[:600])
+    acc = float(np.mean(h.predict(x[1000:1200]) == y[1000:1200]))
+    assert acc > 0.6, acc
+
+
+def test_save_load_bit_identical(trained, digits, tmp_path):
+    x, _ = digits
+    path = trained.save(tmp_path / "hier.htm")
+    back = VisionHierarchy.load(path)
+    # saving the loaded copy gives the same arrays again
+    path2 = back.save(tmp_path / "hier2.htm")
+    with np.load(path) as f1, np.load(path2) as f2:
+        keys = [k for k in f1.files if k != "__manifest__"]
+        assert keys and all(np.array_equal(f1[k], f2[k]) for k in keys)
+    a, b = trained.transform(x[1400:1450]), back.transform(x[1400:1450])
+    assert np.array_equal(a, b)
+    assert np.array_equal(trained.predict(x[1400:1450]), back.predict(x[1400:1450]))
+    assert np.array_equal(trained.readout.W, back.readout.W)
+    s1, s2 = trained.sp1.get_state(), back.sp1.get_state()
+    assert np.array_equal(s1["boost_factors"], s2["boost_factors"])
+
+
+def test_network_view_matches_fast_path(trained, digits):
+    from htmkit.vision.hierarchy import build_network
+
+    x, _ = digits
+    net = build_network(trained)
+    views = trained.views(x[1500:1501])[0]
+    tr = trained.run_movie(x[1500])
+    from htmkit.sdr import SDR
+
+    pooled = SDR.from_dense(np.isin(np.arange(trained.n_l1), tr["p1"][0]).reshape(
+        trained.sp1.column_dimensions).astype(np.uint8))
+    out = net.run({"retina": views[0].ravel(), "level1_pooled": pooled}, learn=False)
+    assert np.array_equal(np.sort(out["level1"].indices), np.sort(tr["a1"][0]))
+    assert np.array_equal(np.sort(out["level2"].indices), np.sort(tr["a2"][0]))
+    assert "level2" in net.summary()
+
+
+# ----------------------------------------------------------------------------- bench
+def test_bench_registry_builds_htm_models():
+    from htmkit.bench.vision import ModelContext, available_models, make_model
+
+    assert {"sp", "hierarchy", "hierarchy-fixate"} <= set(available_models())
+    ctx = ModelContext("digits", 0, True, (8, 8), 100)
+    assert make_model("sp", ctx).name == "sp"
+    m = make_model("hierarchy-fixate", ctx)
+    assert m.name == "hierarchy-fixate" and m.hierarchy.params.fixate
+
+
+def test_mnist_subset_runs():
+    from htmkit.datasets import default_mnist_dir, load_mnist
+
+    try:
+        x, y = load_mnist(default_mnist_dir(), "train", 400)
+    except Exception as exc:  # noqa: BLE001 - any missing/corrupt data set skips
+        pytest.skip(f"MNIST not available ({exc})")
+    h = VisionHierarchy(HierarchyParams(image_shape=(28, 28), levels=1, step=0, l1_depth=8,
+                                        pooling="count", n_learn=0))
+    h.fit(x[:300], y[:300])
+    acc = float(np.mean(h.predict(x[300:400]) == y[300:400]))
+    assert acc > 0.5, acc
+
+
+def test_cnn_comparison_runs_when_torch_installed(digits):
+    if importlib.util.find_spec("torch") is None:
+        pytest.skip("PyTorch is not installed: the CNN comparison is skipped")
+    from htmkit.bench.vision import ModelContext, make_model
+
+    x, y = digits
+    cnn = make_model("cnn", ModelContext("digits", 0, True, (8, 8), 300))
+    cnn.min_steps = 50 if hasattr(cnn, "min_steps") else None
+    cnn.fit(x[:300], y[:300])
+    assert cnn.predict(x[1000:1010]).shape == (10,)
