@@ -223,9 +223,20 @@ class TemporalMemory(Persistable):
         self._sdr_cache: dict[str, SDR] = {}
 
     def _make_views(self) -> None:
-        """Python-side views of the state buffers (the kernel slices them the same way)."""
+        """Python-side views of the state buffers (the kernel slices them the same way), and
+        the argument list of the kernel call."""
         self._state = K.views(self._rng, self._counts, self._i32, self._flags, self._seg,
                               self._apseg, self._layout)
+        buffers = (self._rng, self._counts, self._i32, self._flags, self._seg, self._apseg,
+                   self._layout, self._ip, self._fp)
+        self._args_of = self._basal.arrays
+        self._ap_args_of = self._apical.arrays if self._apical is not None else None
+        if self._apical is None:
+            self._kernel = K.tm_compute_basal
+            self._args = (*self._basal.arrays, *buffers)
+        else:
+            self._kernel = K.tm_compute
+            self._args = (*self._basal.arrays, *self._apical.arrays, *buffers)
 
     # ------------------------------------------------------------------ properties
     @property
@@ -376,25 +387,18 @@ class TemporalMemory(Persistable):
                                    "external_apical")
         learn = learn is True or bool(learn)
         # One fused kernel call. It first checks that the stores have room for all that the
-        # step may create (see kernels.temporal_memory.has_room); if not, it returns -1 with
-        # nothing changed, we reserve that room and call again.
-        anomaly = self._kernel_call(active_columns._indices, ext_b, ext_a, learn)
+        # step may create (kernels.temporal_memory.has_room); if not, it returns -1 with
+        # nothing changed, we reserve that room (SynapseStore.reserve) and call again.
+        if self._args_of is not self._basal.arrays or (
+                self._apical is not None and self._ap_args_of is not self._apical.arrays):
+            self._make_views()  # a store was grown (reserve() replaces its arrays)
+        anomaly = self._kernel(*self._args, active_columns._indices, ext_b, ext_a, learn)
         if anomaly < 0.0:
             self._make_room()
-            anomaly = self._kernel_call(active_columns._indices, ext_b, ext_a, learn)
+            anomaly = self._kernel(*self._args, active_columns._indices, ext_b, ext_a, learn)
         self._anomaly = anomaly
         if self._sdr_cache:
             self._sdr_cache = {}
-
-    def _kernel_call(self, cols: np.ndarray, ext_b: np.ndarray, ext_a: np.ndarray,
-                     learn: bool) -> float:
-        if self._apical is None:
-            return K.tm_compute_basal(self._basal.arrays, self._rng, self._counts, self._i32,
-                                      self._flags, self._seg, self._apseg, self._layout,
-                                      self._ip, self._fp, cols, ext_b, ext_a, learn)
-        return K.tm_compute(self._basal.arrays, self._apical.arrays, self._rng, self._counts,
-                            self._i32, self._flags, self._seg, self._apseg, self._layout,
-                            self._ip, self._fp, cols, ext_b, ext_a, learn)
 
     def _make_room(self) -> None:
         """Reserve what the kernel asked for (``counts[C_NEED_*]``) and lengthen the
