@@ -9,6 +9,7 @@ from . import (
     anomaly,  # noqa: F401
     bench_sequences,  # noqa: F401
     bench_sp,  # noqa: F401
+    bench_tm,  # noqa: F401
     bench_vision,  # noqa: F401
     demo,  # noqa: F401
     nab,  # noqa: F401
