@@ -223,3 +223,15 @@ def test_cnn_comparison_runs_when_torch_installed(digits):
     cnn.min_steps = 50 if hasattr(cnn, "min_steps") else None
     cnn.fit(x[:300], y[:300])
     assert cnn.predict(x[1000:1010]).shape == (10,)
+
+
+@pytest.mark.parametrize("readout", ["predictor", "knn"])
+def test_other_readouts(readout, digits, tmp_path):
+    x, y = digits
+    h = VisionHierarchy(HierarchyParams(**{**SMALL, "levels": 1, "step": 0,
+                                           "readout": readout}))
+    h.fit(x[:500], y[:500])
+    pred = h.predict(x[1000:1200])
+    assert float(np.mean(pred == y[1000:1200])) > 0.5
+    back = VisionHierarchy.load(h.save(tmp_path / "h.htm"))
+    assert np.array_equal(back.predict(x[1000:1200]), pred)
