@@ -426,3 +426,31 @@ def test_repr_and_counts():
     assert "TemporalMemory" in repr(tm)
     assert tm.num_synapses() == tm.basal_store.num_synapses
     assert tm.iteration == 11
+
+
+def test_kernel_state_views_match_python_views():
+    """The kernel's unpack() slices the state buffers exactly like the Python-side views."""
+    from numba import literal_unroll, njit
+
+    from htmkit.kernels import temporal_memory as K
+
+    @njit
+    def lengths_and_sums(rng, counts, i32, flags, seg, apseg, lay):
+        ts = K.unpack(rng, counts, i32, flags, seg, apseg, lay)
+        out = np.zeros((len(ts), 2))
+        i = 0
+        for a in literal_unroll(ts):
+            out[i, 0] = a.shape[0]
+            out[i, 1] = a.astype(np.float64).sum()
+            i += 1
+        return out
+
+    tm = TemporalMemory(column_dimensions=12, cells_per_column=3, external_basal_size=5,
+                        external_apical_size=7)
+    views = tm._state
+    for k, v in enumerate(views):
+        v[:] = (k % 2 == 1) if v.dtype == np.bool_ else k
+    got = lengths_and_sums(tm._rng, tm._counts, tm._i32, tm._flags, tm._seg, tm._apseg,
+                           tm._layout)
+    want = np.array([[v.shape[0], v.astype(np.float64).sum()] for v in views])
+    assert np.array_equal(got, want)

@@ -23,7 +23,7 @@ per-column scratch array is cleared sparsely from the lists that filled it, so a
 time in proportion to the activity, not to the size of the network.
 
 State layout (:class:`TMState`: views into a few flat buffers -- int32 ``i32``, bool
-``flags``, int64 ``counts``, the RNG, and the ``(5, segments)`` arrays ``seg`` / ``apseg`` --
+``flags``, int64 ``counts``, the RNG, and the ``(7, segments)`` arrays ``seg`` / ``apseg`` --
 sliced by :func:`unpack` inside the kernels; ``N`` cells, ``C`` columns, ``NB = N +
 external_basal_size`` basal presynaptic indices, ``A`` apical inputs, ``S``/``SA`` allocated
 basal/apical segments):
@@ -80,8 +80,7 @@ TMConfig = namedtuple(
         "permanence_decrement", "predicted_segment_decrement", "prune_below",
     ],
 )
-#: The first fields of TMConfig are integers (``iparams``), the rest float32 (``fparams``).
-N_INT_PARAMS = 8
+# (the first 8 fields of TMConfig travel in an int64 array, the rest in a float32 array)
 
 # indices into TMState.counts
 C_ACTIVE = 0            # active cells
