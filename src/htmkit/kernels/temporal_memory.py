@@ -8,9 +8,9 @@ following BAMI's "Temporal Memory Algorithm Details" step by step:
 1. :func:`activate_cells` -- for every active column (in index order):
    :func:`activate_predicted_column` if the column holds predictive cells, else
    :func:`burst_column` (which uses :func:`best_matching_segment` or :func:`least_used_cell`);
-   learning on the chosen segments is :func:`learn_on_segment` = ``adapt_segment`` +
-   :func:`grow_synapses`; then :func:`punish_predicted_column` for every inactive column with
-   matching segments.
+   learning on the chosen segments is :func:`learn_on_segment` = :func:`adapt_segment_fast`
+   (the synapse store's ``adapt_segment``, branch-free) + :func:`grow_synapses`; then
+   :func:`punish_predicted_column` for every inactive column with matching segments.
 2. :func:`learn_apical` -- apical segments of the winner cells (apical tie-break extension).
 3. :func:`commit_step` -- the new active / winner cells become the "previous" ones.
 4. :func:`activate_dendrites` -- segment activity from the new active cells (plus the external
@@ -59,7 +59,6 @@ from .synapses import (
     M_FREE,
     M_ITER,
     StoreArrays,
-    adapt_segment,
     arena_needs,
     segment_create,
     segment_destroy,
@@ -519,13 +518,37 @@ def create_segment(st, cell, max_segments):
     return segment_create(st, cell)
 
 
+@njit(cache=True)
+def adapt_segment_fast(st, seg, presyn_active, inc, dec, prune_below):
+    """The BAMI permanence update of :func:`htmkit.kernels.synapses.adapt_segment` (``+inc``
+    on synapses from active presynaptic indices, ``-dec`` on the others, clipped to [0, 1];
+    synapses left below ``prune_below`` removed), with identical results, for ``inc, dec >=
+    0``. The update loop is branch-free: a data-dependent branch per synapse costs a
+    misprediction every few synapses, and this runs for every learning segment."""
+    cap = st.presyn.shape[0] // st.seg_nsyn.shape[0]
+    base = seg * cap
+    n = st.seg_nsyn[seg]
+    zero = np.float32(0.0)
+    one = np.float32(1.0)
+    any_low = False
+    for slot in range(base, base + n):
+        v = st.perm[slot] + (inc if presyn_active[st.presyn[slot]] else -dec)
+        v = min(max(v, zero), one)
+        st.perm[slot] = v
+        any_low |= v < prune_below
+    if any_low:  # same removal order as adapt_segment: backwards, the last synapse moving in
+        for k in range(n - 1, -1, -1):
+            if st.perm[base + k] < prune_below:
+                synapse_remove(st, base + k)
+
+
 @njit(cache=True, inline="always")
 def learn_on_segment(st, seg, n_active_potential, active_mask, candidates, n_candidates,
                      cand_pos, ts, cfg):
     """Reinforce ``seg`` (``+inc`` active / ``-dec`` inactive presynaptic, BAMI) and grow
     ``max_new_synapse_count - n_active_potential`` synapses to previous winners."""
-    adapt_segment(st, seg, active_mask, cfg.permanence_increment, cfg.permanence_decrement,
-                  cfg.prune_below)
+    adapt_segment_fast(st, seg, active_mask, cfg.permanence_increment,
+                       cfg.permanence_decrement, cfg.prune_below)
     st.seg_last_used[seg] = st.meta[M_ITER]
     grow_synapses(st, seg, cfg.max_new_synapse_count - n_active_potential, candidates,
                   n_candidates, cand_pos, ts.cand, ts.taken, ts.rng, cfg.initial_permanence,
