@@ -47,8 +47,18 @@ are used, with the cells that become active in this step, to compute the predict
 *next* step, and they are the presynaptic activity that the next step learns from (the TM
 keeps them internally). This matches htm.research's sequence memories.
 
-Every step is one call of the fused numba kernel
-:func:`htmkit.kernels.temporal_memory.tm_compute`.
+Ties: the best matching segment is the first by (most active potential synapses, lowest
+cell, lowest segment id); the least recently used segment the first by (oldest use, lowest
+segment id). A synapse whose permanence falls below 1e-6 counts as zero (float32 rounding).
+The apical segments use the same thresholds, permanences and limits as the basal ones.
+
+Every step is one call of a fused numba kernel
+(:func:`htmkit.kernels.temporal_memory.tm_compute_basal`, or ``tm_compute`` with apical
+segments) that activates cells, learns and computes the next predictions. The kernel first
+checks that the synapse stores have room for everything the step may create (a segment per
+active column, ``max_new_synapse_count`` synapses per learning segment); when they do not, it
+returns without changing anything, :meth:`SynapseStore.reserve` makes the room, and the
+kernel runs again. The steps above are kernel functions of the same names.
 """
 
 from __future__ import annotations
