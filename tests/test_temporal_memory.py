@@ -483,3 +483,61 @@ def test_fast_adapt_matches_the_synapse_store_adapt():
         for a, b in zip(stores[0].arrays, stores[1].arrays, strict=True):
             assert np.array_equal(a, b)
     stores[1].check()
+
+
+def _active_segments_by_cell(store, active, params):
+    mask = np.zeros(store.num_presynaptic, bool)
+    mask[active] = True
+    thr = np.float32(params["connected_permanence"])
+    out = {}
+    for s in range(store.high_water):
+        owner = int(store.arrays.seg_owner[s])
+        if owner < 0:
+            continue
+        pre, perm = store.segment_synapses(s)
+        if int(np.sum(mask[pre] & (perm >= thr))) >= params["activation_threshold"]:
+            out.setdefault(owner, []).append(s)
+    return out
+
+
+def test_predictions_match_brute_force_with_external_inputs_resets_and_tiny_limits():
+    rng = np.random.default_rng(0)
+    params = dict(column_dimensions=40, cells_per_column=3, activation_threshold=3,
+                  min_threshold=2, max_new_synapse_count=4, max_segments_per_cell=3,
+                  max_synapses_per_segment=7, initial_permanence=0.4,
+                  connected_permanence=0.45, permanence_increment=0.06,
+                  permanence_decrement=0.03, predicted_segment_decrement=0.02, seed=1,
+                  external_basal_size=15, external_apical_size=12)
+    tm = TemporalMemory(**params)
+    seqs = [[SDR(40, rng.choice(40, 5, replace=False)) for _ in range(6)] for _ in range(3)]
+    for step in range(1500):
+        if rng.random() < 0.8:
+            cols = seqs[step // 6 % 3][step % 6]
+        else:
+            cols = SDR(40, rng.choice(40, 5, replace=False))
+        eb = SDR(15, rng.choice(15, 3, replace=False)) if rng.random() < 0.7 else None
+        ea = SDR(12, [step % 12, (step + 5) % 12]) if rng.random() < 0.7 else None
+        tm.compute(cols, learn=rng.random() < 0.9, external_basal=eb, external_apical=ea)
+        if rng.random() < 0.01:
+            tm.reset()
+            continue
+        if step % 50 == 49:
+            tm.basal_store.check()
+            tm.apical_store.check()
+            for store in (tm.basal_store, tm.apical_store):
+                assert store.arrays.owner_nseg.max() <= 3
+                assert store.arrays.seg_nsyn.max() <= 7
+            active = list(tm.active_cells.indices)
+            if eb is not None:
+                active += [tm.num_cells + i for i in eb.indices]
+            basal = _active_segments_by_cell(tm.basal_store, np.array(active, int), params)
+            apical = _active_segments_by_cell(
+                tm.apical_store, np.array([] if ea is None else ea.indices, int), params)
+            expected = set()
+            for col in range(40):
+                cells = [c for c in tm.cells_for_column(col) if c in basal]
+                both = [c for c in cells if c in apical]
+                expected |= set(both or cells)
+            assert tm.predictive_cells.indices.tolist() == sorted(expected)
+            assert tm.active_segments == sum(len(v) for v in basal.values())
+    assert tm.num_segments() > 200 and tm.num_segments(apical=True) > 100
