@@ -119,7 +119,7 @@ class SynapseStore:
             return out
 
         n_free = int(st.meta[K.M_FREE])
-        free = np.empty(new, dtype=np.int32)
+        free = np.full(new, -1, dtype=np.int32)  # unused tail stays -1 (deterministic)
         # new ids below the existing free ones, so the lowest free id is popped first
         free[: new - old] = np.arange(new - 1, old - 1, -1, dtype=np.int32)
         free[new - old : new - old + n_free] = st.free_segs[:n_free]
