@@ -85,3 +85,50 @@ def test_cli_anomaly(tmp_path):
     assert png.stat().st_size > 1000
     res = CliRunner().invoke(app, ["anomaly", str(p), "--value", "nope", "--quiet"])
     assert res.exit_code == 2 and "no column 'nope'" in res.output
+
+
+def test_suppression_damps_scores_after_a_crossing():
+    ts, vals, _ = _stream(300)
+    lo, hi = float(vals.min()), float(vals.max())
+    plain = AnomalyDetector(lo, hi, 50, seed=1, config=SMALL)
+    damped = AnomalyDetector(lo, hi, 50, seed=1, config=SMALL, suppression=(0.5, 3, 0.25))
+    assert plain.settings["suppression"] is None  # off by default
+    seq = list(vals[:290]) + [hi * 3, hi * 4, hi * 5, hi * 6, hi * 7]  # spatial anomalies
+    a = [plain.update(t, float(v)) for t, v in zip(ts, seq, strict=False)]
+    b = [damped.update(t, float(v)) for t, v in zip(ts, seq, strict=False)]
+    assert a[290:] == [1.0] * 5
+    # the first crossing passes, the next 3 records are damped, then scores pass again
+    assert b[290] == 1.0 and b[291:294] == [0.25] * 3 and b[294] == 1.0
+    # before the first crossing the two agree exactly
+    first = next(i for i, s in enumerate(a) if s >= 0.5)
+    assert b[: first + 1] == a[: first + 1]
+
+
+def test_suppression_state_survives_save_load(tmp_path):
+    d = AnomalyDetector(0.0, 1.0, 10, seed=1, config=SMALL, suppression=(0.5, 5, 0.0))
+    t0 = pd.Timestamp("2020-01-01")
+    for i in range(20):
+        d.update(t0 + pd.Timedelta(minutes=5 * i), 0.4 + 0.2 * (i % 2))
+    assert d.update(t0 + pd.Timedelta(minutes=100), 10.0) == 1.0  # spatial, starts suppression
+    d.save(tmp_path / "s.htm")
+    e = AnomalyDetector.load(tmp_path / "s.htm")
+    t = t0 + pd.Timedelta(minutes=105)
+    assert d.update(t, 20.0) == e.update(t, 20.0) == 0.0
+
+
+def test_new_options_validated_and_wired():
+    with pytest.raises(ParameterError, match="learning_fraction"):
+        AnomalyDetector(learning_fraction=1.0)
+    with pytest.raises(ParameterError, match="likelihood_window"):
+        AnomalyDetector(likelihood_window=0)
+    with pytest.raises(ParameterError, match="suppression"):
+        AnomalyDetector(suppression=(0.5, 10))
+    with pytest.raises(ParameterError, match="suppression"):
+        AnomalyDetector(suppression=(0.5, 10, 1.5))
+    d = AnomalyDetector(0.0, 1.0, 100, config=SMALL, learning_fraction=0.7,
+                        likelihood_window=500)
+    p = d.model.likelihood.params
+    assert (p.learning_period, p.estimation_samples, p.historic_window_size) == (70, 30, 500)
+    # the window is raised to the estimation period when shorter
+    d = AnomalyDetector(0.0, 1.0, 100, config=SMALL, likelihood_window=5)
+    assert d.model.likelihood.params.historic_window_size == 30
