@@ -31,6 +31,10 @@ tol .025 + learning 0.7                        67.6/61.5/71.8  66.2/60.8/70.9  6
 chosen + suppression (0.5, 200, 0.5)           66.9/58.6/71.6  68.6/60.8/73.0  67.3/59.3/71.9
 =============================================  ==============  ==============  ==============
 
+Final defaults through ``htmkit nab run --workers 2`` + ``htmkit nab score``, seeds 1 / 2 / 3:
+67.4/60.1/72.2, 68.8/61.4/73.5, 70.5/61.9/75.4 -- mean 68.9/61.1/73.7 (sample sd 1.6 / 1.0
+/ 1.6); seed 42: 69.1/62.8/73.4. Full corpus 34-116 s wall on 2 shared cores.
+
 Also tried (old defaults otherwise; seed 42, and seed 1 where a second number is given):
 
 * spatial_tolerance 0 / 0.01 / 0.02 / 0.03 / 0.1 / 0.2: 62.6, 65.6 (65.3), 66.4 (66.0),
