@@ -124,7 +124,8 @@ class Encoder(Persistable, ABC):
     """Abstract base class of all encoders.
 
     Subclasses set :attr:`params` (a frozen parameter dataclass whose type is
-    :attr:`params_class`) and implement :attr:`dimensions` and :meth:`encode`. The default
+    :attr:`params_class`) and ``_dims`` (the output shape), and implement :meth:`encode`. The
+    default
     :meth:`get_state` / :meth:`from_state` save and rebuild the encoder from its parameters;
     encoders with more state (a growing category list, nested encoders) override them.
 
@@ -162,15 +163,18 @@ class Encoder(Persistable, ABC):
         return params
 
     # ------------------------------------------------------------------ interface
+    #: Shape of the output SDRs; every subclass sets it in ``__init__``.
+    _dims: tuple[int, ...]
+
     @property
-    @abstractmethod
     def dimensions(self) -> tuple[int, ...]:
         """Shape of the output SDRs."""
+        return self._dims
 
     @property
     def size(self) -> int:
         """Total number of output bits (the product of :attr:`dimensions`)."""
-        return int(np.prod(self.dimensions))
+        return math.prod(self._dims)
 
     @abstractmethod
     def encode(self, value: Any) -> SDR:

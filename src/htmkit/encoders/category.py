@@ -167,16 +167,6 @@ class CategoryEncoder(Encoder):
 
     # ------------------------------------------------------------------ properties
     @property
-    def dimensions(self) -> tuple[int, ...]:
-        """``(size,)``."""
-        return self._dims
-
-    @property
-    def size(self) -> int:
-        """Number of output bits."""
-        return self._size
-
-    @property
     def active_bits(self) -> int:
         """Active bits per category."""
         return self._active

@@ -228,16 +228,6 @@ class DateEncoder(Encoder):
 
     # ------------------------------------------------------------------ properties
     @property
-    def dimensions(self) -> tuple[int, ...]:
-        """``(size,)``."""
-        return self._dims
-
-    @property
-    def size(self) -> int:
-        """Number of output bits."""
-        return self._size
-
-    @property
     def offsets(self) -> dict[str, int]:
         """First output bit of each enabled field, in output order."""
         return dict(self._offsets)

@@ -126,11 +126,6 @@ class ImageEncoder(Encoder):
 
     # ------------------------------------------------------------------ properties
     @property
-    def dimensions(self) -> tuple[int, ...]:
-        """``(H, W)`` or ``(H, W, channels)``."""
-        return self._dims
-
-    @property
     def channels(self) -> tuple[str, ...]:
         """Channel names in output order (``intensity``, ``edges``, ``orientation_k``)."""
         return self._channel_names

@@ -109,16 +109,6 @@ class MultiEncoder(Encoder):
 
     # ------------------------------------------------------------------ properties
     @property
-    def dimensions(self) -> tuple[int, ...]:
-        """``(size,)``."""
-        return self._dims
-
-    @property
-    def size(self) -> int:
-        """Number of output bits."""
-        return self._size
-
-    @property
     def field_names(self) -> tuple[str, ...]:
         """Field names in output order."""
         return tuple(self._offsets)

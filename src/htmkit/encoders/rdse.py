@@ -170,16 +170,6 @@ class RDSE(Encoder):
 
     # ------------------------------------------------------------------ properties
     @property
-    def dimensions(self) -> tuple[int, ...]:
-        """``(size,)``."""
-        return self._dims
-
-    @property
-    def size(self) -> int:
-        """Number of output bits."""
-        return self._size
-
-    @property
     def active_bits(self) -> int:
         """Number of active bits in every (non-missing) encoding."""
         return self._active
