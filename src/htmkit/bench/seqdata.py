@@ -39,6 +39,7 @@ time is a moving average over the last ``window`` (100) scored predictions.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -540,3 +541,22 @@ def week_starts(timestamps) -> np.ndarray:
     mask = (ts.day_of_week == 0) & (ts.hour == 0) & (ts.minute == 0)
     return np.flatnonzero(mask)
 
+
+
+def summary_stats(values: Sequence[float | None]) -> dict[str, float | int | None]:
+    """Mean, std and count of the finite values over seeds (``None``/NaN counted as missing)."""
+    v = np.array([np.nan if x is None else float(x) for x in values], dtype=np.float64)
+    ok = np.isfinite(v)
+    if not ok.any():
+        return {"mean": None, "std": None, "n": 0, "missing": int((~ok).sum())}
+    return {"mean": float(v[ok].mean()), "std": float(v[ok].std()), "n": int(ok.sum()),
+            "missing": int((~ok).sum())}
+
+
+def lstm_availability() -> tuple[bool, str | None]:
+    """Whether the PyTorch LSTM baselines can run here."""
+    from .lstm import torch_available
+
+    if not torch_available():
+        return False, "PyTorch not installed (pip install 'htmkit[torch]')"
+    return True, None

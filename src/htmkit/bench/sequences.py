@@ -34,7 +34,13 @@ from typing import Any
 
 import numpy as np
 
-from .seqdata import HighOrderStream, generate_stream, summarize_accuracy
+from .seqdata import (
+    HighOrderStream,
+    generate_stream,
+    lstm_availability,
+    summarize_accuracy,
+    summary_stats,
+)
 
 __all__ = [
     "HTM_PARAMS",
@@ -278,20 +284,8 @@ def model_availability(name: str) -> tuple[bool, str | None]:
     if name == "htm":
         return htm_available()
     if name.startswith("lstm"):
-        from .lstm import torch_available
-
-        if not torch_available():
-            return False, "PyTorch not installed (pip install 'htmkit[torch]')"
+        return lstm_availability()
     return True, None
-
-
-def _stats(values: Sequence[float | None]) -> dict[str, float | int | None]:
-    v = np.array([np.nan if x is None else float(x) for x in values], dtype=np.float64)
-    ok = np.isfinite(v)
-    if not ok.any():
-        return {"mean": None, "std": None, "n": 0, "missing": int((~ok).sum())}
-    return {"mean": float(v[ok].mean()), "std": float(v[ok].std()), "n": int(ok.sum()),
-            "missing": int((~ok).sum())}
 
 
 METRICS = ("final_before", "final_end", "learn_time", "relearn_time", "mean_accuracy",
@@ -363,7 +357,8 @@ def run_benchmark(
                     f"{run['final_end']:.3f}, {wall:.1f} s")
     for entry in result["models"].values():
         if entry["runs"]:
-            entry["summary"] = {k: _stats([r.get(k) for r in entry["runs"]]) for k in METRICS}
+            entry["summary"] = {k: summary_stats([r.get(k) for r in entry["runs"]])
+                                for k in METRICS}
     return result
 
 

@@ -99,9 +99,11 @@ from .seqdata import (
     bucket_edges,
     default_sequences_dir,
     load_taxi,
+    lstm_availability,
     mape,
     negative_log_likelihood,
     nrmse,
+    summary_stats,
 )
 
 __all__ = [
@@ -425,22 +427,12 @@ def _progress_total(name: str, df, cfg: TaxiConfig, score_from: int) -> int:
 
 
 def taxi_model_availability(name: str) -> tuple[bool, str | None]:
+    """Whether a model can run here (the HTM needs the core, the LSTMs need torch)."""
     if name == "htm":
         return htm_taxi_available()
     if name.startswith("lstm"):
-        from .lstm import torch_available
-
-        if not torch_available():
-            return False, "PyTorch not installed (pip install 'htmkit[torch]')"
+        return lstm_availability()
     return True, None
-
-
-def _stats(values: Sequence[float | None]) -> dict[str, float | int | None]:
-    v = np.array([np.nan if x is None else float(x) for x in values], dtype=np.float64)
-    ok = np.isfinite(v)
-    if not ok.any():
-        return {"mean": None, "std": None, "n": 0}
-    return {"mean": float(v[ok].mean()), "std": float(v[ok].std()), "n": int(ok.sum())}
 
 
 def _load(directory: Path, which: str, rows: tuple[int, int] | None):
@@ -517,7 +509,7 @@ def run_taxi_benchmark(
                     f"{wall:.1f} s")
     for entry in result["models"].values():
         if entry["runs"]:
-            entry["summary"] = {k: _stats([r.get(k) for r in entry["runs"]])
+            entry["summary"] = {k: summary_stats([r.get(k) for r in entry["runs"]])
                                 for k in ("nrmse", "mape", "nll", "wall_s")}
     lo = max(0, len(df) - 7 * 48)
     result["truth_tail"] = {"start": lo, "values": _rounded(truth[lo:])}
