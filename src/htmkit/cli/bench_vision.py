@@ -30,7 +30,8 @@ def bench_vision(
     ),
     seed: int = typer.Option(0, "--seed", min=0, help="Seeds the split, protocols and models."),
     models: str | None = typer.Option(
-        None, "--models", help="Comma-separated model names (default raw-knn,raw-linear,cnn)."
+        None, "--models",
+        help="Comma-separated model names (default: raw-knn, raw-linear, sp, hierarchy, cnn).",
     ),
 ) -> None:
     """Train every model on clean images; report accuracy per test protocol."""
