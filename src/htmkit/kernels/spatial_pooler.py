@@ -128,15 +128,22 @@ def potential_pool_sizes(in_dims, col_dims, radius, pct, wrap):
         n_cols *= col_dims[a]
     sizes = np.empty(n_cols, dtype=np.int64)
     for c in range(n_cols):
-        rem = c
-        w = 1
-        for a in range(d - 1, -1, -1):
-            cc = rem % col_dims[a]
-            rem //= col_dims[a]
-            ctr = _column_center(cc, col_dims[a], in_dims[a])
-            w *= _axis_window_len(ctr, radius, in_dims[a], wrap)
+        w = _window_size(c, in_dims, col_dims, radius, wrap)
         sizes[c] = np.int64(math.floor(w * pct + 0.5))
     return sizes
+
+
+@njit(cache=True)
+def _window_size(c, in_dims, col_dims, radius, wrap):
+    """Number of inputs within ``radius`` of column ``c``'s centre (its receptive window)."""
+    rem = c
+    w = 1
+    for a in range(in_dims.shape[0] - 1, -1, -1):
+        cc = rem % col_dims[a]
+        rem //= col_dims[a]
+        ctr = _column_center(cc, col_dims[a], in_dims[a])
+        w *= _axis_window_len(ctr, radius, in_dims[a], wrap)
+    return w
 
 
 @njit(cache=True)
@@ -166,13 +173,7 @@ def build_potential_pools(in_dims, col_dims, radius, pct, wrap, connected, conne
         strides[a] = strides[a + 1] * in_dims[a + 1]
     max_w = 1
     for c in range(n_cols):
-        rem = c
-        w = 1
-        for a in range(d - 1, -1, -1):
-            cc = rem % col_dims[a]
-            rem //= col_dims[a]
-            ctr = _column_center(cc, col_dims[a], in_dims[a])
-            w *= _axis_window_len(ctr, radius, in_dims[a], wrap)
+        w = _window_size(c, in_dims, col_dims, radius, wrap)
         if w > max_w:
             max_w = w
     order = np.empty(max_w, dtype=np.int64)
