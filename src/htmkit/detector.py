@@ -218,12 +218,12 @@ class AnomalyDetector(Persistable):
                    probationary_period=probationary_period, seed=seed)
 
     def _build(self, lo: float, hi: float) -> None:
-        from .model import HTMModel, _merge
+        from .model import HTMModel, merge_config
 
         pad = abs(hi - lo) * self.settings["range_padding"]
         prob = self.settings["probationary_period"]
         learning = int(prob * self.settings.get("learning_fraction", 0.5))
-        cfg = _merge(DETECTOR_CONFIG, self.settings["config"]) if self.settings["config"] \
+        cfg = merge_config(DETECTOR_CONFIG, self.settings["config"]) if self.settings["config"] \
             else copy.deepcopy(DETECTOR_CONFIG)
         cfg["value"]["encoder"]["minimum"] = lo - pad
         cfg["value"]["encoder"]["maximum"] = hi + pad

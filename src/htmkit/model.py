@@ -42,7 +42,7 @@ from .errors import InputError, ParameterError
 from .sdr import SDR
 from .serialization import Persistable
 
-__all__ = ["DEFAULT_CONFIG", "HTMModel", "ModelResult", "load_config"]
+__all__ = ["DEFAULT_CONFIG", "HTMModel", "ModelResult", "load_config", "merge_config"]
 
 DEFAULT_CONFIG: dict[str, Any] = {
     "value": {
@@ -96,7 +96,10 @@ DEFAULT_CONFIG: dict[str, Any] = {
 }
 
 
-def _merge(base: dict[str, Any], override: Mapping[str, Any], path: str = "") -> dict[str, Any]:
+def merge_config(base: dict[str, Any], override: Mapping[str, Any],
+                 path: str = "") -> dict[str, Any]:
+    """``override`` merged recursively over a copy of ``base``; an unknown top-level section
+    raises :class:`ParameterError`."""
     out = copy.deepcopy(base)
     for key, value in override.items():
         where = f"{path}{key}"
@@ -104,7 +107,7 @@ def _merge(base: dict[str, Any], override: Mapping[str, Any], path: str = "") ->
             raise ParameterError(f"unknown model config section {where!r} "
                                  f"(known: {sorted(base)})")
         if isinstance(value, Mapping) and isinstance(out.get(key), dict):
-            out[key] = _merge(out[key], value, where + ".")
+            out[key] = merge_config(out[key], value, where + ".")
         else:
             out[key] = copy.deepcopy(value)
     return out
@@ -115,7 +118,7 @@ def load_config(source: str | os.PathLike[str] | Mapping[str, Any] | None) -> di
     if source is None:
         return copy.deepcopy(DEFAULT_CONFIG)
     if isinstance(source, Mapping):
-        return _merge(DEFAULT_CONFIG, source)
+        return merge_config(DEFAULT_CONFIG, source)
     import yaml
 
     path = Path(source)
@@ -129,7 +132,7 @@ def load_config(source: str | os.PathLike[str] | Mapping[str, Any] | None) -> di
         data = {}
     if not isinstance(data, Mapping):
         raise ParameterError(f"model config {path}: top level must be a mapping")
-    return _merge(DEFAULT_CONFIG, data)
+    return merge_config(DEFAULT_CONFIG, data)
 
 
 @dataclass
