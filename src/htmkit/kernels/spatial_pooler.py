@@ -134,6 +134,26 @@ def potential_pool_sizes(in_dims, col_dims, radius, pct, wrap):
 
 
 @njit(cache=True)
+def _row_major_strides(dims):
+    """Flat-index strides of a row-major array of shape ``dims``."""
+    d = dims.shape[0]
+    strides = np.ones(d, dtype=np.int64)
+    for a in range(d - 2, -1, -1):
+        strides[a] = strides[a + 1] * dims[a + 1]
+    return strides
+
+
+@njit(cache=True)
+def _longest_axis(dims):
+    """The largest entry of ``dims`` (at least 1)."""
+    m = 1
+    for a in range(dims.shape[0]):
+        if dims[a] > m:
+            m = dims[a]
+    return m
+
+
+@njit(cache=True)
 def _window_size(c, in_dims, col_dims, radius, wrap):
     """Number of inputs within ``radius`` of column ``c``'s centre (its receptive window)."""
     rem = c
@@ -162,15 +182,10 @@ def build_potential_pools(in_dims, col_dims, radius, pct, wrap, connected, conne
     """
     d = in_dims.shape[0]
     n_cols = seg_ptr.shape[0] - 1
-    max_len = 1
-    for a in range(d):
-        if in_dims[a] > max_len:
-            max_len = in_dims[a]
+    max_len = _longest_axis(in_dims)
     win = np.zeros((d, max_len), dtype=np.int64)
     lens = np.zeros(d, dtype=np.int64)
-    strides = np.ones(d, dtype=np.int64)
-    for a in range(d - 2, -1, -1):
-        strides[a] = strides[a + 1] * in_dims[a + 1]
+    strides = _row_major_strides(in_dims)
     max_w = 1
     for c in range(n_cols):
         w = _window_size(c, in_dims, col_dims, radius, wrap)
@@ -506,13 +521,8 @@ def _inhibit_local_direct(boosted, col_dims, col_coords, radii, wrap, density, e
     rank = np.full(n, big, dtype=np.int64)
     for t in range(order.shape[0]):
         rank[elig[order[t]]] = t
-    strides = np.ones(d, dtype=np.int64)
-    for a in range(d - 2, -1, -1):
-        strides[a] = strides[a + 1] * col_dims[a + 1]
-    max_len = 1
-    for a in range(d):
-        if col_dims[a] > max_len:
-            max_len = col_dims[a]
+    strides = _row_major_strides(col_dims)
+    max_len = _longest_axis(col_dims)
     coords = np.zeros((d, max_len), dtype=np.int64)
     lens = np.zeros(d, dtype=np.int64)
     pos = np.zeros(d, dtype=np.int64)
@@ -682,10 +692,6 @@ def window_reduce(values, col_dims, radii, wrap, use_max, out):
     d = col_dims.shape[0]
     cur = values.astype(np.float64)
     nxt = np.empty(n, dtype=np.float64)
-    max_len = 1
-    for a in range(d):
-        if col_dims[a] > max_len:
-            max_len = col_dims[a]
     iv = np.zeros(4, dtype=np.int64)
     stride = n
     for a in range(d):
