@@ -51,6 +51,8 @@ def _random_inputs(shape, sparsity, n, seed=0):
         ("init_connected_pct", 1.1),
         ("wrap_around", 1),
         ("seed", "x"),
+        ("inference_min_fraction", 1.0),
+        ("inference_min_fraction", -0.1),
     ],
 )
 def test_bad_parameter_raises_naming_it(name, value):
@@ -360,6 +362,40 @@ def test_learning_buys_noise_robustness():
     before, after = stability(untrained), stability(trained)
     assert after > before + 0.2, (before, after)
     assert after > 0.9
+
+
+@pytest.mark.parametrize("kw", [SMALL, LOCAL], ids=["global", "local"])
+def test_fractional_inference(kw):
+    """``inference_min_fraction``: learning as without it; inference ranks overlap / connected
+    count with that threshold (checked against a brute-force reference)."""
+    shape = kw["input_dimensions"]
+    xs = _random_inputs(shape, 0.1, 30, seed=21)
+    plain = SpatialPooler(**kw)
+    frac = SpatialPooler(**kw, inference_min_fraction=0.15)
+    for x in xs[:20]:
+        assert plain.compute(x, learn=True) == frac.compute(x, learn=True)
+    assert np.array_equal(plain.permanences(5), frac.permanences(5))
+    cc = np.maximum(frac.connected_counts().ravel(), 1).astype(np.float64)
+    dims = frac.column_dimensions
+    differ = 0
+    for x in xs[20:]:
+        got = frac.compute(x, learn=False)
+        score = frac.overlaps.ravel() / cc
+        if kw.get("global_inhibition", True):
+            k = math.floor(0.5 + 0.05 * score.size)
+            order = sorted(range(score.size), key=lambda c: (-score[c], c))
+            want = sorted(c for c in order[:k] if score[c] > 0.15)
+        else:
+            radii = [frac.inhibition_radius] * len(dims)
+            want = _brute_local(score, 0.15, dims, radii, False, kw["local_area_density"])
+        assert got.indices.tolist() == want
+        differ += got != plain.compute(x, learn=False)
+    assert differ > 0
+    # learning again refreshes the connected counts
+    frac.compute(xs[0], learn=True)
+    frac.compute(xs[1], learn=False)
+    assert np.array_equal(frac._connected_counts_cached(),
+                          np.maximum(frac.connected_counts().ravel(), 1))
 
 
 def test_boosting_evens_out_duty_cycles():

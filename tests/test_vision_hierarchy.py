@@ -188,6 +188,30 @@ def test_network_view_matches_fast_path(trained, digits):
     assert "level2" in net.summary()
 
 
+def test_fractional_level1_network_view_and_save_load(digits, tmp_path):
+    from htmkit.sdr import SDR
+    from htmkit.vision.hierarchy import build_network
+
+    assert bench_params("hierarchy", (28, 28)).l1_min_fraction == 0.3
+    x, y = digits
+    h = VisionHierarchy(HierarchyParams(**{**SMALL, "n_learn": 200, "l1_min_fraction": 0.3}))
+    assert h.sp1.params.inference_min_fraction == 0.3
+    h.fit(x[:300], y[:300])
+    tr = h.run_movie(x[1500])
+    views = h.views(x[1500:1501])[0]
+    pooled = SDR.from_dense(np.isin(np.arange(h.n_l1), tr["p1"][0]).reshape(
+        h.sp1.column_dimensions).astype(np.uint8))
+    out = build_network(h).run({"retina": views[0].ravel(), "level1_pooled": pooled},
+                               learn=False)
+    assert np.array_equal(np.sort(out["level1"].indices), np.sort(tr["a1"][0]))
+    # the fast path's level-1 step is the SP's own (fractional) inference
+    plain = h.sp1.compute(SDR._trusted(h.params.retina_shape,
+                                       np.flatnonzero(views[0]).astype(np.int32)), learn=False)
+    assert plain.indices.tolist() == sorted(tr["a1"][0].tolist())
+    back = VisionHierarchy.load(h.save(tmp_path / "frac.htm"))
+    assert np.array_equal(back.transform(x[1000:1010]), h.transform(x[1000:1010]))
+
+
 # ----------------------------------------------------------------------------- bench
 def test_bench_registry_builds_htm_models():
     from htmkit.bench.vision import ModelContext, available_models, make_model

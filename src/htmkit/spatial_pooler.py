@@ -120,6 +120,16 @@ class SpatialPoolerParams:
         Neighbourhoods (potential pools and inhibition) wrap around the borders.
     seed : int
         Seed of the initialisation (potential pools and permanences).
+    inference_min_fraction : float in [0, 1), optional
+        Fractional inference. When set, :meth:`compute` with ``learn=False`` ranks the columns
+        by the *fraction* of their connected synapses that are on active inputs
+        (``boostedOverlap / connectedCount``) instead of the overlap, and a column takes part
+        in inhibition only if that fraction exceeds this value (``stimulus_threshold`` is not
+        used then). Learning (``learn=True``) is unchanged. Input noise that turns inputs on
+        (or off) at random with probability ``q`` changes a column's expected overlap to
+        ``(1 - 2q) overlap + q connectedCount``: columns with many connected synapses gain the
+        most, so noise reorders the overlaps, but the expected fractions all go through the
+        same increasing map and keep their order. ``None`` (default): off.
     """
 
     input_dimensions: tuple[int, ...]
@@ -141,6 +151,7 @@ class SpatialPoolerParams:
     init_connected_pct: float = 0.5
     wrap_around: bool = True
     seed: int = 1
+    inference_min_fraction: float | None = None
 
     def __post_init__(self) -> None:
         def put(name: str, value: Any) -> None:
@@ -193,6 +204,10 @@ class SpatialPoolerParams:
                                               low=0.0, high=1.0))
         put("wrap_around", _check_bool("wrap_around", self.wrap_around))
         put("seed", check_int("seed", self.seed, low=0))
+        if self.inference_min_fraction is not None:
+            put("inference_min_fraction", check_float(
+                "inference_min_fraction", self.inference_min_fraction, low=0.0, high=1.0,
+                high_open=True))
         sizes = self._pool_sizes()
         if int(sizes.min()) < 1:
             raise ParameterError(
@@ -267,6 +282,8 @@ class SpatialPooler(Persistable):
         self._iteration_learn = 0
         self._inhibition_radius = 0
         self._update_inhibition_radius()
+        self._cc_cache: np.ndarray | None = None  # connected counts for fractional inference
+        self._cc_iteration = -1
 
     # ================================================================== set-up
     def _setup_geometry(self) -> None:
@@ -367,7 +384,8 @@ class SpatialPooler(Persistable):
         if learn:
             self._iteration_learn += 1
         self._calculate_overlap(active_inputs)                 # phase 1
-        active = self._inhibit_columns()                      # phase 2
+        active = self._inhibit_columns(                       # phase 2
+            fractional=not learn and p.inference_min_fraction is not None)
         if learn:                                             # phase 3
             self._adapt_synapses(active_inputs, active)
             self._update_duty_cycles(active)
@@ -406,19 +424,31 @@ class SpatialPooler(Persistable):
                                        self._boosted)
 
     # ------------------------------------------------------------------ phase 2
-    def _inhibit_columns(self) -> np.ndarray:
-        """Columns whose boosted overlap is among the top k of their neighbourhood."""
+    def _inhibit_columns(self, fractional: bool = False) -> np.ndarray:
+        """Columns whose boosted overlap is among the top k of their neighbourhood (with
+        ``fractional``: boosted overlap / connected count, threshold
+        ``inference_min_fraction``)."""
         p = self._params
         density = self._density()
+        score, threshold = self._boosted, float(p.stimulus_threshold)
+        if fractional:
+            score = self._boosted / self._connected_counts_cached()
+            threshold = float(p.inference_min_fraction)
         if self._uses_global_inhibition():
             k = int(math.floor(density * p.num_columns + 0.5))
-            n = K.inhibit_columns_global(self._boosted, float(p.stimulus_threshold), k,
-                                         self._out)
+            n = K.inhibit_columns_global(score, threshold, k, self._out)
         else:
-            n = K.inhibit_columns_local(self._boosted, float(p.stimulus_threshold),
-                                        self._col_dims, self._col_coords, self._radii(),
-                                        p.wrap_around, density, self._out)
+            n = K.inhibit_columns_local(score, threshold, self._col_dims, self._col_coords,
+                                        self._radii(), p.wrap_around, density, self._out)
         return self._out[:n].copy()
+
+    def _connected_counts_cached(self) -> np.ndarray:
+        """Connected synapses per column (at least 1, float64), recomputed after learning."""
+        if self._cc_cache is None or self._cc_iteration != self._iteration_learn:
+            cc = self.connected_counts().reshape(-1)
+            self._cc_cache = np.maximum(cc, 1).astype(np.float64)
+            self._cc_iteration = self._iteration_learn
+        return self._cc_cache
 
     def _uses_global_inhibition(self) -> bool:
         return self._params.global_inhibition or self._inhibition_radius > int(
@@ -685,6 +715,7 @@ class SpatialPooler(Persistable):
         obj._iteration = int(state["iteration"])
         obj._iteration_learn = int(state["iteration_learn"])
         obj._inhibition_radius = int(state["inhibition_radius"])
+        obj._cc_cache, obj._cc_iteration = None, -1
         try:
             obj._build_mirror()
         except AssertionError as exc:
