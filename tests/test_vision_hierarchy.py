@@ -193,6 +193,11 @@ def test_fractional_level1_network_view_and_save_load(digits, tmp_path):
     from htmkit.vision.hierarchy import build_network
 
     assert bench_params("hierarchy", (28, 28)).l1_min_fraction == 0.3
+    mnist_sp = bench_params("sp", (28, 28))
+    assert (mnist_sp.l1_min_fraction, mnist_sp.l1_density) == (0.3, 0.08)
+    digits_h = bench_params("hierarchy", (8, 8))
+    assert (digits_h.l1_min_fraction, digits_h.l1_density) == (0.3, 0.15)
+    assert bench_params("sp", (8, 8)).l1_min_fraction is None
     x, y = digits
     h = VisionHierarchy(HierarchyParams(**{**SMALL, "n_learn": 200, "l1_min_fraction": 0.3}))
     assert h.sp1.params.inference_min_fraction == 0.3
