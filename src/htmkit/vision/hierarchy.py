@@ -70,8 +70,9 @@ images) favours stride 2 there too: clean 0.969 -> 0.975, shift 2/4 0.805/0.312 
 0.398, salt-and-pepper 0.3 0.906 -> 0.921, occlusion 12 0.734 -> 0.716; the test-set loss at
 30% noise is not explained. Before fractional inference (count
 inference, level-1 density 0.15, stride 1): clean 0.9739, salt-and-pepper 0.3 0.7572,
-occlusion 12 0.6582. Single SP level (``sp``): clean 0.9643, salt-and-pepper 0.3 0.8837,
-occlusion 12 0.7390, trained in 35 s (before fractional inference: 0.9606 / 0.8310 / 0.6818).
+occlusion 12 0.6582. Single SP level (``sp``): clean 0.9679, salt-and-pepper 0.3 0.8475,
+occlusion 12 0.7109, trained in 40 s (24 mini-columns, potential_pct 0.9: 0.9643 / 0.8837 /
+0.7390 in 35 s; before fractional inference: 0.9606 / 0.8310 / 0.6818).
 With the eye's centring saccade (``hierarchy-fixate``): clean 0.9806, shift 2/4
 0.9806/0.9801, salt-and-pepper 0.3 0.8911, occlusion 12 0.5150 (the saccade lands off-centre
 on occluded digits) -- the shift invariance is the sensor's, not the hierarchy's.
