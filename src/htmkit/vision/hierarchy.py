@@ -412,6 +412,21 @@ class HierarchyParams:
 
 
 # ----------------------------------------------------------------------------------- model
+def _level_sp(p: HierarchyParams, input_dims: tuple[int, ...], column_dims: tuple[int, ...],
+              radius: int, density: float, stimulus: int, seed: int,
+              min_fraction: float | None = None) -> SpatialPooler:
+    """The SP of one level: local receptive fields and inhibition, no wrap-around, the shared
+    permanence and boosting settings of ``p``."""
+    return SpatialPooler(
+        input_dimensions=input_dims, column_dimensions=column_dims, potential_radius=radius,
+        potential_pct=p.potential_pct, global_inhibition=False, local_area_density=density,
+        stimulus_threshold=stimulus, syn_perm_inactive_dec=p.perm_dec,
+        syn_perm_active_inc=p.perm_inc, syn_perm_connected=p.perm_connected,
+        boost_strength=p.boost_strength, wrap_around=False, seed=seed,
+        inference_min_fraction=min_fraction,
+    )
+
+
 class VisionHierarchy(Persistable):
     """Two levels of SP (+ optional TM) with temporal pooling over a movie, and a readout.
 
@@ -428,39 +443,12 @@ class VisionHierarchy(Persistable):
         self.params = params
         p = params
         self.offsets = movie_offsets(p.movie, p.n_views, p.step, p.seed, p.stride)
-        self.sp1 = SpatialPooler(
-            input_dimensions=p.retina_shape,
-            column_dimensions=(*p.l1_grid, p.l1_depth),
-            potential_radius=p.l1_radius,
-            potential_pct=p.potential_pct,
-            global_inhibition=False,
-            local_area_density=p.l1_density,
-            stimulus_threshold=p.l1_stimulus,
-            syn_perm_inactive_dec=p.perm_dec,
-            syn_perm_active_inc=p.perm_inc,
-            syn_perm_connected=p.perm_connected,
-            boost_strength=p.boost_strength,
-            wrap_around=False,
-            seed=p.seed + 1,
-            inference_min_fraction=p.l1_min_fraction,
-        )
+        self.sp1 = _level_sp(p, p.retina_shape, (*p.l1_grid, p.l1_depth), p.l1_radius,
+                             p.l1_density, p.l1_stimulus, p.seed + 1, p.l1_min_fraction)
         self.sp2: SpatialPooler | None = None
         if p.levels >= 2:
-            self.sp2 = SpatialPooler(
-                input_dimensions=(*p.l1_grid, p.l1_depth),
-                column_dimensions=(*p.l2_grid, p.l2_depth),
-                potential_radius=p.l2_radius,
-                potential_pct=p.potential_pct,
-                global_inhibition=False,
-                local_area_density=p.l2_density,
-                stimulus_threshold=p.l2_stimulus,
-                syn_perm_inactive_dec=p.perm_dec,
-                syn_perm_active_inc=p.perm_inc,
-                syn_perm_connected=p.perm_connected,
-                boost_strength=p.boost_strength,
-                wrap_around=False,
-                seed=p.seed + 2,
-            )
+            self.sp2 = _level_sp(p, (*p.l1_grid, p.l1_depth), (*p.l2_grid, p.l2_depth),
+                                 p.l2_radius, p.l2_density, p.l2_stimulus, p.seed + 2)
         self.tm = None
         if p.l1_tm:
             from ..temporal_memory import TemporalMemory
