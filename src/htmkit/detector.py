@@ -71,7 +71,10 @@ mean of seeds 42 and 1 where given; chosen defaults: 69.1 / 62.8 / 73.4, mean 68
 * Extra spatial checks: a jump in the first difference larger than any seen before (0-100%
   margin): 65.3-68.2 mean; a value outside the range of the last 300-3000 records: 58.7-68.1.
 * Transforms of the raw anomaly before the likelihood (square, square root, > 0.5, > 0.2):
-  66.5-68.3 mean (all within the seed spread).
+  66.5-68.3 mean (all within the seed spread). A graded raw anomaly from the prediction's
+  confidence (1 - mean over active columns of the best predicting segment's active connected
+  synapses / N, 0 for unpredicted columns; N = 32 / 40 / 60), alone or averaged with the raw
+  anomaly: 64.2-67.6 (seed 42).
 * Inference-only backtracking, as in Numenta's older TM: an inference copy of the TM's activity
   beside the learning one; when under half of the active columns were predicted, it replays
   the last 10 inputs from each start point (oldest first) and keeps the first replay that
