@@ -271,6 +271,20 @@ def _params_dict(cfg: Mapping[str, Any]) -> dict[str, Any]:
     return dict(params)
 
 
+def _params_with_inputs(cfg: Mapping[str, Any], input_shapes: Mapping[str, Shape], what: str,
+                        fills: tuple[tuple[str, str, Any], ...],
+                        allowed: frozenset[str] = frozenset({"params"})) -> dict[str, Any]:
+    """A region config's ``params``, checked, with sizes it leaves out taken from its inputs:
+    ``fills`` is ``(port, key, shape -> value)``, applied when ``key`` is missing and ``port``
+    is connected."""
+    _check_cfg_keys(cfg, set(allowed), what)
+    params = _params_dict(cfg)
+    for port, key, value in fills:
+        if key not in params and port in input_shapes:
+            params[key] = value(input_shapes[port])
+    return params
+
+
 def _dataclass_from(cls: type, params: dict[str, Any]) -> Any:
     names = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(params) - names)
@@ -452,10 +466,8 @@ class SpatialPoolerRegion(RegionBase):
     @classmethod
     def from_config(cls, cfg: Mapping[str, Any], input_shapes: Mapping[str, Shape]
                     ) -> SpatialPoolerRegion:
-        _check_cfg_keys(cfg, {"params"}, "SpatialPooler")
-        params = _params_dict(cfg)
-        if "input_dimensions" not in params and "feedforward" in input_shapes:
-            params["input_dimensions"] = list(input_shapes["feedforward"])
+        params = _params_with_inputs(cfg, input_shapes, "SpatialPooler",
+                                     (("feedforward", "input_dimensions", list),))
         P = _lazy("htmkit.spatial_pooler", "SpatialPoolerParams")
         return cls(_dataclass_from(P, params))
 
@@ -589,13 +601,11 @@ class TemporalMemoryRegion(RegionBase):
     @classmethod
     def from_config(cls, cfg: Mapping[str, Any], input_shapes: Mapping[str, Shape]
                     ) -> TemporalMemoryRegion:
-        _check_cfg_keys(cfg, {"params", "output"}, "TemporalMemory")
-        params = _params_dict(cfg)
-        if "column_dimensions" not in params and "feedforward" in input_shapes:
-            params["column_dimensions"] = list(input_shapes["feedforward"])
-        for port, key in (("basal", "external_basal_size"), ("apical", "external_apical_size")):
-            if key not in params and port in input_shapes:
-                params[key] = _size(input_shapes[port])
+        params = _params_with_inputs(
+            cfg, input_shapes, "TemporalMemory",
+            (("feedforward", "column_dimensions", list), ("basal", "external_basal_size", _size),
+             ("apical", "external_apical_size", _size)),
+            allowed=frozenset({"params", "output"}))
         P = _lazy("htmkit.temporal_memory", "TemporalMemoryParams")
         return cls(_dataclass_from(P, params), output=cfg.get("output", "active_cells"))
 
@@ -683,10 +693,8 @@ class TemporalPoolerRegion(RegionBase):
                     ) -> TemporalPoolerRegion:
         from ..temporal_pooler import TemporalPoolerParams
 
-        _check_cfg_keys(cfg, {"params"}, "TemporalPooler")
-        params = _params_dict(cfg)
-        if "input_size" not in params and "feedforward" in input_shapes:
-            params["input_size"] = _size(input_shapes["feedforward"])
+        params = _params_with_inputs(cfg, input_shapes, "TemporalPooler",
+                                     (("feedforward", "input_size", _size),))
         return cls(_dataclass_from(TemporalPoolerParams, params))
 
     @classmethod
