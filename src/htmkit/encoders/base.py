@@ -120,6 +120,30 @@ class BoundedCache:
         return len(self._data)
 
 
+class BucketGeometry:
+    """``active_bits``, ``resolution`` and ``radius`` of the scalar encoders (ScalarEncoder,
+    RDSE), which set ``_active`` and ``_resolution``."""
+
+    _active: int
+    _resolution: float
+
+    @property
+    def active_bits(self) -> int:
+        """Number of active bits in every (non-missing) encoding."""
+        return self._active
+
+    @property
+    def resolution(self) -> float:
+        """Input difference between adjacent buckets."""
+        return self._resolution
+
+    @property
+    def radius(self) -> float:
+        """``active_bits * resolution``: beyond this input difference, encodings share only
+        chance bits (RDSE) or none (ScalarEncoder)."""
+        return self._active * self._resolution
+
+
 class Encoder(Persistable, ABC):
     """Abstract base class of all encoders.
 

@@ -11,7 +11,7 @@ import numpy as np
 from ..errors import InputError, ParameterError
 from ..params import check_float, check_int
 from ..sdr import SDR
-from .base import BoundedCache, Encoder, as_real
+from .base import BoundedCache, BucketGeometry, Encoder, as_real
 from .scalar import MAX_SIZE
 
 __all__ = ["RDSE", "RDSEParams", "hash64"]
@@ -119,7 +119,7 @@ class RDSEParams:
         s(self, "seed", check_int("seed", self.seed, low=0, high=2**64 - 1))
 
 
-class RDSE(Encoder):
+class RDSE(BucketGeometry, Encoder):
     """Random distributed scalar encoder (like htm.core's ``RDSE``).
 
     An input ``x`` falls in bucket ``b = floor(x / resolution)``. Active bit ``i`` of bucket
@@ -168,22 +168,7 @@ class RDSE(Encoder):
         self._usize = np.uint64(self._size)
         self._cache = BoundedCache(_CACHE_CAPACITY)
 
-    # ------------------------------------------------------------------ properties
-    @property
-    def active_bits(self) -> int:
-        """Number of active bits in every (non-missing) encoding."""
-        return self._active
-
-    @property
-    def resolution(self) -> float:
-        """Input difference between adjacent buckets."""
-        return self._resolution
-
-    @property
-    def radius(self) -> float:
-        """``active_bits * resolution``: beyond this, encodings share only chance bits."""
-        return self._active * self._resolution
-
+    # (active_bits, resolution, radius: BucketGeometry)
     # ------------------------------------------------------------------ encoding
     def bucket(self, value: Any) -> int | None:
         """The bucket index of ``value`` (``None`` if missing); errors as in :meth:`encode`."""

@@ -11,7 +11,7 @@ import numpy as np
 from ..errors import InputError, ParameterError
 from ..params import check_float, check_int
 from ..sdr import SDR
-from .base import BoundedCache, Encoder, as_real, check_bool
+from .base import BoundedCache, BucketGeometry, Encoder, as_real, check_bool
 
 __all__ = ["ScalarEncoder", "ScalarEncoderParams"]
 
@@ -127,7 +127,7 @@ def scalar_geometry(p: ScalarEncoderParams) -> tuple[int, float, int]:
     return size, res, n_buckets
 
 
-class ScalarEncoder(Encoder):
+class ScalarEncoder(BucketGeometry, Encoder):
     """Encode a real number as a contiguous block of ``active_bits`` active bits.
 
     The input range is split into buckets ``resolution`` apart; bucket ``b`` activates bits
@@ -173,21 +173,7 @@ class ScalarEncoder(Encoder):
         self._cache = BoundedCache(min(self._n_buckets, _CACHE_CAPACITY))
 
     # ------------------------------------------------------------------ properties
-    @property
-    def active_bits(self) -> int:
-        """Number of active bits in every (non-missing) encoding."""
-        return self._active
-
-    @property
-    def resolution(self) -> float:
-        """Effective input difference between adjacent buckets."""
-        return self._resolution
-
-    @property
-    def radius(self) -> float:
-        """Input difference beyond which encodings stop overlapping (active_bits * resolution)."""
-        return self._active * self._resolution
-
+    # (active_bits, resolution, radius: BucketGeometry)
     @property
     def num_buckets(self) -> int:
         """Number of distinct encodings."""
