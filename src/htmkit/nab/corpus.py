@@ -160,23 +160,31 @@ def _parse_timestamps(raw: pd.Series) -> pd.Series:
     return ts
 
 
+def read_text_csv(path: Path, what: str, columns: tuple[str, ...]) -> pd.DataFrame:
+    """A NAB-layout CSV read as strings (nothing parsed yet), with ``columns`` required;
+    every failure is a :class:`DataError` naming the file (``what`` names it in messages)."""
+    try:
+        df = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
+    except pd.errors.EmptyDataError:
+        raise DataError(
+            f"{path}: {what} is empty (expected header {','.join(columns)!r})") from None
+    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
+        raise DataError(f"{path}: malformed CSV: {str(exc).strip()}") from None
+    for col in columns:
+        if col not in df.columns:
+            raise DataError(
+                f"{path}: missing column {col!r} (header has {', '.join(map(str, df.columns))})"
+            )
+    return df
+
+
 def read_series_csv(path: str | os.PathLike[str], name: str | None = None) -> Series:
     """Read one ``timestamp,value`` CSV; any bad row raises :class:`DataError` with its line."""
     path = Path(path)
     label = name or path.name
     if not path.is_file():
         raise DataError(f"series file {str(path)!r} does not exist")
-    try:
-        df = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
-    except pd.errors.EmptyDataError:
-        raise DataError(f"{path}: file is empty (expected header 'timestamp,value')") from None
-    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
-        raise DataError(f"{path}: malformed CSV: {str(exc).strip()}") from None
-    for col in ("timestamp", "value"):
-        if col not in df.columns:
-            raise DataError(
-                f"{path}: missing column {col!r} (header has {', '.join(map(str, df.columns))})"
-            )
+    df = read_text_csv(path, "file", ("timestamp", "value"))
     if len(df) == 0:
         raise DataError(f"{path}: no data rows")
     raw_ts = df["timestamp"].astype(str)

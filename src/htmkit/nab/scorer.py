@@ -493,15 +493,7 @@ def read_result_scores(path: str | os.PathLike[str], series: _corpus.Series) -> 
         raise DataError(
             f"result file {str(path)!r} for {series.name} does not exist (run `htmkit nab run`)"
         )
-    try:
-        df = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
-    except pd.errors.EmptyDataError:
-        raise DataError(f"{path}: result file is empty") from None
-    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
-        raise DataError(f"{path}: malformed CSV: {str(exc).strip()}") from None
-    for col in ("timestamp", "anomaly_score"):
-        if col not in df.columns:
-            raise DataError(f"{path}: missing column {col!r}")
+    df = _corpus.read_text_csv(path, "result file", ("timestamp", "anomaly_score"))
     if len(df) != len(series):
         raise DataError(f"{path}: {len(df)} rows but {series.name} has {len(series)}")
     ts = df["timestamp"].astype(str).to_numpy(dtype=object)
