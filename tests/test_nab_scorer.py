@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from htmkit.nab import scorer
 from htmkit.nab.scorer import PROFILES, layout_series, scaled_sigmoid, score_layouts, sweep
+from htmkit.serialization import write_json_atomic
 
 STD = PROFILES["standard"]
 N = 100  # probation = floor(0.15 * 100) = 15
@@ -254,7 +255,7 @@ def test_report_to_dict_is_json_ready(tmp_path):
     import json
 
     rep = score_layouts("perfect", one(spikes([40, 70])))
-    path = scorer.write_json_atomic(rep.to_dict(), tmp_path / "r.json")
+    path = write_json_atomic(rep.to_dict(), tmp_path / "r.json")
     back = json.loads(path.read_text())
     assert back["profiles"]["standard"]["score"] == pytest.approx(100.0)
     assert back["series"]["cat/a.csv"]["standard"]["first_detections"] == [40, 70]

@@ -120,6 +120,27 @@ def save_state(path: str | os.PathLike[str], class_name: str, state: dict[str, A
     return path
 
 
+def write_json_atomic(data: Any, path: str | os.PathLike[str], *, indent: int = 2,
+                      **dumps_kwargs: Any) -> Path:
+    """Write ``data`` as JSON to ``path`` through a temporary file beside it and
+    ``os.replace``: a reader sees the old file or the whole new one, never half of it.
+    ``dumps_kwargs`` go to :func:`json.dumps` (e.g. ``default=``, ``allow_nan=``)."""
+    path = Path(path)
+    text = json.dumps(data, indent=indent, **dumps_kwargs) + "\n"
+    folder = path.parent if str(path.parent) else Path(".")
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
 def load_state(path: str | os.PathLike[str], class_name: str | None = None) -> dict[str, Any]:
     """Read and verify a file written by :func:`save_state`; return its state dict.
 

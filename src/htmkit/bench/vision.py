@@ -43,7 +43,6 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-import json
 import os
 import platform
 import time
@@ -388,11 +387,9 @@ def run_vision_bench(
     }
     render_table(report, con)
     if json_path is not None:
-        p = Path(json_path)
-        p.parent.mkdir(parents=True, exist_ok=True)
-        tmp = p.with_name(p.name + ".tmp")
-        tmp.write_text(json.dumps(report, indent=2))
-        os.replace(tmp, p)
+        from ..serialization import write_json_atomic
+
+        p = write_json_atomic(report, json_path)
         con.print(f"JSON written to {p}")
     if plots_dir is not None:
         paths = plot_report(report, plots_dir)

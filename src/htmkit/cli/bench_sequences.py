@@ -6,7 +6,6 @@ Only typer is imported here; numpy/numba/torch/matplotlib load inside the comman
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -83,10 +82,9 @@ def _console():
 
 
 def _write_json(path: Path, result: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(result, indent=1, allow_nan=False, default=_jsonable))
-    tmp.replace(path)
+    from ..serialization import write_json_atomic
+
+    write_json_atomic(result, path, indent=1, allow_nan=False, default=_jsonable)
 
 
 def _jsonable(x: Any) -> Any:

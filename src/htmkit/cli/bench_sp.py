@@ -6,7 +6,6 @@ Only typer is imported here; numpy/numba/rich load inside the command body.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import typer
@@ -29,6 +28,7 @@ def bench_sp(
     """Time SP construction and compute(learn=True); print a table, optionally write JSON."""
     from ..bench.sp import print_report, run_benchmark
     from ..errors import HTMKitError
+    from ..serialization import write_json_atomic
 
     try:
         report = run_benchmark(repeats=repeats, steps=steps, quick=quick)
@@ -37,6 +37,5 @@ def bench_sp(
         return
     print_report(report)
     if json_path is not None:
-        json_path.parent.mkdir(parents=True, exist_ok=True)
-        json_path.write_text(json.dumps(report, indent=2))
+        write_json_atomic(report, json_path)
         typer.echo(f"wrote {json_path}")

@@ -108,7 +108,8 @@ def score_cmd(
 ) -> None:
     """Score DETECTOR's results: per-profile and per-category NAB scores."""
     try:
-        from ..nab.scorer import render_report, score, write_json_atomic
+        from ..nab.scorer import render_report, score
+        from ..serialization import write_json_atomic
 
         rep = score(detector, results, nab_dir, series=series, digits=digits)
         render_report(rep)
@@ -141,7 +142,7 @@ def bench_cmd(
     """Run and score several detectors; one table with the published reference rows."""
     try:
         from ..nab.bench import bench, bench_to_dict, render_bench
-        from ..nab.scorer import write_json_atomic
+        from ..serialization import write_json_atomic
 
         names = [d.strip() for d in detectors.split(",") if d.strip()]
         if not names:

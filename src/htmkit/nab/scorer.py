@@ -38,7 +38,6 @@ current best appears), so thousands of thresholds over 365k rows take well under
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from collections.abc import Iterable, Mapping, Sequence
@@ -550,20 +549,6 @@ def score(
     """Score ``detector_name``'s result files (NAB layout under ``results_dir``)."""
     layouts = load_layouts(detector_name, results_dir, nab_dir, series)
     return score_layouts(detector_name, layouts, profiles, digits)
-
-
-def write_json_atomic(data: Any, path: str | os.PathLike[str]) -> Path:
-    """Write ``data`` as indented JSON via a temporary file and ``os.replace``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n")
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return path
 
 
 def _fmt(x: float | None, nd: int = 1) -> str:
