@@ -86,6 +86,15 @@ def _unflatten(obj: Any, arrays: dict[str, np.ndarray]) -> Any:
     return obj
 
 
+def publish_temp(tmp: str | os.PathLike[str], path: str | os.PathLike[str]) -> None:
+    """Move a finished temporary file into place with the permissions a plain ``open`` would
+    have given it (``mkstemp`` creates files readable by their owner only)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    os.chmod(tmp, 0o666 & ~mask)
+    os.replace(tmp, path)
+
+
 def save_state(path: str | os.PathLike[str], class_name: str, state: dict[str, Any]) -> Path:
     """Write ``state`` for an object of ``class_name`` to ``path`` atomically."""
     path = Path(path)
@@ -112,7 +121,7 @@ def save_state(path: str | os.PathLike[str], class_name: str, state: dict[str, A
                     zf.writestr(f"{key}.npy", buf.getvalue())
             fh.flush()
             os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        publish_temp(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
@@ -133,7 +142,24 @@ def write_json_atomic(data: Any, path: str | os.PathLike[str], *, indent: int = 
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
-        os.replace(tmp, path)
+        publish_temp(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def write_csv_atomic(frame: Any, path: str | os.PathLike[str]) -> Path:
+    """Write a pandas DataFrame as CSV (no index) the same way as :func:`write_json_atomic`."""
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    os.close(fd)
+    try:
+        frame.to_csv(tmp, index=False)
+        publish_temp(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)

@@ -34,7 +34,8 @@ def anomaly_command(
 
     from ..detector import AnomalyDetector
     from ..errors import HTMKitError
-    from .runner import _progress, atomic_write_csv, load_stream
+    from ..serialization import write_csv_atomic
+    from .runner import _progress, load_stream
 
     try:
         values, stamps, lines, skipped, name = load_stream(data, value, timestamp, strict)
@@ -73,7 +74,7 @@ def anomaly_command(
     typer.echo(f"flagged {idx.size} rows (score >= {threshold})"
                + (f" at lines {shown}" + (" ..." if idx.size > 20 else "") if idx.size else ""))
     if out is not None:
-        atomic_write_csv(frame, out)
+        write_csv_atomic(frame, out)
         typer.echo(f"wrote {out}")
     if plot is not None:
         _plot(frame, threshold, plot, Path(name).name)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -12,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError
+from ..serialization import write_csv_atomic
 
 
 def _progress(total: int, enabled: bool, label: str):
@@ -25,20 +24,6 @@ def _progress(total: int, enabled: bool, label: str):
 
     return Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                     disable=not enabled, transient=True)
-
-
-def atomic_write_csv(frame: pd.DataFrame, path: Path) -> None:
-    """Write a CSV to a temporary file beside ``path`` and move it into place."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        frame.to_csv(tmp, index=False)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def load_stream(data: Path | None, field: str | None, timestamp: str | None, strict: bool):
@@ -133,7 +118,7 @@ def stream_through_model(
     lines_out.append("highest anomaly likelihood at lines: " + ", ".join(
         f"{int(lines[i])} ({like[i]:.4f})" for i in sorted(top)))
     if out is not None:
-        atomic_write_csv(frame, out)
+        write_csv_atomic(frame, out)
         lines_out.append(f"wrote {out}")
     if plot is not None:
         plot_run(frame, steps, plot, title=Path(name).name)

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError, ParameterError
+from ..serialization import write_csv_atomic
 from . import corpus as _corpus
 from .detectors import DetectorError, create_detector, get_factory
 
@@ -55,18 +56,6 @@ def result_path(results_dir: str | os.PathLike[str], detector: str, name: str) -
     file = name.rsplit("/", 1)[-1]
     base = Path(results_dir) / detector
     return (base / cat if cat else base) / f"{detector}_{file}"
-
-
-def write_csv_atomic(df: pd.DataFrame, path: Path) -> None:
-    """Write ``df`` to ``path`` via a temporary file in the same folder and ``os.replace``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        df.to_csv(tmp, index=False)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
 
 
 def detect_series(detector: str, series: _corpus.Series, seed: int) -> np.ndarray:
