@@ -129,42 +129,35 @@ def save_state(path: str | os.PathLike[str], class_name: str, state: dict[str, A
     return path
 
 
-def write_json_atomic(data: Any, path: str | os.PathLike[str], *, indent: int = 2,
-                      **dumps_kwargs: Any) -> Path:
-    """Write ``data`` as JSON to ``path`` through a temporary file beside it and
-    ``os.replace``: a reader sees the old file or the whole new one, never half of it.
-    ``dumps_kwargs`` go to :func:`json.dumps` (e.g. ``default=``, ``allow_nan=``)."""
-    path = Path(path)
-    text = json.dumps(data, indent=indent, **dumps_kwargs) + "\n"
-    folder = path.parent if str(path.parent) else Path(".")
-    folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        publish_temp(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
-
-
-def write_csv_atomic(frame: Any, path: str | os.PathLike[str]) -> Path:
-    """Write a pandas DataFrame as CSV (no index) the same way as :func:`write_json_atomic`."""
+def _write_atomic(path: str | os.PathLike[str], write: Any) -> Path:
+    """Call ``write(tmp)`` on a temporary file beside ``path``, then publish it as ``path``:
+    a reader sees the old file or the whole new one, never half of it."""
     path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
     folder.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     os.close(fd)
     try:
-        frame.to_csv(tmp, index=False)
+        write(tmp)
         publish_temp(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
     return path
+
+
+def write_json_atomic(data: Any, path: str | os.PathLike[str], *, indent: int = 2,
+                      **dumps_kwargs: Any) -> Path:
+    """Write ``data`` as JSON to ``path`` atomically (temporary file + ``os.replace``).
+    ``dumps_kwargs`` go to :func:`json.dumps` (e.g. ``default=``, ``allow_nan=``)."""
+    text = json.dumps(data, indent=indent, **dumps_kwargs) + "\n"
+    return _write_atomic(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+
+
+def write_csv_atomic(frame: Any, path: str | os.PathLike[str]) -> Path:
+    """Write a pandas DataFrame as CSV (no index) to ``path`` atomically."""
+    return _write_atomic(path, lambda tmp: frame.to_csv(tmp, index=False))
 
 
 def load_state(path: str | os.PathLike[str], class_name: str | None = None) -> dict[str, Any]:

@@ -134,6 +134,18 @@ def potential_pool_sizes(in_dims, col_dims, radius, pct, wrap):
 
 
 @njit(cache=True)
+def _odometer_step(pos, lens):
+    """Advance the multi-index ``pos`` over ``lens`` (last axis fastest, wrapping to zero)."""
+    a = pos.shape[0] - 1
+    while a >= 0:
+        pos[a] += 1
+        if pos[a] < lens[a]:
+            return
+        pos[a] = 0
+        a -= 1
+
+
+@njit(cache=True)
 def _row_major_strides(dims):
     """Flat-index strides of a row-major array of shape ``dims``."""
     d = dims.shape[0]
@@ -230,14 +242,7 @@ def build_potential_pools(in_dims, col_dims, radius, pct, wrap, connected, conne
                     v = connected * R.rand_float(rng_state)
                 perm[out] = np.float32(v)
                 out += 1
-            # odometer over the window, last axis fastest
-            a = d - 1
-            while a >= 0:
-                pos[a] += 1
-                if pos[a] < lens[a]:
-                    break
-                pos[a] = 0
-                a -= 1
+            _odometer_step(pos, lens)  # next window position, last axis fastest
         # raise permanences until at least stimulus_threshold synapses are connected
         need = min(stimulus_threshold, m)
         if need > 0:
@@ -543,13 +548,7 @@ def _inhibit_local_direct(boosted, col_dims, col_coords, radii, wrap, density, e
                 beaten += 1
                 if beaten >= k:
                     break
-            a = d - 1
-            while a >= 0:
-                pos[a] += 1
-                if pos[a] < lens[a]:
-                    break
-                pos[a] = 0
-                a -= 1
+            _odometer_step(pos, lens)
         if beaten < k:
             win[c] = 1
 
