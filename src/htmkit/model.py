@@ -13,6 +13,7 @@ Configuration (every key optional; missing keys take the defaults in :data:`DEFA
       encoder: {time_of_day_width: 21, time_of_day_radius: 9.49, weekend_width: 0}
     sp: {column_dimensions: [2048], ...}      # SpatialPoolerParams fields
     tm: {cells_per_column: 32, ...}           # TemporalMemoryParams fields
+                           # (implementation: backtracking -> BacktrackingTemporalMemoryParams)
     predictor: {steps: [1], alpha: 0.1}
     likelihood: {learning_period: 288, ...}   # AnomalyLikelihoodParams fields
     seed: 42
@@ -20,6 +21,11 @@ Configuration (every key optional; missing keys take the defaults in :data:`DEFA
 The value encoder's ``resolution`` is derived from the data range when not given:
 ``resolution = max(min_resolution, (maximum - minimum) / buckets)``; :meth:`HTMModel.for_data`
 does this from a sample of values, or pass ``minimum``/``maximum`` in ``value.encoder``.
+
+``tm.implementation`` picks the Temporal Memory: ``"temporal_memory"`` (the default, BAMI's
+:class:`~htmkit.temporal_memory.TemporalMemory`) or ``"backtracking"`` (NuPIC's older
+:class:`~htmkit.backtracking_tm.BacktrackingTemporalMemory`; its NAB parameters are
+:data:`htmkit.backtracking_tm.NAB_PARAMS`). The other ``tm`` keys are that class's parameters.
 
 A missing value (``None`` or NaN) is encoded as an empty SDR: the model still steps (the time
 encoding and the sequence context go on), the predictor does not learn from it, and its
@@ -43,6 +49,23 @@ from .sdr import SDR
 from .serialization import Persistable
 
 __all__ = ["DEFAULT_CONFIG", "HTMModel", "ModelResult", "load_config", "merge_config"]
+
+#: Values of the ``tm.implementation`` config key.
+TM_IMPLEMENTATIONS = ("temporal_memory", "backtracking")
+
+
+def tm_class(implementation: Any) -> type:
+    """The Temporal Memory class of a ``tm.implementation`` value."""
+    if implementation == "temporal_memory":
+        from .temporal_memory import TemporalMemory
+
+        return TemporalMemory
+    if implementation == "backtracking":
+        from .backtracking_tm import BacktrackingTemporalMemory
+
+        return BacktrackingTemporalMemory
+    raise ParameterError(f"tm.implementation must be one of {list(TM_IMPLEMENTATIONS)}, "
+                         f"got {implementation!r}")
 
 DEFAULT_CONFIG: dict[str, Any] = {
     "value": {
@@ -196,7 +219,6 @@ class HTMModel(Persistable):
         from .anomaly import AnomalyLikelihood
         from .encoders import RDSE, DateEncoder
         from .spatial_pooler import SpatialPooler
-        from .temporal_memory import TemporalMemory
 
         seed = self.config.get("seed", 42)
         if not isinstance(seed, int) or isinstance(seed, bool):
@@ -238,8 +260,9 @@ class HTMModel(Persistable):
             raise ParameterError(f"sp: {exc}") from None
         tm_cfg = {"column_dimensions": list(self.sp.params.column_dimensions), "seed": seed,
                   **self._section("tm")}
+        tm_cls = tm_class(tm_cfg.pop("implementation", "temporal_memory"))
         try:
-            self.tm = TemporalMemory(**tm_cfg)
+            self.tm = tm_cls(**tm_cfg)
         except (ParameterError, TypeError) as exc:
             raise ParameterError(f"tm: {exc}") from None
         pcfg = self._section("predictor")
@@ -360,7 +383,6 @@ class HTMModel(Persistable):
         from .encoders import RDSE, DateEncoder
         from .predictor import ScalarPredictor
         from .spatial_pooler import SpatialPooler
-        from .temporal_memory import TemporalMemory
 
         obj = cls.__new__(cls)
         obj.config = state["config"]
@@ -372,7 +394,9 @@ class HTMModel(Persistable):
         obj.input_size = obj.value_encoder.size + (
             obj.date_encoder.size if obj.date_encoder else 0)
         obj.sp = SpatialPooler.from_state(state["sp"])
-        obj.tm = TemporalMemory.from_state(state["tm"])
+        tm_cfg = obj.config.get("tm") or {}
+        obj.tm = tm_class(tm_cfg.get("implementation", "temporal_memory")).from_state(
+            state["tm"])
         obj.predictor = (ScalarPredictor.from_state(state["predictor"])
                          if state["predictor"] is not None else None)
         obj.likelihood = AnomalyLikelihood.from_state(state["likelihood"])

@@ -1,0 +1,502 @@
+"""Backtracking Temporal Memory: the sequence memory of Numenta's older NuPIC (``TP``,
+``BacktrackingTM`` / ``BacktrackingTMCPP``), which their NAB entry at 70.1 used.
+
+It differs from the BAMI Temporal Memory (:mod:`htmkit.temporal_memory`) in keeping two
+separate cell states:
+
+* an **inference** state (``infActiveState`` / ``infPredictedState``): every predicted cell of
+  an active column becomes active, unpredicted columns burst (all cells);
+* a **learning** state (``lrnActiveState`` / ``lrnPredictedState``) with exactly one learning
+  cell per active column, on which all segments are grown.
+
+One step (:meth:`BacktrackingTemporalMemory.compute`), in the order of NuPIC's C++ ``Cells4``:
+
+1. **Raw anomaly**: the fraction of active columns that had no confidence at t-1, i.e. no
+   cell with a segment of ``>= activation_threshold`` active synapses of any permanence in the
+   inference state. This is NuPIC's TM-region anomaly (``topDownCompute().nonzero()``).
+2. **Inference**, ``infer_phase1``: predicted cells of the active columns become active, the
+   other active columns burst; in sequence when at least half of the columns were predicted.
+   ``infer_phase2``: a cell is predicted by a segment with ``>= activation_threshold`` active
+   *connected* synapses; in sequence when the predicted columns number at least half the
+   average input density. When either phase is out of sequence, **inference backtracking**
+   replays the last ``max_inf_backtrack`` inputs from *start cells* (cell 0 of each column),
+   oldest start first, and keeps the first start that stays in sequence up to the current
+   input; if none does, the bursting state stands.
+3. **Learning** (when ``learn``): queued segment updates of cells whose column is now active
+   are applied (positive reinforcement: ``+permanence_increment`` on the synapses to the
+   cells that were learning when the update was queued, ``-permanence_decrement`` on the
+   others, new synapses at ``initial_permanence``); the other queued updates are dropped
+   (NuPIC applies no negative reinforcement; ``predicted_segment_decrement`` > 0 adds it).
+   ``learn_phase1``: in each active column the cell predicted by the learning state becomes
+   the learning cell; otherwise the cell of the best matching segment (``>= min_threshold``
+   active synapses of any permanence to the learning cells of t-1) learns at once, or a new
+   segment with ``max_new_synapse_count`` synapses to a random sample of those cells grows on
+   a random non-start cell of the column (below ``max_segments_per_cell``). In sequence when
+   fewer than half the columns were unpredicted; that restarts the **pay-attention counter**
+   (``pam_length``). When the counter runs out, or ``max_seq_length`` inputs were learned in a
+   row, **learning backtracking** looks for the oldest start in the last
+   ``max_lrn_backtrack`` inputs whose replay from start cells stays in sequence up to now and
+   replays it, learning; without one, learning starts over on the start cells of the current
+   input. ``learn_phase2``: in each column at most one cell is learn-predicted, the one with
+   the best segment (``>= activation_threshold`` active synapses to the learning cells); its
+   update is queued for the next step.
+
+Capacity: a segment holds at most ``max_synapses_per_segment`` synapses (the weakest inactive
+ones are freed first); a column whose non-start cells all hold ``max_segments_per_cell``
+segments loses its segment of lowest duty cycle. Global decay (``globalDecay`` / ``maxAge``)
+is not implemented: NuPIC requires both to be 0 in this fixed-size mode, as in NAB.
+
+Deviations from NuPIC: synapses are kept unordered (NuPIC sorts them by presynaptic cell, which
+only matters for ties when freeing synapses of equal permanence); the duty cycle used to pick
+a segment to delete is positive activations per learning step since the segment's creation
+(NuPIC: a tiered moving average); random choices come from htmkit's kernel RNG; there is no
+pooling (``doPooling``), no column/cell confidence values (only whether they are non-zero)
+and no ``outputType`` variants.
+
+Hot loops are numba kernels in :mod:`htmkit.kernels.backtracking_tm`; see there for storage.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .errors import InputError, ParameterError
+from .kernels import backtracking_tm as K
+from .kernels import rng as krng
+from .params import check_float, check_int, check_shape, params_from_dict, params_to_dict
+from .sdr import SDR
+from .serialization import Persistable
+
+__all__ = ["BacktrackingTemporalMemoryParams", "BacktrackingTemporalMemory", "NAB_PARAMS"]
+
+#: TM parameters of Numenta's NAB entry with the backtracking TM (``temporalImp: cpp``:
+#: NuPIC's ``best_single_metric_anomaly_params_cpp.json``; backtrack lengths and
+#: ``maxSeqLength`` are the NuPIC defaults).
+NAB_PARAMS: dict[str, Any] = {
+    "cells_per_column": 32,
+    "activation_threshold": 13,
+    "min_threshold": 10,
+    "max_new_synapse_count": 20,
+    "initial_permanence": 0.21,
+    "connected_permanence": 0.5,
+    "permanence_increment": 0.1,
+    "permanence_decrement": 0.1,
+    "predicted_segment_decrement": 0.0,
+    "max_segments_per_cell": 128,
+    "max_synapses_per_segment": 32,
+    "pam_length": 3,
+    "max_inf_backtrack": 10,
+    "max_lrn_backtrack": 5,
+    "max_seq_length": 32,
+}
+
+
+@dataclass(frozen=True)
+class BacktrackingTemporalMemoryParams:
+    """Validated parameters of :class:`BacktrackingTemporalMemory` (NuPIC's names in brackets).
+
+    Attributes
+    ----------
+    column_dimensions : tuple of int
+        Shape of the column space.
+    cells_per_column : int
+        Cells per column (>= 2: cell 0 is the column's start cell) [cellsPerColumn].
+    activation_threshold : int
+        Active synapses for a segment to predict [activationThreshold].
+    min_threshold : int
+        Active synapses (any permanence) for a best matching segment [minThreshold].
+    max_new_synapse_count : int
+        Synapses a learning segment is brought up to / a new segment gets [newSynapseCount].
+    initial_permanence, connected_permanence : float
+        [initialPerm, connectedPerm].
+    permanence_increment, permanence_decrement, permanence_max : float
+        [permanenceInc, permanenceDec, permanenceMax].
+    predicted_segment_decrement : float
+        Extension, 0 in NuPIC: a queued (learn-predicted) segment whose cell's column does not
+        become active loses this on the synapses that predicted it.
+    max_segments_per_cell, max_synapses_per_segment : int
+        Fixed-size limits [maxSegmentsPerCell, maxSynapsesPerSegment].
+    pam_length : int
+        Pay-attention mode: out-of-sequence steps before learning starts over [pamLength].
+    max_inf_backtrack, max_lrn_backtrack : int
+        Inputs kept for inference / learning backtracking [maxInfBacktrack, maxLrnBacktrack].
+    max_seq_length : int
+        Learning starts over after this many inputs in a row (0: never) [maxSeqLength].
+    seed : int
+        Seed of the kernel RNG.
+    """
+
+    column_dimensions: tuple[int, ...] = (2048,)
+    cells_per_column: int = 32
+    activation_threshold: int = 13
+    min_threshold: int = 10
+    max_new_synapse_count: int = 20
+    initial_permanence: float = 0.21
+    connected_permanence: float = 0.5
+    permanence_increment: float = 0.1
+    permanence_decrement: float = 0.1
+    permanence_max: float = 1.0
+    predicted_segment_decrement: float = 0.0
+    max_segments_per_cell: int = 128
+    max_synapses_per_segment: int = 32
+    pam_length: int = 3
+    max_inf_backtrack: int = 10
+    max_lrn_backtrack: int = 5
+    max_seq_length: int = 32
+    seed: int = 42
+
+    def __post_init__(self) -> None:
+        def put(name: str, value: Any) -> None:
+            object.__setattr__(self, name, value)
+
+        put("column_dimensions", check_shape("column_dimensions", self.column_dimensions))
+        put("cells_per_column", check_int("cells_per_column", self.cells_per_column, low=2))
+        for name in ("activation_threshold", "min_threshold", "max_new_synapse_count",
+                     "max_segments_per_cell", "max_synapses_per_segment", "pam_length"):
+            put(name, check_int(name, getattr(self, name), low=1))
+        for name in ("max_inf_backtrack", "max_lrn_backtrack", "max_seq_length", "seed"):
+            put(name, check_int(name, getattr(self, name), low=0))
+        put("initial_permanence", check_float("initial_permanence", self.initial_permanence,
+                                              low=0.0, high=1.0, low_open=True))
+        put("permanence_max", check_float("permanence_max", self.permanence_max,
+                                          low=0.0, high=1.0, low_open=True))
+        for name in ("connected_permanence", "permanence_increment", "permanence_decrement",
+                     "predicted_segment_decrement"):
+            put(name, check_float(name, getattr(self, name), low=0.0, high=1.0))
+        if self.max_new_synapse_count > self.max_synapses_per_segment:
+            raise ParameterError(
+                f"max_new_synapse_count ({self.max_new_synapse_count}) must be <= "
+                f"max_synapses_per_segment ({self.max_synapses_per_segment})")
+        if self.initial_permanence > self.permanence_max:
+            raise ParameterError(
+                f"initial_permanence ({self.initial_permanence}) must be <= permanence_max "
+                f"({self.permanence_max})")
+        if self.num_cells >= 2**31:
+            raise ParameterError(
+                f"column_dimensions * cells_per_column must be < 2**31, got {self.num_cells}")
+
+    @property
+    def num_columns(self) -> int:
+        return int(np.prod(self.column_dimensions))
+
+    @property
+    def num_cells(self) -> int:
+        return self.num_columns * self.cells_per_column
+
+
+_SEG_FIELDS = ("seg_i32", "seg_i64", "syn_src", "syn_perm", "pos_out", "free", "out_pool")
+
+
+class BacktrackingTemporalMemory(Persistable):
+    """NuPIC's backtracking Temporal Memory (see the module docstring).
+
+    Parameters
+    ----------
+    params : BacktrackingTemporalMemoryParams, optional
+        The parameters; or pass them as keyword arguments instead.
+
+    Cells are numbered ``column * cells_per_column + i``; cell 0 of a column is its start cell.
+
+    Examples
+    --------
+    >>> tm = BacktrackingTemporalMemory(column_dimensions=64, cells_per_column=4,
+    ...                                 activation_threshold=3, min_threshold=2,
+    ...                                 max_new_synapse_count=4, max_synapses_per_segment=8)
+    >>> tm.compute(SDR(64, [1, 2, 3, 4]))
+    >>> tm.anomaly
+    1.0
+    """
+
+    def __init__(self, params: BacktrackingTemporalMemoryParams | None = None, **kwargs: Any):
+        if params is None:
+            fields = {f.name for f in dataclasses.fields(BacktrackingTemporalMemoryParams)}
+            unknown = sorted(set(kwargs) - fields)
+            if unknown:
+                raise ParameterError(
+                    f"unknown BacktrackingTemporalMemory parameter(s): {unknown}")
+            params = BacktrackingTemporalMemoryParams(**kwargs)
+        elif kwargs:
+            raise TypeError("pass either a BacktrackingTemporalMemoryParams or keyword "
+                            "arguments, not both")
+        elif not isinstance(params, BacktrackingTemporalMemoryParams):
+            raise TypeError("params must be a BacktrackingTemporalMemoryParams, got "
+                            f"{type(params).__name__}")
+        p = params
+        self._setup(p)
+        n_cells, n_cols, m = p.num_cells, p.num_columns, p.max_synapses_per_segment
+        cap = 1024
+        a: dict[str, np.ndarray] = {
+            "seg_i32": np.full((3, cap), -1, dtype=np.int32),
+            "seg_i64": np.zeros((3, cap), dtype=np.int64),
+            "syn_src": np.zeros(cap * m, dtype=np.int32),
+            "syn_perm": np.zeros(cap * m, dtype=np.float32),
+            "pos_out": np.zeros(cap * m, dtype=np.int32),
+            "free": np.zeros(cap, dtype=np.int32),
+            "out_start": np.zeros(n_cells, dtype=np.int64),
+            "out_len": np.zeros((2, n_cells), dtype=np.int32),
+            "out_pool": np.zeros(self._pool_size(cap), dtype=np.int32),
+            "cell_segs": np.full((n_cells, min(8, p.max_segments_per_cell)), -1,
+                                 dtype=np.int32),
+            "cell_nseg": np.zeros(n_cells, dtype=np.int32),
+            "cst": np.zeros((K.N_CST, n_cells), dtype=np.uint8),
+            "lists": np.zeros((2, n_cols), dtype=np.int32),
+            "colst": np.zeros((4, n_cols), dtype=np.uint8),
+            "inf_hist": np.zeros((p.max_inf_backtrack + 1, n_cols), dtype=np.int32),
+            "inf_hlen": np.zeros(p.max_inf_backtrack + 1, dtype=np.int32),
+            "lrn_hist": np.zeros((p.max_lrn_backtrack + 1, n_cols), dtype=np.int32),
+            "lrn_hlen": np.zeros(p.max_lrn_backtrack + 1, dtype=np.int32),
+            "upd": np.zeros((4, n_cols + 1), dtype=np.int64),
+            "upd_src": np.zeros((n_cols + 1, m), dtype=np.int32),
+            "meta": np.zeros(K.N_META, dtype=np.int64),
+            "fmeta": np.zeros(K.N_FMETA, dtype=np.float64),
+            "rng": krng.make_state(p.seed),
+        }
+        a["seg_i32"][K.SEG_N] = 0
+        a["meta"][K.M_PAM] = p.pam_length
+        self._a = a
+        self._max_pattern = 0
+        self._finish()
+
+    # ------------------------------------------------------------------ setup
+    def _setup(self, p: BacktrackingTemporalMemoryParams) -> None:
+        self._params = p
+        self._ip = np.array([p.num_columns, p.cells_per_column, p.activation_threshold,
+                             p.min_threshold, p.max_new_synapse_count, p.max_segments_per_cell,
+                             p.max_synapses_per_segment, p.pam_length, p.max_inf_backtrack,
+                             p.max_lrn_backtrack, p.max_seq_length], dtype=np.int64)
+        self._fp = np.array([p.initial_permanence, p.connected_permanence,
+                             p.permanence_increment, p.permanence_decrement, p.permanence_max,
+                             p.predicted_segment_decrement], dtype=np.float64)
+        self._cells_shape = (p.num_cells,)
+
+    def _pool_size(self, cap: int) -> int:
+        """Forward-index pool for ``cap`` segments: room for the in-place compaction of
+        :func:`~htmkit.kernels.backtracking_tm._compact_pool` to always succeed."""
+        p = self._params
+        return 4 * cap * p.max_synapses_per_segment + 8 * p.num_cells
+
+    def _finish(self) -> None:
+        """(Re)build the scratch arrays sized by the segment pool and the state tuple."""
+        a = self._a
+        cap = a["seg_i32"].shape[1]
+        n_cells, n_cols = self._params.num_cells, self._params.num_columns
+        self._seg_act = np.zeros((cap, 2), dtype=np.int32)
+        self._touched = np.zeros(cap, dtype=np.int32)
+        if not hasattr(self, "_mark"):
+            self._mark = np.zeros(n_cells, dtype=np.uint8)
+            self._cand = np.zeros(max(n_cells, 1), dtype=np.int32)
+            self._coltmp = np.zeros((3, n_cols), dtype=np.int32)
+            self._coltmp[K.CT_BEST_SEG] = -1
+        self._st = (a["seg_i32"], a["seg_i64"], a["syn_src"], a["syn_perm"], a["pos_out"],
+                    a["free"], self._seg_act, self._touched, a["out_start"], a["cell_segs"],
+                    a["cell_nseg"], a["cst"], a["lists"], a["colst"], self._coltmp,
+                    a["inf_hist"], a["inf_hlen"], a["lrn_hist"], a["lrn_hlen"], a["upd"],
+                    a["upd_src"], self._mark, self._cand, a["meta"], a["fmeta"], a["rng"],
+                    a["out_len"], a["out_pool"])
+
+    def _ensure_room(self, n_active: int) -> None:
+        """Grow the segment pool and the per-cell segment lists so that one step, which adds
+        at most one segment per active column in each of its (max_lrn_backtrack + 1) learning
+        phases, cannot run out."""
+        p = self._params
+        a = self._a
+        meta = a["meta"]
+        self._max_pattern = max(self._max_pattern, n_active)
+        per_step = p.max_lrn_backtrack + 2
+        need = per_step * self._max_pattern
+        cap = a["seg_i32"].shape[1]
+        free = cap - int(meta[K.M_USED]) + int(meta[K.M_NFREE])
+        grown = False
+        if free < need:
+            new_cap = max(2 * cap, int(meta[K.M_USED]) + need + 1024)
+            m = p.max_synapses_per_segment
+            seg_i32 = np.full((3, new_cap), -1, dtype=np.int32)
+            seg_i32[K.SEG_N] = 0
+            seg_i32[:, :cap] = a["seg_i32"]
+            seg_i64 = np.zeros((3, new_cap), dtype=np.int64)
+            seg_i64[:, :cap] = a["seg_i64"]
+            syn_src = np.zeros(new_cap * m, dtype=np.int32)
+            syn_src[: cap * m] = a["syn_src"]
+            syn_perm = np.zeros(new_cap * m, dtype=np.float32)
+            syn_perm[: cap * m] = a["syn_perm"]
+            pos_out = np.zeros(new_cap * m, dtype=np.int32)
+            pos_out[: cap * m] = a["pos_out"]
+            free_arr = np.zeros(new_cap, dtype=np.int32)
+            free_arr[:cap] = a["free"]
+            pool = np.zeros(max(self._pool_size(new_cap), a["out_pool"].shape[0]),
+                            dtype=np.int32)
+            pool[: a["out_pool"].shape[0]] = a["out_pool"]
+            a.update(seg_i32=seg_i32, seg_i64=seg_i64, syn_src=syn_src, syn_perm=syn_perm,
+                     pos_out=pos_out, free=free_arr, out_pool=pool)
+            grown = True
+        w = a["cell_segs"].shape[1]
+        if w < p.max_segments_per_cell and w - int(meta[K.M_MAX_SLOT]) - 1 < per_step:
+            new_w = min(p.max_segments_per_cell, max(2 * w, int(meta[K.M_MAX_SLOT]) + 1
+                                                     + 2 * per_step))
+            cs = np.full((p.num_cells, new_w), -1, dtype=np.int32)
+            cs[:, :w] = a["cell_segs"]
+            a["cell_segs"] = cs
+            grown = True
+        if grown:
+            self._finish()
+
+    # ------------------------------------------------------------------ properties
+    @property
+    def params(self) -> BacktrackingTemporalMemoryParams:
+        return self._params
+
+    @property
+    def num_columns(self) -> int:
+        return self._params.num_columns
+
+    @property
+    def num_cells(self) -> int:
+        return self._params.num_cells
+
+    def _cells(self, row: int) -> SDR:
+        return SDR._trusted(self._cells_shape, np.flatnonzero(self._a["cst"][row]))
+
+    @property
+    def active_cells(self) -> SDR:
+        """Active cells of the inference state (predicted cells, bursts or start cells)."""
+        return self._cells(K.INF_ACT)
+
+    @property
+    def predictive_cells(self) -> SDR:
+        """Cells predicted by the inference state for the next step (a segment with
+        ``>= activation_threshold`` active connected synapses)."""
+        return self._cells(K.INF_PRED)
+
+    @property
+    def learn_active_cells(self) -> SDR:
+        """Learning cells of the last step (at most one per active column)."""
+        return self._cells(K.LRN_ACT)
+
+    @property
+    def learn_predicted_cells(self) -> SDR:
+        """Cells predicted by the learning state (at most one per column)."""
+        return self._cells(K.LRN_PRED)
+
+    @property
+    def predicted_columns(self) -> SDR:
+        """Columns with non-zero confidence for the next step: a cell with a segment of
+        ``>= activation_threshold`` active synapses of any permanence. The next step's
+        :attr:`anomaly` is the fraction of its active columns not in here."""
+        return SDR._trusted((self.num_columns,),
+                            np.flatnonzero(self._a["colst"][K.COL_CONF]))
+
+    @property
+    def anomaly(self) -> float:
+        """Raw anomaly of the last step: fraction of its active columns that were not in the
+        :attr:`predicted_columns` of the step before (0.0 when no column was active)."""
+        return float(self._a["fmeta"][K.F_ANOMALY])
+
+    @property
+    def iteration(self) -> int:
+        """Learning steps so far."""
+        return int(self._a["meta"][K.M_LRN_ITER])
+
+    def num_segments(self) -> int:
+        return int(self._a["meta"][K.M_NSEG])
+
+    def num_synapses(self) -> int:
+        return int(self._a["meta"][K.M_NSYN])
+
+    # ------------------------------------------------------------------ algorithm
+    def compute(self, active_columns: SDR, learn: bool = True) -> None:
+        """Run one step: raw anomaly, inference (with backtracking), and learning when
+        ``learn``.
+
+        Raises
+        ------
+        TypeError
+            If ``active_columns`` is not an SDR.
+        InputError
+            If it has the wrong size.
+        """
+        if not isinstance(active_columns, SDR):
+            raise TypeError(f"active_columns must be an SDR, got {type(active_columns).__name__}")
+        if active_columns._size != self.num_columns:
+            raise InputError(f"active_columns must have size {self.num_columns}, got an SDR "
+                             f"of size {active_columns._size}")
+        cols = np.asarray(active_columns._indices, dtype=np.int32)
+        learn = bool(learn)
+        if learn:
+            self._ensure_room(cols.shape[0])
+        K.btm_compute(self._st, self._ip, self._fp, cols, learn)
+
+    def reset(self) -> None:
+        """Start a new sequence: clear all cell states, queued updates and input histories;
+        the next input starts on start cells."""
+        K.btm_reset(self._st)
+
+    # ------------------------------------------------------------------ state
+    def get_state(self) -> dict[str, Any]:
+        a = self._a
+        used = int(a["meta"][K.M_USED])
+        nfree = int(a["meta"][K.M_NFREE])
+        m = self._params.max_synapses_per_segment
+        arrays = {k: v.copy() for k, v in a.items() if k not in _SEG_FIELDS}
+        arrays.update(
+            seg_i32=a["seg_i32"][:, :used].copy(), seg_i64=a["seg_i64"][:, :used].copy(),
+            syn_src=a["syn_src"][: used * m].copy(), syn_perm=a["syn_perm"][: used * m].copy(),
+            pos_out=a["pos_out"][: used * m].copy(), free=a["free"][:nfree].copy(),
+            out_pool=a["out_pool"][: int(a["meta"][K.M_POOL_END])].copy())
+        return {"params": params_to_dict(self._params), "arrays": arrays,
+                "max_pattern": self._max_pattern}
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> BacktrackingTemporalMemory:
+        params = params_from_dict(BacktrackingTemporalMemoryParams, state["params"])
+        obj = cls(params)
+        a = obj._a
+        saved = state["arrays"]
+        for key, cur in a.items():
+            if key not in saved:
+                raise TypeError(f"state array {key!r} is missing")
+            arr = np.asarray(saved[key])
+            if arr.dtype != cur.dtype or arr.ndim != cur.ndim:
+                raise TypeError(f"state array {key!r} has dtype {arr.dtype} / {arr.ndim} "
+                                f"dimensions, expected {cur.dtype} / {cur.ndim}")
+        m = params.max_synapses_per_segment
+        used = int(np.asarray(saved["meta"])[K.M_USED])
+        cap = max(1024, used + used // 4)
+        for key in a:
+            if key not in _SEG_FIELDS:
+                arr = np.array(saved[key], dtype=a[key].dtype)
+                if key != "cell_segs" and arr.shape != a[key].shape:
+                    raise TypeError(f"state array {key!r} has shape {arr.shape}, expected "
+                                    f"{a[key].shape}")
+                a[key] = arr
+        seg_i32 = np.full((3, cap), -1, dtype=np.int32)
+        seg_i32[K.SEG_N] = 0
+        seg_i32[:, :used] = saved["seg_i32"]
+        seg_i64 = np.zeros((3, cap), dtype=np.int64)
+        seg_i64[:, :used] = saved["seg_i64"]
+        syn_src = np.zeros(cap * m, dtype=np.int32)
+        syn_src[: used * m] = saved["syn_src"]
+        syn_perm = np.zeros(cap * m, dtype=np.float32)
+        syn_perm[: used * m] = saved["syn_perm"]
+        pos_out = np.zeros(cap * m, dtype=np.int32)
+        pos_out[: used * m] = saved["pos_out"]
+        free = np.zeros(cap, dtype=np.int32)
+        nfree = np.asarray(saved["free"]).shape[0]
+        free[:nfree] = saved["free"]
+        saved_pool = np.asarray(saved["out_pool"])
+        pool = np.zeros(max(obj._pool_size(cap), 2 * saved_pool.shape[0]), dtype=np.int32)
+        pool[: saved_pool.shape[0]] = saved_pool
+        a.update(seg_i32=seg_i32, seg_i64=seg_i64, syn_src=syn_src, syn_perm=syn_perm,
+                 pos_out=pos_out, free=free, out_pool=pool)
+        obj._max_pattern = int(state.get("max_pattern", 0))
+        obj._finish()
+        return obj
+
+    def __repr__(self) -> str:
+        p = self._params
+        return (f"BacktrackingTemporalMemory(columns={p.column_dimensions}, cells_per_column="
+                f"{p.cells_per_column}, segments={self.num_segments()}, "
+                f"synapses={self.num_synapses()})")
