@@ -218,6 +218,19 @@ def test_save_load_mid_stream_is_bit_identical(tmp_path):
     check_storage(loaded)
 
 
+def test_anomaly_modes():
+    stream = random_stream(200, seed=15)
+    conf = BacktrackingTemporalMemory(**SMALL)
+    pred = BacktrackingTemporalMemory(**{**SMALL, "anomaly_mode": "predicted"})
+    for sdr in stream:
+        conf.compute(sdr)
+        pred.compute(sdr)
+        assert pred.anomaly == pred.anomaly_predicted == conf.anomaly_predicted
+        # a column predicted with connected synapses also has non-zero confidence
+        assert conf.anomaly <= conf.anomaly_predicted
+    states_equal(conf, BacktrackingTemporalMemory.from_state(conf.get_state()))
+
+
 def test_reset_starts_on_start_cells():
     tm = BacktrackingTemporalMemory(**SMALL)
     seq = patterns(3, seed=14)
@@ -243,6 +256,7 @@ def test_reset_starts_on_start_cells():
     {"seed": -1},
     {"column_dimensions": 0},
     {"max_segments_per_cell": True},
+    {"anomaly_mode": "columns"},
 ])
 def test_bad_parameters_raise(bad):
     with pytest.raises(ParameterError):

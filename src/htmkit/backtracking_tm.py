@@ -73,6 +73,9 @@ from .serialization import Persistable
 
 __all__ = ["BacktrackingTemporalMemoryParams", "BacktrackingTemporalMemory", "NAB_PARAMS"]
 
+#: Values of ``anomaly_mode``.
+ANOMALY_MODES = ("confidence", "predicted")
+
 #: TM parameters of Numenta's NAB entry with the backtracking TM (``temporalImp: cpp``:
 #: NuPIC's ``best_single_metric_anomaly_params_cpp.json``; backtrack lengths and
 #: ``maxSeqLength`` are the NuPIC defaults).
@@ -126,6 +129,11 @@ class BacktrackingTemporalMemoryParams:
         Inputs kept for inference / learning backtracking [maxInfBacktrack, maxLrnBacktrack].
     max_seq_length : int
         Learning starts over after this many inputs in a row (0: never) [maxSeqLength].
+    anomaly_mode : str
+        What :attr:`BacktrackingTemporalMemory.anomaly` counts as predicted: ``"confidence"``
+        (NuPIC's TM-region anomaly: columns of non-zero confidence, i.e. a segment with
+        ``>= activation_threshold`` active synapses of any permanence) or ``"predicted"``
+        (columns holding a cell predicted with connected synapses).
     seed : int
         Seed of the kernel RNG.
     """
@@ -147,6 +155,7 @@ class BacktrackingTemporalMemoryParams:
     max_inf_backtrack: int = 10
     max_lrn_backtrack: int = 5
     max_seq_length: int = 32
+    anomaly_mode: str = "confidence"
     seed: int = 42
 
     def __post_init__(self) -> None:
@@ -167,6 +176,9 @@ class BacktrackingTemporalMemoryParams:
         for name in ("connected_permanence", "permanence_increment", "permanence_decrement",
                      "predicted_segment_decrement"):
             put(name, check_float(name, getattr(self, name), low=0.0, high=1.0))
+        if self.anomaly_mode not in ANOMALY_MODES:
+            raise ParameterError(f"anomaly_mode must be one of {list(ANOMALY_MODES)}, got "
+                                 f"{self.anomaly_mode!r}")
         if self.max_new_synapse_count > self.max_synapses_per_segment:
             raise ParameterError(
                 f"max_new_synapse_count ({self.max_new_synapse_count}) must be <= "
@@ -391,9 +403,19 @@ class BacktrackingTemporalMemory(Persistable):
 
     @property
     def anomaly(self) -> float:
-        """Raw anomaly of the last step: fraction of its active columns that were not in the
-        :attr:`predicted_columns` of the step before (0.0 when no column was active)."""
+        """Raw anomaly of the last step (0.0 when no column was active): with
+        ``anomaly_mode="confidence"`` (NuPIC's), the fraction of its active columns that were
+        not in the :attr:`predicted_columns` of the step before; with ``"predicted"``,
+        :attr:`anomaly_predicted`."""
+        if self._params.anomaly_mode == "predicted":
+            return self.anomaly_predicted
         return float(self._a["fmeta"][K.F_ANOMALY])
+
+    @property
+    def anomaly_predicted(self) -> float:
+        """Fraction of the last step's active columns without a cell in the
+        :attr:`predictive_cells` of the step before (connected synapses only)."""
+        return float(self._a["fmeta"][K.F_ANOMALY_PRED])
 
     @property
     def iteration(self) -> int:

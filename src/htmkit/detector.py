@@ -82,6 +82,20 @@ mean of seeds 42 and 1 where given; chosen defaults: 69.1 / 62.8 / 73.4, mean 68
   What else Numenta's backtracking TM does differently (one learning cell per column, queued
   segment updates) was not built.
 
+Backtracking TM (option, not the default): ``config={"tm": {"implementation": "backtracking",
+**htmkit.backtracking_tm.NAB_PARAMS}}`` runs NuPIC's older TM, the one of Numenta's 70.1 entry
+(one learning cell per column, queued segment updates, pay-attention mode, learning and
+inference backtracking; see :mod:`htmkit.backtracking_tm`). Full corpus, about 215 s on one
+core. With the chosen likelihood settings: seed 42 70.9 / 63.3 / 75.7; seeds 1 / 2 / 3
+69.4 / 62.6 / 73.6, 68.6 / 62.0 / 73.6, 69.2 / 62.2 / 73.9 -- mean 69.1 / 62.2 / 73.7 (the
+defaults: 68.9 / 61.1 / 73.7), seed-to-seed sd 0.4. With NAB's own settings (tolerance 0.05,
+window 8640, learning fraction 0.5), recomputed from cached raw scores: seed 42 71.6 / 65.6 /
+75.7; seeds 1 / 2 / 3 69.7 / 63.2 / 74.0, 70.3 / 62.8 / 74.7, 71.5 / 65.6 / 75.6 -- mean 70.5 /
+63.9 / 74.8, next to Numenta's 70.1 for this TM. Its raw anomaly counts a column as predicted
+when a segment has ``activation_threshold`` active synapses of any permanence (NuPIC's
+column confidence); counting only connected predictions (``anomaly_mode="predicted"``) gave
+67.0 (seed 42).
+
 Where the remaining points are (chosen defaults, seed 42, standard threshold 0.62): 21 of the
 116 windows are missed and false positives cost 15.9 raw points (a missed window costs 1,
 an early detection earns up to 1). In 11 missed windows the raw anomaly never exceeds 0.15

@@ -54,8 +54,8 @@ U_CELL, U_SEG, U_TIME, U_N = 0, 1, 2, 3
  M_NINF_BT, M_NLRN_BT, M_POOL_END) = range(21)
 N_META = 21
 # fmeta
-F_AVG_DENSITY, F_ANOMALY = 0, 1
-N_FMETA = 2
+F_AVG_DENSITY, F_ANOMALY, F_ANOMALY_PRED = 0, 1, 2
+N_FMETA = 3
 # integer parameters (ip)
 (P_NCOLS, P_K, P_ACT_THR, P_MIN_THR, P_NEW_SYN, P_MAX_SEGS, P_MAX_SYNS, P_PAM_LEN,
  P_MAX_INF_BT, P_MAX_LRN_BT, P_MAX_SEQ_LEN) = range(11)
@@ -948,7 +948,8 @@ def update_learning_state(st, ip, fp, cols, ncols):
 # ---------------------------------------------------------------- one step
 @njit(cache=True)
 def btm_compute(st, ip, fp, cols, learn):
-    """One step: the raw anomaly (active columns without confidence at t-1), the inference
+    """One step: the raw anomaly (active columns without confidence at t-1; and, in
+    ``fmeta[F_ANOMALY_PRED]``, active columns without a cell predicted at t-1), the inference
     update (with backtracking), then, when ``learn``, the learning update. Returns the
     anomaly."""
     meta = st[ST_META]
@@ -958,14 +959,23 @@ def btm_compute(st, ip, fp, cols, learn):
         meta[M_LRN_ITER] += 1
     meta[M_ITER] += 1
     conf = st[ST_COLST][COL_CONF]
+    pred = st[ST_CST][INF_PRED]
+    k = ip[P_K]
+    anomaly = 0.0
+    anomaly_pred = 0.0
     if ncols > 0:
         hit = 0
+        hit_pred = 0
         for ci in range(ncols):
-            if conf[cols[ci]]:
+            c = cols[ci]
+            if conf[c]:
                 hit += 1
+            for cell in range(c * k, c * k + k):
+                if pred[cell]:
+                    hit_pred += 1
+                    break
         anomaly = (ncols - hit) / ncols
-    else:
-        anomaly = 0.0
+        anomaly_pred = (ncols - hit_pred) / ncols
     avg = np.float32(fmeta[F_AVG_DENSITY])
     if avg == 0.0:
         avg = np.float32(ncols)
@@ -977,6 +987,7 @@ def btm_compute(st, ip, fp, cols, learn):
         update_learning_state(st, ip, fp, cols, ncols)
     meta[M_RESET] = 0
     fmeta[F_ANOMALY] = anomaly
+    fmeta[F_ANOMALY_PRED] = anomaly_pred
     return anomaly
 
 
@@ -994,3 +1005,4 @@ def btm_reset(st):
     meta[M_NLRN] = 0
     meta[M_NLRN1] = 0
     st[ST_FMETA][F_ANOMALY] = 0.0
+    st[ST_FMETA][F_ANOMALY_PRED] = 0.0
