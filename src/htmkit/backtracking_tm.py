@@ -46,6 +46,11 @@ ones are freed first); a column whose non-start cells all hold ``max_segments_pe
 segments loses its segment of lowest duty cycle. Global decay (``globalDecay`` / ``maxAge``)
 is not implemented: NuPIC requires both to be 0 in this fixed-size mode, as in NAB.
 
+Where NuPIC's Python ``BacktrackingTM`` and its C++ ``Cells4`` differ, this follows ``Cells4``
+(``temporalImp: cpp``, what NAB ran): e.g. the best-matching searches break ties as ``Cells4``
+does. In both, the cell of a new segment is random among the non-start cells below the
+segment limit, not the one with the fewest segments (which would make contexts share cells).
+
 Deviations from NuPIC: synapses are kept unordered (NuPIC sorts them by presynaptic cell, which
 only matters for ties when freeing synapses of equal permanence); the duty cycle used to pick
 a segment to delete is positive activations per learning step since the segment's creation
