@@ -370,6 +370,21 @@ def test_knn_matches_sklearn_and_linear_learns():
     assert (lin.predict(xte) == yte).mean() > 0.9
 
 
+def test_linear_readout_schedules_and_errors():
+    from htmkit.bench.vision_baselines import LinearReadout, flatten_pixels
+
+    xtr, ytr, xte, yte = _digits_split()
+    ftr, fte = flatten_pixels(xtr), flatten_pixels(xte)
+    for schedule in ("cosine", "constant"):
+        a = LinearReadout(seed=3, lr_schedule=schedule).fit(ftr, ytr)
+        b = LinearReadout(seed=3, lr_schedule=schedule).fit(ftr, ytr)
+        assert np.array_equal(a.W, b.W)  # same seed, same weights
+        assert (a.predict(fte) == yte).mean() > 0.9
+        assert a.describe()["lr_schedule"] == schedule
+    with pytest.raises(ParameterError, match="lr_schedule"):
+        LinearReadout(lr_schedule="step")
+
+
 def test_cnn_learns_tiny_digits_subset():
     torch = pytest.importorskip("torch")
     from htmkit.bench.cnn import build_lenet, predict, train_cnn

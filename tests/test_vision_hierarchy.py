@@ -192,7 +192,7 @@ def test_fractional_level1_network_view_and_save_load(digits, tmp_path):
     from htmkit.sdr import SDR
     from htmkit.vision.hierarchy import build_network
 
-    assert bench_params("hierarchy", (28, 28)).l1_min_fraction == 0.3
+    assert bench_params("hierarchy", (28, 28)).l1_min_fraction == 0.4
     mnist_sp = bench_params("sp", (28, 28))
     assert (mnist_sp.l1_min_fraction, mnist_sp.l1_density) == (0.3, 0.08)
     digits_h = bench_params("hierarchy", (8, 8))

@@ -3,9 +3,10 @@
 * :class:`RawKNN` — k = 3 nearest neighbours (Euclidean) on raw pixels scaled to ``[0, 1]``;
   majority vote, ties broken in favour of the tied class with the nearest neighbour.
 * :class:`LinearReadout` — the benchmark's linear classifier: multinomial logistic (softmax)
-  regression with a bias, weights started at zero, trained by mini-batch Adam with a small L2
-  penalty, seeded. It works on any feature matrix, so the HTM models reuse it on their SDRs
-  (:class:`FeatureLinearModel`) and every model is read out by the same classifier.
+  regression with a bias, weights started at zero, trained by mini-batch Adam whose step size
+  decays to zero along a cosine, with a small L2 penalty, seeded. It works on any feature
+  matrix, so the HTM models reuse it on their SDRs (:class:`FeatureLinearModel`) and every
+  model is read out by the same classifier.
 * :class:`RawLinear` — :class:`LinearReadout` on raw pixels.
 
 All three follow the benchmark's model protocol (``name``, ``fit(images, labels)``,
@@ -21,6 +22,9 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError, ParameterError
+
+#: Learning-rate schedules of :class:`LinearReadout`.
+LR_SCHEDULES = ("cosine", "constant")
 
 __all__ = [
     "FeatureLinearModel",
@@ -121,7 +125,18 @@ class LinearReadout:
         ``max(epochs, ceil(min_steps / batches_per_epoch))`` so that small training sets still
         get ``min_steps`` updates.
     lr, batch_size, l2 : float, int, float
-        Adam learning rate, mini-batch size, L2 penalty on the weights (not the bias).
+        Adam's initial learning rate, mini-batch size, L2 penalty on the weights (not the bias).
+    lr_schedule : {"cosine", "constant"}
+        ``"cosine"``: the learning rate decays from ``lr`` to zero along half a cosine over all
+        updates, so the last updates settle the weights instead of leaving them wherever the
+        last noisy mini-batch step put them. Chosen on a validation split of the MNIST training
+        set (train 0-49,999, 3,000 held-out training images, HTM features): a constant 1e-2
+        (the old default) read out the ``sp`` model's SDRs at 0.963 clean, 0.868 at 30%
+        salt-and-pepper and 0.708 under a 12x12 occlusion, the cosine schedule with
+        ``lr = 3e-3`` and ``l2 = 3e-5`` at 0.976 / 0.911 / 0.757; the hierarchy's 0.975 /
+        0.921 / 0.716 became 0.981 / 0.935 / 0.728. Around that choice (lr 2e-3 to 5e-3, l2
+        1e-5 to 1e-4, two shuffling seeds) clean accuracy stays within 0.3 points; a larger
+        l2 trades clean accuracy and shift for occlusion.
     min_steps : int
         Minimum number of Adam updates.
     seed : int
@@ -131,17 +146,21 @@ class LinearReadout:
     def __init__(
         self,
         epochs: int = 15,
-        lr: float = 1e-2,
+        lr: float = 3e-3,
         batch_size: int = 256,
-        l2: float = 1e-4,
+        l2: float = 3e-5,
         min_steps: int = 1000,
         seed: int = 0,
+        lr_schedule: str = "cosine",
     ) -> None:
         for name, v in (("epochs", epochs), ("batch_size", batch_size)):
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
                 raise ParameterError(f"{name} must be a positive integer, got {v!r}")
         if not float(lr) > 0 or float(l2) < 0 or int(min_steps) < 0:
             raise ParameterError("lr must be > 0, l2 >= 0 and min_steps >= 0")
+        if lr_schedule not in LR_SCHEDULES:
+            raise ParameterError(f"lr_schedule must be one of {LR_SCHEDULES}, got {lr_schedule!r}")
+        self.lr_schedule = lr_schedule
         self.epochs, self.lr, self.batch_size = int(epochs), float(lr), int(batch_size)
         self.l2, self.min_steps, self.seed = float(l2), int(min_steps), int(seed)
         self.classes_: np.ndarray | None = None
@@ -165,6 +184,7 @@ class LinearReadout:
         bs = min(self.batch_size, n)
         batches = math.ceil(n / bs)
         epochs = max(self.epochs, math.ceil(self.min_steps / batches))
+        total = epochs * batches
         step = 0
         for _ in range(epochs):
             perm = rng.permutation(n)
@@ -185,8 +205,11 @@ class LinearReadout:
                 mb = b1 * mb + (1 - b1) * gb
                 vb = b2 * vb + (1 - b2) * gb * gb
                 corr1, corr2 = 1 - b1**step, 1 - b2**step
-                W -= (self.lr / corr1) * mW / (np.sqrt(vW / corr2) + eps)
-                b -= (self.lr / corr1) * mb / (np.sqrt(vb / corr2) + eps)
+                rate = self.lr / corr1
+                if self.lr_schedule == "cosine":
+                    rate *= 0.5 * (1.0 + math.cos(math.pi * (step - 1) / total))
+                W -= rate * mW / (np.sqrt(vW / corr2) + eps)
+                b -= rate * mb / (np.sqrt(vb / corr2) + eps)
         self.W, self.b = W.astype(np.float32), b.astype(np.float32)
         self.epochs_run = epochs
         return self
@@ -213,6 +236,7 @@ class LinearReadout:
             "classifier": "softmax regression, mini-batch Adam",
             "epochs": self.epochs,
             "lr": self.lr,
+            "lr_schedule": self.lr_schedule,
             "batch_size": self.batch_size,
             "l2": self.l2,
             "min_steps": self.min_steps,
