@@ -94,7 +94,12 @@ window 8640, learning fraction 0.5), recomputed from cached raw scores: seed 42 
 63.9 / 74.8, next to Numenta's 70.1 for this TM. Its raw anomaly counts a column as predicted
 when a segment has ``activation_threshold`` active synapses of any permanence (NuPIC's
 column confidence); counting only connected predictions (``anomaly_mode="predicted"``) gave
-67.0 (seed 42).
+67.0 (seed 42). Without NuPIC's forced restart of learning every 32 inputs
+(``max_seq_length: 0``, picked on seed 42): chosen settings, seeds 1 / 2 / 3 69.4 / 70.5 / 71.5,
+mean 70.5 / 62.7 / 75.3; NAB's settings 70.0 / 72.0 / 71.9, mean 71.3 / 64.1 / 76.0 (seed 42:
+70.4 and 72.2). Negative reinforcement of failed queued predictions
+(``predicted_segment_decrement`` 0.01) lost (seed 42: 68.5, NAB's settings 70.6). Averaging,
+min or max of the raw anomaly of both TMs: at best 69.6 (seeds 42 / 1 / 2).
 
 Where the remaining points are (chosen defaults, seed 42, standard threshold 0.62): 21 of the
 116 windows are missed and false positives cost 15.9 raw points (a missed window costs 1,
