@@ -130,5 +130,25 @@ def test_new_options_validated_and_wired():
     p = d.model.likelihood.params
     assert (p.learning_period, p.estimation_samples, p.historic_window_size) == (70, 30, 500)
     # the window is raised to the estimation period when shorter
-    d = AnomalyDetector(0.0, 1.0, 100, config=SMALL, likelihood_window=5)
+    d = AnomalyDetector(0.0, 1.0, 100, config=SMALL, learning_fraction=0.7,
+                        likelihood_window=5)
     assert d.model.likelihood.params.historic_window_size == 30
+
+
+def test_tm_implementation_sections():
+    from htmkit.backtracking_tm import BacktrackingTemporalMemory
+    from htmkit.detector import TM_SECTIONS
+    from htmkit.temporal_memory import TemporalMemory
+
+    d = AnomalyDetector(0.0, 1.0, 100)
+    assert isinstance(d.model.tm, BacktrackingTemporalMemory)
+    assert d.model.tm.params.max_seq_length == 0
+    # naming the BAMI TM starts its section from that TM's parameters, not the default's
+    d = AnomalyDetector(0.0, 1.0, 100, config={"tm": {"implementation": "temporal_memory",
+                                                      "cells_per_column": 8}})
+    assert isinstance(d.model.tm, TemporalMemory)
+    assert d.model.tm.params.cells_per_column == 8
+    assert (d.model.tm.params.activation_threshold
+            == TM_SECTIONS["temporal_memory"]["activation_threshold"])
+    with pytest.raises(ParameterError, match="implementation"):
+        AnomalyDetector(0.0, 1.0, 100, config={"tm": {"implementation": "lstm"}})

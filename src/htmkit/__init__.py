@@ -20,6 +20,8 @@ _LAZY = {
     "SpatialPoolerParams": "htmkit.spatial_pooler",
     "TemporalMemory": "htmkit.temporal_memory",
     "TemporalMemoryParams": "htmkit.temporal_memory",
+    "BacktrackingTemporalMemory": "htmkit.backtracking_tm",
+    "BacktrackingTemporalMemoryParams": "htmkit.backtracking_tm",
     "Predictor": "htmkit.predictor",
     "AnomalyLikelihood": "htmkit.anomaly",
     "HTMModel": "htmkit.model",
