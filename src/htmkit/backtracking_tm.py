@@ -330,25 +330,10 @@ class BacktrackingTemporalMemory(Persistable):
         grown = False
         if free < need:
             new_cap = max(2 * cap, int(meta[K.M_USED]) + need + 1024)
-            m = p.max_synapses_per_segment
-            seg_i32 = np.full((3, new_cap), -1, dtype=np.int32)
-            seg_i32[K.SEG_N] = 0
-            seg_i32[:, :cap] = a["seg_i32"]
-            seg_i64 = np.zeros((3, new_cap), dtype=np.int64)
-            seg_i64[:, :cap] = a["seg_i64"]
-            syn_src = np.zeros(new_cap * m, dtype=np.int32)
-            syn_src[: cap * m] = a["syn_src"]
-            syn_perm = np.zeros(new_cap * m, dtype=np.float32)
-            syn_perm[: cap * m] = a["syn_perm"]
-            pos_out = np.zeros(new_cap * m, dtype=np.int32)
-            pos_out[: cap * m] = a["pos_out"]
-            free_arr = np.zeros(new_cap, dtype=np.int32)
-            free_arr[:cap] = a["free"]
             pool = np.zeros(max(self._pool_size(new_cap), a["out_pool"].shape[0]),
                             dtype=np.int32)
             pool[: a["out_pool"].shape[0]] = a["out_pool"]
-            a.update(seg_i32=seg_i32, seg_i64=seg_i64, syn_src=syn_src, syn_perm=syn_perm,
-                     pos_out=pos_out, free=free_arr, out_pool=pool)
+            a.update(_segment_arrays(a, new_cap, p.max_synapses_per_segment), out_pool=pool)
             grown = True
         w = a["cell_segs"].shape[1]
         if w < p.max_segments_per_cell and w - int(meta[K.M_MAX_SLOT]) - 1 < per_step:
@@ -499,25 +484,10 @@ class BacktrackingTemporalMemory(Persistable):
                     raise TypeError(f"state array {key!r} has shape {arr.shape}, expected "
                                     f"{a[key].shape}")
                 a[key] = arr
-        seg_i32 = np.full((3, cap), -1, dtype=np.int32)
-        seg_i32[K.SEG_N] = 0
-        seg_i32[:, :used] = saved["seg_i32"]
-        seg_i64 = np.zeros((3, cap), dtype=np.int64)
-        seg_i64[:, :used] = saved["seg_i64"]
-        syn_src = np.zeros(cap * m, dtype=np.int32)
-        syn_src[: used * m] = saved["syn_src"]
-        syn_perm = np.zeros(cap * m, dtype=np.float32)
-        syn_perm[: used * m] = saved["syn_perm"]
-        pos_out = np.zeros(cap * m, dtype=np.int32)
-        pos_out[: used * m] = saved["pos_out"]
-        free = np.zeros(cap, dtype=np.int32)
-        nfree = np.asarray(saved["free"]).shape[0]
-        free[:nfree] = saved["free"]
         saved_pool = np.asarray(saved["out_pool"])
         pool = np.zeros(max(obj._pool_size(cap), 2 * saved_pool.shape[0]), dtype=np.int32)
         pool[: saved_pool.shape[0]] = saved_pool
-        a.update(seg_i32=seg_i32, seg_i64=seg_i64, syn_src=syn_src, syn_perm=syn_perm,
-                 pos_out=pos_out, free=free, out_pool=pool)
+        a.update(_segment_arrays(saved, cap, m), out_pool=pool)
         obj._max_pattern = int(state.get("max_pattern", 0))
         obj._finish()
         return obj
@@ -527,3 +497,22 @@ class BacktrackingTemporalMemory(Persistable):
         return (f"BacktrackingTemporalMemory(columns={p.column_dimensions}, cells_per_column="
                 f"{p.cells_per_column}, segments={self.num_segments()}, "
                 f"synapses={self.num_synapses()})")
+
+
+def _segment_arrays(src: dict[str, Any], cap: int, m: int) -> dict[str, np.ndarray]:
+    """Segment and synapse arrays for ``cap`` segments of ``m`` synapse slots, holding
+    ``src``'s arrays (full-size or trimmed to the used segments) as their first entries; the
+    other segments are empty."""
+    out = {
+        "seg_i32": np.full((3, cap), -1, dtype=np.int32),
+        "seg_i64": np.zeros((3, cap), dtype=np.int64),
+        "syn_src": np.zeros(cap * m, dtype=np.int32),
+        "syn_perm": np.zeros(cap * m, dtype=np.float32),
+        "pos_out": np.zeros(cap * m, dtype=np.int32),
+        "free": np.zeros(cap, dtype=np.int32),
+    }
+    out["seg_i32"][K.SEG_N] = 0
+    for key, arr in out.items():
+        given = np.asarray(src[key])
+        arr[..., : given.shape[-1]] = given
+    return out

@@ -139,6 +139,7 @@ from typing import Any
 
 import numpy as np
 
+from .backtracking_tm import NAB_PARAMS
 from .errors import InputError, ParameterError
 from .serialization import Persistable
 
@@ -149,24 +150,7 @@ __all__ = ["AnomalyDetector", "DETECTOR_CONFIG", "TM_SECTIONS"]
 TM_SECTIONS: dict[str, dict[str, Any]] = {
     # NuPIC's backtracking TM with the parameters of Numenta's NAB entry
     # (htmkit.backtracking_tm.NAB_PARAMS), without the forced learning restart every 32 inputs
-    "backtracking": {
-        "implementation": "backtracking",
-        "cells_per_column": 32,
-        "activation_threshold": 13,
-        "min_threshold": 10,
-        "max_new_synapse_count": 20,
-        "initial_permanence": 0.21,
-        "connected_permanence": 0.5,
-        "permanence_increment": 0.1,
-        "permanence_decrement": 0.1,
-        "predicted_segment_decrement": 0.0,
-        "max_segments_per_cell": 128,
-        "max_synapses_per_segment": 32,
-        "pam_length": 3,
-        "max_inf_backtrack": 10,
-        "max_lrn_backtrack": 5,
-        "max_seq_length": 0,
-    },
+    "backtracking": {"implementation": "backtracking", **NAB_PARAMS, "max_seq_length": 0},
     # BAMI's Temporal Memory (the detector's default before the backtracking TM)
     "temporal_memory": {
         "implementation": "temporal_memory",
