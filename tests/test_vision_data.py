@@ -385,6 +385,32 @@ def test_linear_readout_schedules_and_errors():
         LinearReadout(lr_schedule="step")
 
 
+def test_cnn_shift_copies_train_on_shifted_images(monkeypatch):
+    pytest.importorskip("torch")
+    from htmkit.bench import cnn
+    from htmkit.bench.vision import available_models
+
+    seen = {}
+
+    def fake_train(images, labels, *args, **kwargs):
+        seen["images"], seen["labels"] = images, labels
+        return None
+
+    monkeypatch.setattr(cnn, "train_cnn", fake_train)
+    xtr, ytr, _, _ = _digits_split()
+    cnn.CNNClassifier(shift_copies=2, shift=1).fit(xtr[:50], ytr[:50])
+    imgs, labs = seen["images"], seen["labels"]
+    assert imgs.shape == (150, 8, 8) and np.array_equal(labs, np.tile(ytr[:50], 3))
+    assert np.array_equal(imgs[:50], xtr[:50])
+    # every copy is its image moved by an offset in {-1, 0, 1}^2
+    for k in (1, 2):
+        for i in range(50):
+            moved = [translate(xtr[i : i + 1], np.array([[dy, dx]]))[0]
+                     for dy in (-1, 0, 1) for dx in (-1, 0, 1)]
+            assert any(np.array_equal(imgs[50 * k + i], m) for m in moved)
+    assert "cnn-shifts" in available_models()
+
+
 def test_cnn_learns_tiny_digits_subset():
     torch = pytest.importorskip("torch")
     from htmkit.bench.cnn import build_lenet, predict, train_cnn

@@ -264,3 +264,42 @@ def test_other_readouts(readout, digits, tmp_path):
     assert float(np.mean(pred == y[1000:1200])) > 0.5
     back = VisionHierarchy.load(h.save(tmp_path / "h.htm"))
     assert np.array_equal(back.predict(x[1000:1200]), pred)
+
+
+def test_train_saccades_features_and_errors(digits):
+    from htmkit.bench.vision_protocols import translate
+
+    x, y = digits
+    h = VisionHierarchy(HierarchyParams(**{**SMALL, "n_learn": 150, "train_saccades": 2}))
+    h.learn_unsupervised(x[:150])
+    base = h.offsets.copy()
+    imgs, labs = x[:40], y[:40]
+    centred = h.transform(imgs)
+    feats, labels = h._saccade_features(imgs, labs, centred)
+    assert feats.shape == (120, h.n_features) and np.array_equal(labels, np.tile(labs, 3))
+    assert np.array_equal(feats[:40], centred) and np.array_equal(h.offsets, base)
+    again, _ = h._saccade_features(imgs, labs, centred)
+    assert np.array_equal(again, feats)  # seeded
+    # row i of an extra block is image i's movie with every view displaced by its own shift
+    rng = np.random.default_rng([SMALL["seed"], 7])
+    shifts = rng.choice(np.array([-1, 0, 1]), size=(40, 2))
+    binary = h.encode(imgs)
+    direct = np.stack([h._run(movie_views(binary[i : i + 1], base + shifts[i])[0], False,
+                              False)[0] for i in range(40)])
+    assert np.array_equal(feats[40:80, h.n_l2:], direct)
+    assert not np.array_equal(feats[40:80], centred)
+    # for a digit away from the border, adding s to the offsets is moving the image by s
+    small = np.zeros((1, 8, 8), np.uint8)
+    small[0, 3:5, 3:5] = 255
+    b = h.encode(small)
+    assert np.array_equal(movie_views(b, base + np.array([1, -1]))[0],
+                          movie_views(translate(b, np.array([[1, -1]])), base)[0])
+    with pytest.raises(ParameterError, match="train_saccades"):
+        HierarchyParams(train_saccades=-1)
+
+
+def test_cnn_shift_copies_errors():
+    from htmkit.bench.cnn import CNNClassifier
+
+    with pytest.raises(ParameterError, match="shift"):
+        CNNClassifier(shift_copies=-1)

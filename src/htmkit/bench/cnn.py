@@ -228,18 +228,38 @@ def predict(
 
 
 class CNNClassifier:
-    """The CNN as a benchmark model (``fit`` / ``predict`` / ``name``)."""
+    """The CNN as a benchmark model (``fit`` / ``predict`` / ``name``).
+
+    ``shift_copies`` > 0 adds that many copies of the training set, each image moved by an
+    offset whose y and x are drawn (seeded) from ``{-shift, 0, shift}`` -- the same
+    displacements that the ``hierarchy-saccades`` model's eye makes, so the two can be compared
+    on equal terms (the ``cnn-shifts`` benchmark model).
+    """
 
     name = "cnn"
 
-    def __init__(self, epochs: int = 5, seed: int = 0, min_steps: int = 2000, **train_kw: Any):
+    def __init__(self, epochs: int = 5, seed: int = 0, min_steps: int = 2000,
+                 shift_copies: int = 0, shift: int = 2, **train_kw: Any):
+        if int(shift_copies) < 0 or int(shift) < 0:
+            raise ParameterError("shift_copies and shift must be >= 0")
         self.epochs = epochs
         self.seed = seed
         self.min_steps = min_steps
+        self.shift_copies, self.shift = int(shift_copies), int(shift)
         self.train_kw = train_kw
         self.model: Any = None
 
     def fit(self, images: np.ndarray, labels: np.ndarray) -> CNNClassifier:
+        if self.shift_copies:
+            from .vision_protocols import translate
+
+            imgs, labs = np.asarray(images), np.asarray(labels)
+            rng = np.random.default_rng([self.seed, 7])
+            steps = np.array([-self.shift, 0, self.shift])
+            copies = [translate(imgs, rng.choice(steps, size=(len(imgs), 2)))
+                      for _ in range(self.shift_copies)]
+            images = np.concatenate([imgs, *copies])
+            labels = np.tile(labs, self.shift_copies + 1)
         self.model = train_cnn(
             images, labels, self.epochs, self.seed, min_steps=self.min_steps, **self.train_kw
         )
@@ -257,6 +277,8 @@ class CNNClassifier:
             "optimizer": "Adam lr=1e-3, batch 64",
             "epochs": self.epochs,
             "min_steps": self.min_steps,
+            "shift_copies": self.shift_copies,
+            "shift": self.shift,
         }
         if self.model is not None:
             info["epochs_run"] = self.model.epochs_run

@@ -197,14 +197,27 @@ def _cnn(ctx: ModelContext) -> VisionModel:
     return CNNClassifier(epochs=5, seed=ctx.seed, min_steps=2000)
 
 
+def _cnn_shifts(ctx: ModelContext) -> VisionModel:
+    """The CNN trained on two extra shifted copies of the training set (see CNNClassifier)."""
+    model = _cnn(ctx)
+    model.shift_copies, model.shift = 2, 2 if min(ctx.image_shape) >= 16 else 1
+    model.name = "cnn-shifts"
+    return model
+
+
 register_model("raw-knn", _raw_knn)
 register_model("raw-linear", _raw_linear)
 register_model("cnn", _cnn, requires=("torch",))
+register_model("cnn-shifts", _cnn_shifts, requires=("torch",))
 # the HTM models (htmkit.vision.hierarchy): one SP level + linear readout, and the two-level
-# hierarchy over eye movies; "hierarchy-fixate" adds the eye's centring saccade (not a default)
+# hierarchy over eye movies; "hierarchy-fixate" adds the eye's centring saccade and
+# "hierarchy-saccades" trains the readout on movies from displaced fixation points too (neither
+# is a default)
 register_model("sp", "htmkit.vision.hierarchy:sp_bench_factory")
 register_model("hierarchy", "htmkit.vision.hierarchy:hierarchy_bench_factory")
 register_model("hierarchy-fixate", "htmkit.vision.hierarchy:hierarchy_fixate_bench_factory")
+register_model("hierarchy-saccades",
+               "htmkit.vision.hierarchy:hierarchy_saccades_bench_factory")
 
 
 # ------------------------------------------------------------------------------ data
