@@ -247,12 +247,7 @@ class BacktrackingTemporalMemory(Persistable):
         n_cells, n_cols, m = p.num_cells, p.num_columns, p.max_synapses_per_segment
         cap = 1024
         a: dict[str, np.ndarray] = {
-            "seg_i32": np.full((3, cap), -1, dtype=np.int32),
-            "seg_i64": np.zeros((3, cap), dtype=np.int64),
-            "syn_src": np.zeros(cap * m, dtype=np.int32),
-            "syn_perm": np.zeros(cap * m, dtype=np.float32),
-            "pos_out": np.zeros(cap * m, dtype=np.int32),
-            "free": np.zeros(cap, dtype=np.int32),
+            **_segment_arrays({}, cap, m),
             "out_start": np.zeros(n_cells, dtype=np.int64),
             "out_len": np.zeros((2, n_cells), dtype=np.int32),
             "out_pool": np.zeros(self._pool_size(cap), dtype=np.int32),
@@ -272,7 +267,6 @@ class BacktrackingTemporalMemory(Persistable):
             "fmeta": np.zeros(K.N_FMETA, dtype=np.float64),
             "rng": krng.make_state(p.seed),
         }
-        a["seg_i32"][K.SEG_N] = 0
         a["meta"][K.M_PAM] = p.pam_length
         self._a = a
         self._max_pattern = 0
@@ -501,8 +495,8 @@ class BacktrackingTemporalMemory(Persistable):
 
 def _segment_arrays(src: dict[str, Any], cap: int, m: int) -> dict[str, np.ndarray]:
     """Segment and synapse arrays for ``cap`` segments of ``m`` synapse slots, holding
-    ``src``'s arrays (full-size or trimmed to the used segments) as their first entries; the
-    other segments are empty."""
+    ``src``'s arrays (full-size or trimmed to the used segments; none for a new TM) as their
+    first entries; the other segments are empty."""
     out = {
         "seg_i32": np.full((3, cap), -1, dtype=np.int32),
         "seg_i64": np.zeros((3, cap), dtype=np.int64),
@@ -513,6 +507,7 @@ def _segment_arrays(src: dict[str, Any], cap: int, m: int) -> dict[str, np.ndarr
     }
     out["seg_i32"][K.SEG_N] = 0
     for key, arr in out.items():
-        given = np.asarray(src[key])
-        arr[..., : given.shape[-1]] = given
+        if key in src:
+            given = np.asarray(src[key])
+            arr[..., : given.shape[-1]] = given
     return out
