@@ -52,7 +52,8 @@ Training protocol (level by level, unsupervised, then the supervised readout):
 2. level 2's SP learns on the pooled level-1 sequence of the same movies, level 1 frozen;
 3. (optional) the level-1 TM learns on the movies of the first ``tm_images`` images;
 4. every training image is run with ``learn=False`` and the readout is trained on the pooled
-   representations (features of clean, centred training images only).
+   representations (features of clean, centred training images only; with
+   ``train_saccades = k`` also of ``k`` more movies per image from displaced fixation points).
 
 Per-image cost is ``T`` level-1 and ``T - l1_window + 1`` level-2 SP steps (numba kernels); the
 Python loop does only SDR bookkeeping (:meth:`VisionHierarchy.transform` records ms per image
