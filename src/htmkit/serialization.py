@@ -109,11 +109,9 @@ def save_state(path: str | os.PathLike[str], class_name: str, state: dict[str, A
         "checksums": {k: _sha256(a) for k, a in arrays.items()},
     }
     blob = np.frombuffer(json.dumps(manifest, allow_nan=True).encode("utf-8"), dtype=np.uint8)
-    folder = path.parent if str(path.parent) else Path(".")
-    folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as fh:
+
+    def write(tmp: str) -> None:
+        with open(tmp, "wb") as fh:
             with zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_DEFLATED) as zf:
                 for key, a in [(MANIFEST_KEY, blob), *arrays.items()]:
                     buf = io.BytesIO()
@@ -121,12 +119,8 @@ def save_state(path: str | os.PathLike[str], class_name: str, state: dict[str, A
                     zf.writestr(f"{key}.npy", buf.getvalue())
             fh.flush()
             os.fsync(fh.fileno())
-        publish_temp(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
+
+    return _write_atomic(path, write)
 
 
 def _write_atomic(path: str | os.PathLike[str], write: Any) -> Path:
