@@ -561,9 +561,11 @@ class VisionHierarchy(Persistable):
             binary = fixate(binary)
         return binary
 
-    def views(self, images: np.ndarray) -> np.ndarray:
-        """Binary views ``[N, T, h, w]`` (``h, w`` = the retina shape) of the movies."""
-        return movie_views(self.encode(images), self.offsets)
+    def views(self, images: np.ndarray, shift: np.ndarray | None = None) -> np.ndarray:
+        """Binary views ``[N, T, h, w]`` (``h, w`` = the retina shape) of the movies; ``shift``
+        ``(dy, dx)`` displaces the whole movie (a fixation point off the centre)."""
+        offsets = self.offsets if shift is None else self.offsets + np.asarray(shift)
+        return movie_views(self.encode(images), offsets)
 
     # ------------------------------------------------------------------ core loop
     def _run(self, views: np.ndarray, learn1: bool, learn2: bool, keep: bool = False,
@@ -642,15 +644,16 @@ class VisionHierarchy(Persistable):
             self.timing["learn_tm_s"] = time.perf_counter() - t0
         return self
 
-    def transform(self, images: np.ndarray) -> np.ndarray:
-        """Pooled top representation ``float32 [N, n_features]`` (no learning)."""
+    def transform(self, images: np.ndarray, shift: np.ndarray | None = None) -> np.ndarray:
+        """Pooled top representation ``float32 [N, n_features]`` (no learning); ``shift`` as
+        in :meth:`views`."""
         p = self.params
         imgs = np.asarray(images)
         out = np.zeros((len(imgs), self.n_features), dtype=np.float32)
         t0 = time.perf_counter()
         chunk = 2048
         for s in range(0, len(imgs), chunk):
-            views = self.views(imgs[s : s + chunk])
+            views = self.views(imgs[s : s + chunk], shift)
             for j in range(len(views)):
                 pool1, pool2, _ = self._run(views[j], learn1=False, learn2=False)
                 if pool2 is None:
@@ -703,17 +706,12 @@ class VisionHierarchy(Persistable):
         out = np.empty(((k + 1) * n, centred.shape[1]), dtype=np.float32)
         out[:n] = centred
         rng = np.random.default_rng([p.seed, 7])
-        base = self.offsets
-        try:
-            for r in range(1, k + 1):
-                shifts = rng.choice(np.array([-d, 0, d]), size=(n, 2))
-                block = out[r * n : (r + 1) * n]
-                for shift in np.unique(shifts, axis=0):
-                    rows = np.all(shifts == shift, axis=1)
-                    self.offsets = base + shift
-                    block[rows] = self.transform(images[rows])
-        finally:
-            self.offsets = base
+        for r in range(1, k + 1):
+            shifts = rng.choice(np.array([-d, 0, d]), size=(n, 2))
+            block = out[r * n : (r + 1) * n]
+            for shift in np.unique(shifts, axis=0):
+                rows = np.all(shifts == shift, axis=1)
+                block[rows] = self.transform(images[rows], shift)
         return out, np.tile(labels, k + 1)
 
     def fit_readout(self, feats: np.ndarray, labels: np.ndarray) -> None:
