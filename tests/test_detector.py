@@ -152,3 +152,53 @@ def test_tm_implementation_sections():
             == TM_SECTIONS["temporal_memory"]["activation_threshold"])
     with pytest.raises(ParameterError, match="implementation"):
         AnomalyDetector(0.0, 1.0, 100, config={"tm": {"implementation": "lstm"}})
+
+
+def test_ensemble_feeds_the_median_raw_anomaly_to_the_likelihood():
+    from htmkit.anomaly import AnomalyLikelihood, compute_log_likelihood
+
+    ts, vals, _ = _stream(300)
+    lo, hi = float(vals.min()), float(vals.max())
+    ens = AnomalyDetector(lo, hi, 100, seed=5, config=SMALL, spatial_tolerance=None,
+                          ensemble=3)
+    singles = [AnomalyDetector(lo, hi, 100, seed=5 + i, config=SMALL, spatial_tolerance=None)
+               for i in range(3)]
+    assert len(ens.members) == 2 and all(not d.members for d in singles)
+    ref = AnomalyLikelihood(ens.model.likelihood.params)
+    differ = 0
+    for t, v in zip(ts, vals, strict=True):
+        score = ens.update(t, v)
+        for d in singles:
+            d.update(t, v)
+        raws = [d.model.tm.anomaly for d in singles]
+        # every model of the ensemble is the single detector of its seed
+        assert [ens.model.tm.anomaly] + [m.tm.anomaly for m in ens.members] == raws
+        expected = compute_log_likelihood(ref.update(float(np.median(raws)), v, t))
+        assert score == pytest.approx(min(max(expected, 0.0), 1.0), abs=1e-12)
+        differ += len(set(raws)) > 1
+    assert differ > 0  # the seeds give different models
+
+
+def test_ensemble_save_load_and_validation(tmp_path):
+    ts, vals, _ = _stream(300)
+    a = AnomalyDetector(float(vals.min()), float(vals.max()), 100, seed=2, config=SMALL,
+                        ensemble=3)
+    for t, v in zip(ts[:150], vals[:150], strict=True):
+        a.update(t, v)
+    a.save(tmp_path / "e.htm")
+    b = AnomalyDetector.load(tmp_path / "e.htm")
+    assert len(b.members) == 2
+    rest = list(zip(ts[150:], vals[150:], strict=True))
+    assert [a.update(t, v) for t, v in rest] == [b.update(t, v) for t, v in rest]
+    for bad in (0, 16, 2.5, True, "3"):
+        with pytest.raises(ParameterError, match="ensemble"):
+            AnomalyDetector(0.0, 1.0, 100, ensemble=bad)
+
+
+def test_ensemble_detector_is_registered_for_nab():
+    from htmkit.nab.detectors import available_detectors, create_detector
+
+    assert "htmkit-ensemble" in available_detectors()
+    det = create_detector("htmkit-ensemble", min_value=0.0, max_value=1.0,
+                          probationary_period=100, seed=1)
+    assert det.settings["ensemble"] == 3

@@ -225,11 +225,23 @@ def _htmkit_factory(
     return det
 
 
+def _htmkit_ensemble_factory(
+    *, min_value: float, max_value: float, probationary_period: int, seed: int
+) -> Detector:
+    """``"htmkit-ensemble"``: ``AnomalyDetector(ensemble=3)``, three HTM models (seeds
+    ``seed`` to ``seed + 2``) whose median raw anomaly feeds the likelihood."""
+    from ..detector import AnomalyDetector
+
+    return AnomalyDetector(min_value=min_value, max_value=max_value,
+                           probationary_period=probationary_period, seed=seed, ensemble=3)
+
+
 _REGISTRY: dict[str, DetectorFactory] = {
     "null": NullDetector,
     "random": RandomDetector,
     "windowed_gaussian": WindowedGaussianDetector,
     "htmkit": _htmkit_factory,
+    "htmkit-ensemble": _htmkit_ensemble_factory,
 }
 
 
