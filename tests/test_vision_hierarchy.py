@@ -14,6 +14,7 @@ from htmkit.vision.hierarchy import (
     VisionHierarchy,
     bench_params,
     fixate,
+    fixation_offsets,
     movie_offsets,
     movie_views,
 )
@@ -221,11 +222,13 @@ def test_fractional_level1_network_view_and_save_load(digits, tmp_path):
 def test_bench_registry_builds_htm_models():
     from htmkit.bench.vision import ModelContext, available_models, make_model
 
-    assert {"sp", "hierarchy", "hierarchy-fixate"} <= set(available_models())
+    assert {"sp", "hierarchy", "hierarchy-fixate", "hierarchy-eye"} <= set(available_models())
     ctx = ModelContext("digits", 0, True, (8, 8), 100)
     assert make_model("sp", ctx).name == "sp"
     m = make_model("hierarchy-fixate", ctx)
     assert m.name == "hierarchy-fixate" and m.hierarchy.params.fixate
+    eye = make_model("hierarchy-eye", ModelContext("digits", 0, True, (8, 8), 100, jobs=2))
+    assert eye.hierarchy.params.test_fixations == "cross" and eye.hierarchy.n_jobs == 2
 
 
 def test_mnist_subset_runs():
@@ -303,3 +306,41 @@ def test_cnn_shift_copies_errors():
 
     with pytest.raises(ParameterError, match="shift"):
         CNNClassifier(shift_copies=-1)
+
+
+def test_forked_transform_gives_the_serial_features(trained, digits):
+    x, _ = digits
+    imgs = x[700:1300]  # 600 images: enough to share out to 2 processes
+    serial = trained.transform(imgs)
+    forked = VisionHierarchy.from_state(trained.get_state())
+    forked.n_jobs = 2
+    assert forked._jobs_for(len(imgs)) == 2
+    assert np.array_equal(forked.transform(imgs), serial)
+    assert forked._jobs_for(100) == 1  # small batches stay in one process
+    with pytest.raises(InputError):
+        forked.transform(np.zeros((600, 5, 5), np.uint8))
+    with pytest.raises(ParameterError, match="n_jobs"):
+        VisionHierarchy(HierarchyParams(**SMALL), n_jobs=0)
+
+
+def test_test_fixations_average_the_readout_over_fixation_points(digits):
+    x, y = digits
+    assert fixation_offsets("centre", 2).tolist() == [[0, 0]]
+    cross = fixation_offsets("cross", 2)
+    assert cross.shape == (5, 2) and cross[0].tolist() == [0, 0]
+    assert sorted(map(tuple, cross[1:].tolist())) == [(-2, 0), (0, -2), (0, 2), (2, 0)]
+    ring = fixation_offsets("ring", 1)
+    assert ring.shape == (9, 2) and len({tuple(r) for r in ring.tolist()}) == 9
+    h = VisionHierarchy(HierarchyParams(**{**SMALL, "n_learn": 150, "train_saccades": 1,
+                                           "test_fixations": "cross"}))
+    h.fit(x[:300], y[:300])
+    imgs = x[300:400]
+    prob = sum(h.readout.predict_proba(h.transform(imgs, None if not s.any() else s))
+               for s in fixation_offsets("cross", 1))
+    pred = h.predict(imgs)
+    assert np.array_equal(pred, h.readout.classes_[np.argmax(prob, axis=1)])
+    assert np.mean(pred == y[300:400]) > 0.5
+    with pytest.raises(ParameterError, match="test_fixations"):
+        HierarchyParams(test_fixations="spiral")
+    with pytest.raises(ParameterError, match="readout"):
+        HierarchyParams(test_fixations="cross", readout="knn")

@@ -105,6 +105,7 @@ class ModelContext:
     quick: bool
     image_shape: tuple[int, int]
     n_train: int
+    jobs: int = 1  # processes a model may use (HTM models share out their transforms)
 
 
 ModelFactory = Callable[[ModelContext], VisionModel]
@@ -211,13 +212,14 @@ register_model("cnn", _cnn, requires=("torch",))
 register_model("cnn-shifts", _cnn_shifts, requires=("torch",))
 # the HTM models (htmkit.vision.hierarchy): one SP level + linear readout, and the two-level
 # hierarchy over eye movies; "hierarchy-fixate" adds the eye's centring saccade and
-# "hierarchy-saccades" trains the readout on movies from displaced fixation points too (neither
-# is a default)
+# "hierarchy-saccades" trains the readout on movies from displaced fixation points too;
+# "hierarchy-eye" also looks from 5 fixation points at test time (none of them is a default)
 register_model("sp", "htmkit.vision.hierarchy:sp_bench_factory")
 register_model("hierarchy", "htmkit.vision.hierarchy:hierarchy_bench_factory")
 register_model("hierarchy-fixate", "htmkit.vision.hierarchy:hierarchy_fixate_bench_factory")
 register_model("hierarchy-saccades",
                "htmkit.vision.hierarchy:hierarchy_saccades_bench_factory")
+register_model("hierarchy-eye", "htmkit.vision.hierarchy:hierarchy_eye_bench_factory")
 
 
 # ------------------------------------------------------------------------------ data
@@ -301,6 +303,7 @@ def run_vision_bench(
     *,
     few_shot: Sequence[int] = FEW_SHOT_SIZES,
     console: Any = None,
+    jobs: int | None = None,
 ) -> dict[str, Any]:
     """Run the vision benchmark; print a table, optionally write JSON and plots.
 
@@ -314,6 +317,8 @@ def run_vision_bench(
     json_path, plots_dir : where to write the JSON report / the two PNG plots (optional).
     few_shot : images per class of the few-shot runs (``()`` to skip them).
     console : a ``rich.console.Console`` (default: a new one on stdout).
+    jobs : processes an HTM model may use for its transforms (default: the CPUs this process
+        may run on); the accuracies do not depend on it.
 
     Returns
     -------
@@ -334,6 +339,11 @@ def run_vision_bench(
                 f"unknown vision model {n!r}; registered: {', '.join(available_models())}"
             )
     seed = int(seed)
+    if jobs is None:
+        jobs = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
+            os.cpu_count() or 1)
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise ParameterError(f"jobs must be a positive integer, got {jobs!r}")
 
     xtr, ytr, xte, yte = load_bench_data(dataset, quick, seed, mnist_dir)
     image_shape = (int(xtr.shape[1]), int(xtr.shape[2]))
@@ -342,14 +352,15 @@ def run_vision_bench(
     subsets = few_shot_subsets(ytr, seed, tuple(few_shot)) if few_shot else {}
     con.print(
         f"[bold]vision benchmark[/bold]: {dataset} {image_shape[0]}x{image_shape[1]}, "
-        f"{len(xtr):,} train / {len(xte):,} test, seed {seed}{', quick' if quick else ''}"
+        f"{len(xtr):,} train / {len(xte):,} test, seed {seed}{', quick' if quick else ''}, "
+        f"{jobs} process{'es' if jobs > 1 else ''} per HTM model"
     )
 
     results: dict[str, Any] = {}
     for name in names:
         entry: dict[str, Any] = {"accuracy": {}, "test_time_per_protocol_s": {}}
         results[name] = entry
-        ctx = ModelContext(dataset, seed, bool(quick), image_shape, len(xtr))
+        ctx = ModelContext(dataset, seed, bool(quick), image_shape, len(xtr), jobs)
         try:
             model = make_model(name, ctx)
         except ModelUnavailableError as exc:
@@ -376,7 +387,7 @@ def run_vision_bench(
         )
         entry["few_shot_train_time_s"] = {}
         for fs_name, idx in subsets.items():
-            fs_ctx = ModelContext(dataset, seed, bool(quick), image_shape, len(idx))
+            fs_ctx = ModelContext(dataset, seed, bool(quick), image_shape, len(idx), jobs)
             fs_model = make_model(name, fs_ctx)
             t0 = time.perf_counter()
             fs_model.fit(xtr[idx], ytr[idx])

@@ -33,6 +33,10 @@ def bench_vision(
         None, "--models",
         help="Comma-separated model names (default: raw-knn, raw-linear, sp, hierarchy, cnn).",
     ),
+    jobs: int | None = typer.Option(
+        None, "--jobs", "-j", min=1,
+        help="Processes per HTM model for its transforms (default: all CPUs available).",
+    ),
 ) -> None:
     """Train every model on clean images; report accuracy per test protocol."""
     if dataset not in ("digits", "mnist"):
@@ -50,6 +54,7 @@ def bench_vision(
             mnist_dir=mnist_dir,
             json_path=json_path,
             plots_dir=plots,
+            jobs=jobs,
         )
     except HTMKitError as exc:
         fail(str(exc))
