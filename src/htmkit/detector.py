@@ -36,9 +36,9 @@ seeds (1, 2, 3) 72.0 / 65.7 / 76.3, (4, 5, 6) 71.5 / 63.7 / 76.1, (7, 8, 9) 70.0
 -- mean of the three disjoint triples **71.2 / 63.5 / 75.8**; (1, 4, 7) 70.7, (2, 5, 8) 71.1,
 (3, 6, 9) 72.1 standard. Every one of the six triples beats the mean of its three single
 seeds, by 0.3 to 1.1 points (0.8 on average); the mean of the raw scores instead of the
-median gains less (the same six triples: 71.6 / 71.5 / 70.2 / 69.1 / 70.8 / 71.8). Three models cost
-three times the time (full corpus 384 s wall with ``--workers 2``, seed 4, the machine
-otherwise idle); the single model stays the default. Through ``htmkit nab run -d
+median gains less (the same six triples: 71.6 / 71.5 / 70.2 / 69.1 / 70.8 / 71.8). Three
+models cost three times the time (full corpus 384 s wall with ``--workers 2``, seed 4, the
+machine otherwise idle); the single model stays the default. Through ``htmkit nab run -d
 htmkit-ensemble``, seeds 1 and 4 gave 72.01 / 65.70 / 76.31 and 71.52 / 63.66 / 76.13, the
 cached figures exactly. Five models gain nothing more: medians of seeds (1-5) 71.6, (5-9)
 72.5, (1, 3, 5, 7, 9) 70.5, (1, 2, 4, 6, 8) 70.6 standard, mean 71.3.

@@ -765,12 +765,13 @@ class VisionHierarchy(Persistable):
 
     def _jobs_for(self, n: int) -> int:
         """Processes for ``n`` images: ``n_jobs``, but one for small batches (a fork costs more
-        than it saves) and where the platform cannot fork."""
+        than it saves), where the platform cannot fork, and inside a daemonic process (a pool
+        worker, which may not have children)."""
         import multiprocessing as mp
 
         if self.n_jobs <= 1 or n < 256 * self.n_jobs:
             return 1
-        if "fork" not in mp.get_all_start_methods():
+        if "fork" not in mp.get_all_start_methods() or mp.current_process().daemon:
             return 1
         return self.n_jobs
 
