@@ -259,7 +259,10 @@ Ablations on a validation split of the *training* set (5,000 train / 1,000 held 
   0.9128/0.4890/0.9572/0.7102: the readout must have learned displaced views for the extra
   fixations to help. A larger L2 penalty on the training-saccade readout (centre only) trades
   shift for noise: 1e-4 0.9836/0.9730/0.7800/0.9525/0.689, 3e-4 0.9812/0.9653/0.7363/0.9530/
-  0.702 (not adopted).
+  0.702 (not adopted). Mixing the two readouts' probabilities (cross-averaged saccade readout
+  and centred-only readout, weight w on the latter) trades shift for occlusion and never
+  passes the centred-only 0.733 there: w 0.25 0.9863/0.9719/0.7838/0.9579/0.7097, w 0.5
+  0.9862/0.9497/0.6270/0.9604/0.7275.
 
 The models of the vision benchmark (:func:`sp_bench_factory`, :func:`hierarchy_bench_factory`,
 :func:`hierarchy_fixate_bench_factory`) wrap this class; :func:`build_network` exposes the same
