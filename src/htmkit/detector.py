@@ -41,7 +41,10 @@ models cost three times the time (full corpus 384 s wall with ``--workers 2``, s
 machine otherwise idle); the single model stays the default. Through ``htmkit nab run -d
 htmkit-ensemble``, seeds 1 and 4 gave 72.01 / 65.70 / 76.31 and 71.52 / 63.66 / 76.13, the
 cached figures exactly. Five models gain nothing more: medians of seeds (1-5) 71.6, (5-9)
-72.5, (1, 3, 5, 7, 9) 70.5, (1, 2, 4, 6, 8) 70.6 standard, mean 71.3.
+72.5, (1, 3, 5, 7, 9) 70.5, (1, 2, 4, 6, 8) 70.6 standard, mean 71.3. Members that also
+differ in the value encoder's seed (RDSE seed = model seed; single runs 70.0 / 70.0 / 71.4 /
+73.2 / 70.1 / 68.8 for seeds 1-6) gave (1, 2, 3) 70.6 and (4, 5, 6) 71.7: no better than
+members sharing the encoder (72.0 and 71.5), so members share it.
 
 History: the BAMI Temporal Memory
 ---------------------------------
