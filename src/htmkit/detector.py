@@ -167,6 +167,7 @@ import numpy as np
 
 from .backtracking_tm import NAB_PARAMS
 from .errors import InputError, ParameterError
+from .model import DEFAULT_CONFIG
 from .serialization import Persistable
 
 __all__ = ["AnomalyDetector", "DETECTOR_CONFIG", "TM_SECTIONS"]
@@ -177,20 +178,14 @@ TM_SECTIONS: dict[str, dict[str, Any]] = {
     # NuPIC's backtracking TM with the parameters of Numenta's NAB entry
     # (htmkit.backtracking_tm.NAB_PARAMS), without the forced learning restart every 32 inputs
     "backtracking": {"implementation": "backtracking", **NAB_PARAMS, "max_seq_length": 0},
-    # BAMI's Temporal Memory (the detector's default before the backtracking TM)
+    # BAMI's Temporal Memory (the detector's default before the backtracking TM): HTMModel's
+    # default TM section with the thresholds tuned for the detector
     "temporal_memory": {
+        **DEFAULT_CONFIG["tm"],
         "implementation": "temporal_memory",
-        "cells_per_column": 32,
         "activation_threshold": 20,
         "min_threshold": 13,
         "max_new_synapse_count": 31,
-        "initial_permanence": 0.21,
-        "connected_permanence": 0.5,
-        "permanence_increment": 0.1,
-        "permanence_decrement": 0.1,
-        "predicted_segment_decrement": 0.0,
-        "max_segments_per_cell": 128,
-        "max_synapses_per_segment": 128,
     },
 }
 
