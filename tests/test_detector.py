@@ -121,14 +121,17 @@ def test_new_options_validated_and_wired():
         AnomalyDetector(learning_fraction=1.0)
     with pytest.raises(ParameterError, match="likelihood_window"):
         AnomalyDetector(likelihood_window=0)
+    with pytest.raises(ParameterError, match="averaging_window"):
+        AnomalyDetector(averaging_window=0)
     with pytest.raises(ParameterError, match="suppression"):
         AnomalyDetector(suppression=(0.5, 10))
     with pytest.raises(ParameterError, match="suppression"):
         AnomalyDetector(suppression=(0.5, 10, 1.5))
     d = AnomalyDetector(0.0, 1.0, 100, config=SMALL, learning_fraction=0.7,
-                        likelihood_window=500)
+                        likelihood_window=500, averaging_window=7)
     p = d.model.likelihood.params
     assert (p.learning_period, p.estimation_samples, p.historic_window_size) == (70, 30, 500)
+    assert p.averaging_window == 7
     # the window is raised to the estimation period when shorter
     d = AnomalyDetector(0.0, 1.0, 100, config=SMALL, learning_fraction=0.7,
                         likelihood_window=5)
