@@ -85,35 +85,57 @@ def test_cli_anomaly(tmp_path):
     assert png.stat().st_size > 1000
     res = CliRunner().invoke(app, ["anomaly", str(p), "--value", "nope", "--quiet"])
     assert res.exit_code == 2 and "no column 'nope'" in res.output
+    # --refractory 0 switches the refractory period off: higher scores after alarms, more flags
+    out0 = tmp_path / "o0.csv"
+    res = CliRunner().invoke(app, ["anomaly", str(p), "--out", str(out0), "--refractory", "0",
+                                   "--quiet"])
+    assert res.exit_code == 0, res.output
+    off = pd.read_csv(out0)
+    assert np.all(off["anomaly_score"] >= scores["anomaly_score"])
+    assert (off["anomaly_score"] > scores["anomaly_score"]).any()
+    assert off["flagged"].sum() > scores["flagged"].sum()
+    res = CliRunner().invoke(app, ["anomaly", str(p), "--refractory", "-3", "--quiet"])
+    assert res.exit_code == 2 and "--refractory" in res.output
 
 
-def test_suppression_damps_scores_after_a_crossing():
+def test_suppression_damps_likelihood_scores_after_an_alarm():
+    from htmkit.detector import DEFAULT_SUPPRESSION
+
     ts, vals, _ = _stream(300)
     lo, hi = float(vals.min()), float(vals.max())
-    plain = AnomalyDetector(lo, hi, 50, seed=1, config=SMALL)
-    damped = AnomalyDetector(lo, hi, 50, seed=1, config=SMALL, suppression=(0.5, 3, 0.25))
-    assert plain.settings["suppression"] is None  # off by default
-    seq = list(vals[:290]) + [hi * 3, hi * 4, hi * 5, hi * 6, hi * 7]  # spatial anomalies
-    a = [plain.update(t, float(v)) for t, v in zip(ts, seq, strict=False)]
-    b = [damped.update(t, float(v)) for t, v in zip(ts, seq, strict=False)]
-    assert a[290:] == [1.0] * 5
-    # the first crossing passes, the next 3 records are damped, then scores pass again
-    assert b[290] == 1.0 and b[291:294] == [0.25] * 3 and b[294] == 1.0
-    # before the first crossing the two agree exactly
+    plain = AnomalyDetector(lo, hi, 50, seed=1, config=SMALL, suppression=None)
+    damped = AnomalyDetector(lo, hi, 50, seed=1, config=SMALL, suppression=(0.5, 4, 0.25))
+    assert AnomalyDetector().settings["suppression"] == list(DEFAULT_SUPPRESSION)
+    seq = [float(v) for v in vals]
+    seq[290], seq[292] = hi * 3, hi * 4  # spatial anomalies
+    a = [plain.update(t, v) for t, v in zip(ts, seq, strict=True)]
+    b = [damped.update(t, v) for t, v in zip(ts, seq, strict=True)]
     first = next(i for i, s in enumerate(a) if s >= 0.5)
-    assert b[: first + 1] == a[: first + 1]
+    assert first < 290 and b[: first + 1] == a[: first + 1]  # identical until the first alarm
+    assert a[290] == a[292] == b[290] == b[292] == 1.0  # spatial anomalies are never damped
+    # the alarm at 290 damps the likelihood scores of the next 4 records (the spatial one at
+    # 292 neither is damped nor restarts the period), then scores pass unchanged again
+    assert b[291] == a[291] * 0.25 and b[293] == a[293] * 0.25 and b[294] == a[294] * 0.25
+    assert b[295:] == a[295:]
 
 
 def test_suppression_state_survives_save_load(tmp_path):
-    d = AnomalyDetector(0.0, 1.0, 10, seed=1, config=SMALL, suppression=(0.5, 5, 0.0))
+    d = AnomalyDetector(0.0, 1.0, 10, seed=1, config=SMALL, suppression=(0.5, 5, 0.5))
+    p = AnomalyDetector(0.0, 1.0, 10, seed=1, config=SMALL, suppression=None)
     t0 = pd.Timestamp("2020-01-01")
-    for i in range(20):
-        d.update(t0 + pd.Timedelta(minutes=5 * i), 0.4 + 0.2 * (i % 2))
-    assert d.update(t0 + pd.Timedelta(minutes=100), 10.0) == 1.0  # spatial, starts suppression
+    stamps = [t0 + pd.Timedelta(minutes=5 * i) for i in range(30)]
+    values = [0.4 + 0.2 * (i % 2) for i in range(20)] + [10.0] + [0.5] * 9
+    for t, v in zip(stamps[:21], values[:21], strict=True):
+        a, b = d.update(t, v), p.update(t, v)
+    assert a == b == 1.0  # the spatial anomaly at record 20 starts the refractory period
     d.save(tmp_path / "s.htm")
     e = AnomalyDetector.load(tmp_path / "s.htm")
-    t = t0 + pd.Timedelta(minutes=105)
-    assert d.update(t, 20.0) == e.update(t, 20.0) == 0.0
+    rest = [(d.update(t, v), e.update(t, v), p.update(t, v))
+            for t, v in zip(stamps[21:], values[21:], strict=True)]
+    assert all(x == y for x, y, _ in rest)
+    assert any(z > 0 for _, _, z in rest[:5])
+    assert [x for x, _, _ in rest[:5]] == [z * 0.5 for _, _, z in rest[:5]]
+    assert [x for x, _, _ in rest[5:]] == [z for _, _, z in rest[5:]]
 
 
 def test_new_options_validated_and_wired():
@@ -163,9 +185,9 @@ def test_ensemble_feeds_the_median_raw_anomaly_to_the_likelihood():
     ts, vals, _ = _stream(300)
     lo, hi = float(vals.min()), float(vals.max())
     ens = AnomalyDetector(lo, hi, 100, seed=5, config=SMALL, spatial_tolerance=None,
-                          ensemble=3)
-    singles = [AnomalyDetector(lo, hi, 100, seed=5 + i, config=SMALL, spatial_tolerance=None)
-               for i in range(3)]
+                          ensemble=3, suppression=None)
+    singles = [AnomalyDetector(lo, hi, 100, seed=5 + i, config=SMALL, spatial_tolerance=None,
+                               suppression=None) for i in range(3)]
     assert len(ens.members) == 2 and all(not d.members for d in singles)
     ref = AnomalyLikelihood(ens.model.likelihood.params)
     differ = 0

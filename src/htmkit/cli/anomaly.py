@@ -24,6 +24,9 @@ def anomaly_command(
                                     "likelihood scale, 0..1) reaches this."),
     probation: int = typer.Option(None, "--probation", help="Probationary period (default: "
                                   "min(15% of the rows, 750), as NAB)."),
+    refractory: int = typer.Option(210, "--refractory", help="After an alarm (score >= 0.5) "
+                                   "the likelihood raises no new alarm for this many rows; "
+                                   "values out of the range seen still score 1. 0: off."),
     strict: bool = typer.Option(False, "--strict", help="Stop at the first bad row."),
     seed: int = typer.Option(42, "--seed", help="Random seed."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
@@ -32,18 +35,22 @@ def anomaly_command(
     import numpy as np
     import pandas as pd
 
-    from ..detector import AnomalyDetector
+    from ..detector import DEFAULT_SUPPRESSION, AnomalyDetector
     from ..errors import HTMKitError
     from ..serialization import write_csv_atomic
     from .runner import _progress, load_stream
 
+    if refractory < 0:
+        fail(f"--refractory must be >= 0 rows, got {refractory}")
+    level, _, factor = DEFAULT_SUPPRESSION
+    suppression = (level, refractory, factor) if refractory > 0 else None
     try:
         values, stamps, lines, skipped, name = load_stream(data, value, timestamp, strict)
         n = len(values)
         prob = probation if probation is not None else max(2, min(int(0.15 * n), 750))
         det = AnomalyDetector(min_value=float(values.min()), max_value=float(values.max()),
                               probationary_period=prob, seed=seed,
-                              use_timestamp=stamps is not None)
+                              use_timestamp=stamps is not None, suppression=suppression)
         scores = np.zeros(n)
         t0 = time.perf_counter()
         ts_list = list(stamps) if stamps is not None else [None] * n
