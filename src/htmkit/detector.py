@@ -107,7 +107,10 @@ likelihood) loses (66.5 mean on triples (1, 2, 3) and (4, 5, 6)), as does the me
 scores without their maximum (69.7). Three models cost three times the time (full corpus 384 s
 wall with ``--workers 2``, seed 4, the machine otherwise idle); the single model stays the
 default. Through ``htmkit nab run -d htmkit-ensemble``, seeds 1 and 4 gave 72.01 / 65.70 /
-76.31 and 71.52 / 63.66 / 76.13, the cached figures exactly. Five models gain nothing more:
+76.31 and 71.52 / 63.66 / 76.13, the cached figures exactly; with the refractory period,
+``-d htmkit-ensemble --seed 19`` gave 73.90 / 68.43 / 77.72 in 408 s wall and ``-d htmkit
+--seed 16`` 69.60 / 63.54 / 73.70 in 135 s (2 workers), again the cached figures exactly.
+Five models gain nothing more:
 medians of seeds (1-5) 71.6, (5-9) 72.5, (1, 3, 5, 7, 9) 70.5, (1, 2, 4, 6, 8) 70.6 standard,
 mean 71.3. Members that also differ in the value encoder's seed (RDSE seed = model seed; single
 runs 70.0 / 70.0 / 71.4 / 73.2 / 70.1 / 68.8 for seeds 1-6) gave (1, 2, 3) 70.6 and (4, 5, 6)
