@@ -528,15 +528,12 @@ class AnomalyDetector(Persistable):
         """The final score: 1.0 for a spatial anomaly, else the likelihood score, damped
         during the refractory period after an alarm (see ``suppression``)."""
         sup = self.settings.get("suppression")
-        if sup is None:
-            return 1.0 if spatial else score
-        level, recs, factor = sup
-        if self._suppress_left > 0:
+        if sup is not None and self._suppress_left > 0:
             self._suppress_left -= 1
-            return 1.0 if spatial else score * factor
+            return 1.0 if spatial else score * sup[2]
         out = 1.0 if spatial else score
-        if out >= level:
-            self._suppress_left = int(recs)
+        if sup is not None and out >= sup[0]:
+            self._suppress_left = int(sup[1])
         return out
 
     def handle_record(self, timestamp: Any, value: float) -> float:
