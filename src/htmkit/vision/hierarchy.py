@@ -914,8 +914,7 @@ class VisionHierarchy(Persistable):
             raise InputError("VisionHierarchy: predict called before fit")
         prob = None
         for shift in fixation_offsets(p.test_fixations, int(p.step) * int(p.stride)):
-            pr = self.readout.predict_proba(self.transform(images, shift if shift.any()
-                                                           else None))
+            pr = self.readout.predict_proba(self.transform(images, shift))
             prob = pr if prob is None else prob + pr
         return self.readout.classes_[np.argmax(prob, axis=1)]
 
@@ -1075,41 +1074,39 @@ def bench_params(kind: str, image_shape: tuple[int, int], seed: int = 0,
                            **common)
 
 
+def _bench_model(ctx: Any, name: str, kind: str = "hierarchy",
+                 **changes: Any) -> HTMVisionModel:
+    """Benchmark model ``name``: :func:`bench_params` of ``kind`` for the context, with
+    ``changes`` to the parameters."""
+    from dataclasses import replace
+
+    params = bench_params(kind, ctx.image_shape, ctx.seed, ctx.quick, ctx.n_train)
+    return HTMVisionModel(name, replace(params, **changes), ctx.jobs)
+
+
 def sp_bench_factory(ctx: Any) -> HTMVisionModel:
     """``sp``: a single level-1 SP + linear readout (see :func:`bench_params`)."""
-    return HTMVisionModel("sp", bench_params("sp", ctx.image_shape, ctx.seed, ctx.quick,
-                                             ctx.n_train), ctx.jobs)
+    return _bench_model(ctx, "sp", kind="sp")
 
 
 def hierarchy_bench_factory(ctx: Any) -> HTMVisionModel:
     """``hierarchy``: the two-level hierarchy + linear readout (see :func:`bench_params`)."""
-    return HTMVisionModel("hierarchy", bench_params("hierarchy", ctx.image_shape, ctx.seed,
-                                                    ctx.quick, ctx.n_train), ctx.jobs)
+    return _bench_model(ctx, "hierarchy")
 
 
 def hierarchy_saccades_bench_factory(ctx: Any) -> HTMVisionModel:
     """``hierarchy-saccades``: the hierarchy whose readout also learns from two movies per
     training image seen from displaced fixation points (``train_saccades=2``)."""
-    from dataclasses import replace
-
-    params = bench_params("hierarchy", ctx.image_shape, ctx.seed, ctx.quick, ctx.n_train)
-    return HTMVisionModel("hierarchy-saccades", replace(params, train_saccades=2), ctx.jobs)
+    return _bench_model(ctx, "hierarchy-saccades", train_saccades=2)
 
 
 def hierarchy_eye_bench_factory(ctx: Any) -> HTMVisionModel:
     """``hierarchy-eye``: training saccades (``train_saccades=2``) and, at test time, movies
     from the centre and 4 displaced fixation points whose class probabilities are averaged
     (``test_fixations="cross"``)."""
-    from dataclasses import replace
-
-    params = bench_params("hierarchy", ctx.image_shape, ctx.seed, ctx.quick, ctx.n_train)
-    return HTMVisionModel("hierarchy-eye", replace(params, train_saccades=2,
-                                                   test_fixations="cross"), ctx.jobs)
+    return _bench_model(ctx, "hierarchy-eye", train_saccades=2, test_fixations="cross")
 
 
 def hierarchy_fixate_bench_factory(ctx: Any) -> HTMVisionModel:
     """``hierarchy-fixate``: the hierarchy with the eye's centring saccade (``fixate=True``)."""
-    from dataclasses import replace
-
-    params = bench_params("hierarchy", ctx.image_shape, ctx.seed, ctx.quick, ctx.n_train)
-    return HTMVisionModel("hierarchy-fixate", replace(params, fixate=True), ctx.jobs)
+    return _bench_model(ctx, "hierarchy-fixate", fixate=True)
