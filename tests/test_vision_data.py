@@ -496,3 +496,40 @@ def test_cli_bench_vision(tmp_path):
         app, ["bench", "vision", "--dataset", "mnist", "--mnist-dir", str(tmp_path / "none")]
     )
     assert r.exit_code == 2 and "file not found" in r.output
+
+
+def test_linear_readout_dropout():
+    from htmkit.bench.vision_baselines import LinearReadout, flatten_pixels
+
+    xtr, ytr, xte, yte = _digits_split()
+    ftr, fte = flatten_pixels(xtr), flatten_pixels(xte)
+    plain = LinearReadout(seed=3).fit(ftr, ytr)
+    # dropout 0 is the plain readout, bit for bit
+    assert np.array_equal(LinearReadout(seed=3, dropout=0.0).fit(ftr, ytr).W, plain.W)
+    rows = np.repeat(np.arange(8), 8)  # one group per image row
+    a = LinearReadout(seed=3, dropout=0.5, dropout_groups=rows).fit(ftr, ytr)
+    b = LinearReadout(seed=3, dropout=0.5, dropout_groups=rows).fit(ftr, ytr)
+    assert np.array_equal(a.W, b.W)  # seeded masks
+    assert not np.array_equal(a.W, plain.W)
+    assert not np.array_equal(LinearReadout(seed=3, dropout=0.5).fit(ftr, ytr).W, a.W)
+    assert (a.predict(fte) == yte).mean() > 0.85  # it still learns
+    assert a.describe()["dropout"] == 0.5 and a.describe()["dropout_groups"] == 8
+    # a group is dropped as a whole: a feature and its copy in one group always see the same
+    # mask, so their weights stay equal; dropped one by one they drift apart
+    twice = np.hstack([ftr, ftr])
+    same = np.tile(np.arange(64), 2)
+    # (equal up to the rounding of the matrix product)
+    w = LinearReadout(seed=1, dropout=0.5, dropout_groups=same).fit(twice, ytr).W
+    assert np.abs(w[:64] - w[64:]).max() < 1e-4
+    w = LinearReadout(seed=1, dropout=0.5).fit(twice, ytr).W
+    assert np.abs(w[:64] - w[64:]).max() > 1e-2
+    with pytest.raises(ParameterError, match="dropout"):
+        LinearReadout(dropout=1.0)
+    with pytest.raises(ParameterError, match="dropout"):
+        LinearReadout(dropout=-0.1)
+    with pytest.raises(ParameterError, match="dropout_groups"):
+        LinearReadout(dropout=0.5, dropout_groups=np.zeros((2, 32), np.int64))
+    with pytest.raises(ParameterError, match="dropout_groups"):
+        LinearReadout(dropout=0.5, dropout_groups=-same)
+    with pytest.raises(InputError, match="dropout_groups"):
+        LinearReadout(dropout=0.5, dropout_groups=rows[:10]).fit(ftr, ytr)

@@ -140,7 +140,16 @@ class LinearReadout:
     min_steps : int
         Minimum number of Adam updates.
     seed : int
-        Seeds the shuffling (weights start at zero).
+        Seeds the shuffling and the dropout masks (weights start at zero).
+    dropout : float
+        Input dropout while training (0: off): in every mini-batch each group of features of
+        each example is zeroed with this probability and the kept ones are scaled by
+        ``1 / (1 - dropout)``, so the readout cannot lean on a few groups. Prediction uses all
+        features.
+    dropout_groups : array of int or None
+        Group of every feature for ``dropout`` (features of one group are dropped together,
+        e.g. the mini-columns of one grid position: spatial dropout); ``None``: every feature
+        on its own.
     """
 
     def __init__(
@@ -152,6 +161,8 @@ class LinearReadout:
         min_steps: int = 1000,
         seed: int = 0,
         lr_schedule: str = "cosine",
+        dropout: float = 0.0,
+        dropout_groups: np.ndarray | None = None,
     ) -> None:
         for name, v in (("epochs", epochs), ("batch_size", batch_size)):
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
@@ -160,6 +171,16 @@ class LinearReadout:
             raise ParameterError("lr must be > 0, l2 >= 0 and min_steps >= 0")
         if lr_schedule not in LR_SCHEDULES:
             raise ParameterError(f"lr_schedule must be one of {LR_SCHEDULES}, got {lr_schedule!r}")
+        if not 0.0 <= float(dropout) < 1.0:
+            raise ParameterError(f"dropout must be in [0, 1), got {dropout!r}")
+        groups = None
+        if dropout_groups is not None:
+            groups = np.asarray(dropout_groups)
+            if groups.ndim != 1 or not np.issubdtype(groups.dtype, np.integer) or (
+                    groups.size and groups.min() < 0):
+                raise ParameterError("dropout_groups must be a 1-D array of non-negative ints")
+            groups = groups.astype(np.int64)
+        self.dropout, self.dropout_groups = float(dropout), groups
         self.lr_schedule = lr_schedule
         self.epochs, self.lr, self.batch_size = int(epochs), float(lr), int(batch_size)
         self.l2, self.min_steps, self.seed = float(l2), int(min_steps), int(seed)
@@ -172,9 +193,15 @@ class LinearReadout:
         if X.ndim != 2 or X.shape[0] == 0:
             raise InputError(f"features must have shape [N, D] with N > 0, got {X.shape}")
         y = _check_labels(labels, X.shape[0])
+        groups = self.dropout_groups
+        if groups is not None and groups.size != X.shape[1]:
+            raise InputError(f"dropout_groups has {groups.size} entries for {X.shape[1]} "
+                             "features")
         self.classes_, yi = np.unique(y, return_inverse=True)
         n, d = X.shape
         c = self.classes_.size
+        n_groups = d if groups is None else int(groups.max()) + 1
+        keep_scale = np.float32(1.0 / (1.0 - self.dropout))
         W = np.zeros((d, c), np.float32)
         b = np.zeros(c, np.float32)
         mW, vW = np.zeros_like(W), np.zeros_like(W)
@@ -191,6 +218,11 @@ class LinearReadout:
             for s in range(0, n, bs):
                 idx = perm[s : s + bs]
                 xb = X[idx]
+                if self.dropout > 0:
+                    keep = rng.random((idx.size, n_groups), dtype=np.float32) >= self.dropout
+                    if groups is not None:
+                        keep = keep[:, groups]
+                    xb = xb * (keep * keep_scale)
                 z = xb @ W + b
                 z -= z.max(axis=1, keepdims=True)
                 p = np.exp(z)
@@ -241,6 +273,10 @@ class LinearReadout:
             "l2": self.l2,
             "min_steps": self.min_steps,
         }
+        if self.dropout > 0:
+            info["dropout"] = self.dropout
+            info["dropout_groups"] = ("features" if self.dropout_groups is None
+                                      else int(self.dropout_groups.max()) + 1)
         if self.W is not None:
             info["epochs_run"] = self.epochs_run
         return info
