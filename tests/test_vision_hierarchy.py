@@ -229,6 +229,13 @@ def test_bench_registry_builds_htm_models():
     assert m.name == "hierarchy-fixate" and m.hierarchy.params.fixate
     eye = make_model("hierarchy-eye", ModelContext("digits", 0, True, (8, 8), 100, jobs=2))
     assert eye.hierarchy.params.test_fixations == "cross" and eye.hierarchy.n_jobs == 2
+    # MNIST-sized images: spatial dropout for "hierarchy", reading by parts for "-parts"
+    big = ModelContext("mnist", 0, True, (28, 28), 100)
+    assert make_model("hierarchy", big).hierarchy.params.readout_dropout == 0.5
+    assert make_model("hierarchy", ctx).hierarchy.params.readout_dropout == 0.0
+    parts = make_model("hierarchy-parts", big).hierarchy.params
+    assert (parts.readout_dropout, parts.test_ignore, parts.l2_grid) == (0.7, 4, (7, 7))
+    assert make_model("hierarchy-parts", ctx).hierarchy.params.test_ignore == 3  # 6x6 grid
 
 
 def test_mnist_subset_runs():
@@ -344,3 +351,58 @@ def test_test_fixations_average_the_readout_over_fixation_points(digits):
         HierarchyParams(test_fixations="spiral")
     with pytest.raises(ParameterError, match="readout"):
         HierarchyParams(test_fixations="cross", readout="knn")
+
+
+def test_readout_dropout_patches_and_errors(digits, tmp_path):
+    x, y = digits
+    h = VisionHierarchy(HierarchyParams(**{**SMALL, "n_learn": 150, "readout_dropout": 0.5}))
+    g = h.feature_patches()
+    # level 2 (4x4 grid, depth 16) first, then level 1 (8x8 grid, depth 12)
+    assert g.shape == (h.n_features,) and g.max() == 15
+    assert np.array_equal(g[: h.n_l2], np.repeat(np.arange(16), 16))
+    l1 = g[h.n_l2 :].reshape(8, 8, 12)
+    assert (l1 == l1[:, :, :1]).all()  # a grid position's mini-columns share their patch
+    # level-1 position (r, c) lies under level-2 position (r // 2, c // 2)
+    rr, cc = np.mgrid[0:8, 0:8]
+    assert np.array_equal(l1[:, :, 0], (rr // 2) * 4 + cc // 2)
+    top = VisionHierarchy(HierarchyParams(**{**SMALL, "features": "top"})).feature_patches()
+    assert np.array_equal(top, g[: h.n_l2])
+    one = VisionHierarchy(HierarchyParams(**{**SMALL, "levels": 1, "step": 0})).feature_patches()
+    assert np.array_equal(one, np.repeat(np.arange(64), 12))
+    h.fit(x[:300], y[:300])
+    assert h.readout.dropout == 0.5 and np.array_equal(h.readout.dropout_groups, g)
+    assert np.mean(h.predict(x[300:500]) == y[300:500]) > 0.5
+    back = VisionHierarchy.load(h.save(tmp_path / "drop.htm"))
+    assert back.params.readout_dropout == 0.5
+    assert np.array_equal(back.predict(x[300:400]), h.predict(x[300:400]))
+    with pytest.raises(ParameterError, match="readout_dropout"):
+        HierarchyParams(readout_dropout=1.0)
+    with pytest.raises(ParameterError, match="readout_dropout"):
+        HierarchyParams(readout_dropout=0.3, readout="knn")
+
+
+def test_test_ignore_averages_readings_that_each_ignore_a_block(digits):
+    x, y = digits
+    h = VisionHierarchy(HierarchyParams(**{**SMALL, "n_learn": 150, "readout_dropout": 0.5,
+                                           "test_ignore": 2}))
+    h.fit(x[:300], y[:300])
+    imgs = x[300:400]
+    feats = h.transform(imgs)
+    patch = h.feature_patches()  # 4x4 level-2 grid: patch = row * 4 + col
+    prob = np.zeros((len(imgs), h.readout.classes_.size))
+    for r in range(3):
+        for c in range(3):
+            block = [(r + i) * 4 + (c + j) for i in range(2) for j in range(2)]
+            prob += h.readout.predict_proba(feats * ~np.isin(patch, block))
+    prob /= 9
+    assert np.allclose(h.readout_proba(feats), prob, atol=1e-5)
+    assert np.array_equal(h.predict(imgs), h.readout.classes_[np.argmax(prob, axis=1)])
+    assert np.mean(h.predict(imgs) == y[300:400]) > 0.5
+    with pytest.raises(InputError, match="features"):
+        h.readout_proba(feats[:, :10])
+    with pytest.raises(ParameterError, match="test_ignore"):
+        HierarchyParams(**{**SMALL, "test_ignore": 4})  # the 4x4 grid has no smaller block
+    with pytest.raises(ParameterError, match="test_ignore"):
+        HierarchyParams(**{**SMALL, "test_ignore": 1.5})
+    with pytest.raises(ParameterError, match="test_ignore"):
+        HierarchyParams(**{**SMALL, "test_ignore": 1, "readout": "knn"})

@@ -213,13 +213,15 @@ register_model("cnn-shifts", _cnn_shifts, requires=("torch",))
 # the HTM models (htmkit.vision.hierarchy): one SP level + linear readout, and the two-level
 # hierarchy over eye movies; "hierarchy-fixate" adds the eye's centring saccade and
 # "hierarchy-saccades" trains the readout on movies from displaced fixation points too;
-# "hierarchy-eye" also looks from 5 fixation points at test time (none of them is a default)
+# "hierarchy-eye" also looks from 5 fixation points at test time; "hierarchy-parts" reads the
+# pooled representation by parts (none of these is a default; "hierarchy" is)
 register_model("sp", "htmkit.vision.hierarchy:sp_bench_factory")
 register_model("hierarchy", "htmkit.vision.hierarchy:hierarchy_bench_factory")
 register_model("hierarchy-fixate", "htmkit.vision.hierarchy:hierarchy_fixate_bench_factory")
 register_model("hierarchy-saccades",
                "htmkit.vision.hierarchy:hierarchy_saccades_bench_factory")
 register_model("hierarchy-eye", "htmkit.vision.hierarchy:hierarchy_eye_bench_factory")
+register_model("hierarchy-parts", "htmkit.vision.hierarchy:hierarchy_parts_bench_factory")
 
 
 # ------------------------------------------------------------------------------ data
