@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -406,3 +407,30 @@ def test_test_ignore_averages_readings_that_each_ignore_a_block(digits):
         HierarchyParams(**{**SMALL, "test_ignore": 1.5})
     with pytest.raises(ParameterError, match="test_ignore"):
         HierarchyParams(**{**SMALL, "test_ignore": 1, "readout": "knn"})
+
+
+def test_bench_plots_receptive_fields_and_stability_of_hierarchy_models(tmp_path):
+    import io
+    import json
+
+    from rich.console import Console
+
+    from htmkit.bench import vision as V
+    from htmkit.vision.hierarchy import HTMVisionModel
+
+    small = {**SMALL, "n_learn": 100}
+    V.register_model("test-small-hierarchy",
+                     lambda ctx: HTMVisionModel("test-small-hierarchy", HierarchyParams(**small)),
+                     replace=True)
+    rep = V.run_vision_bench("digits", models=["raw-linear", "test-small-hierarchy"],
+                             json_path=tmp_path / "r.json", plots_dir=tmp_path / "p",
+                             few_shot=(), console=Console(file=io.StringIO(), width=120))
+    stem = tmp_path / "p" / "vision_digits_test-small-hierarchy"
+    assert Path(f"{stem}_receptive_fields.png").stat().st_size > 1000
+    assert Path(f"{stem}_stability.png").stat().st_size > 1000
+    assert not (tmp_path / "p" / "vision_digits_raw-linear_stability.png").exists()
+    stab = json.loads((tmp_path / "r.json").read_text())["models"]["test-small-hierarchy"][
+        "stability"]
+    assert stab == rep["models"]["test-small-hierarchy"]["stability"]
+    # pooling makes the representation steadier over a movie than single views
+    assert stab["level-1 union window"] > stab["level 1 (per view)"]

@@ -36,7 +36,9 @@ The run
   and tested on ``clean``.
 * Reported: accuracy per model per protocol, train time (full training set) and test time (all
   test protocols together), as a rich table, a JSON file and two plots (accuracy vs
-  salt-and-pepper p and vs shift k; matplotlib, Agg backend).
+  salt-and-pepper p and vs shift k; matplotlib, Agg backend); for every two-level hierarchy
+  model also its learned receptive fields per level and the stability of its representations
+  over a movie (first 100 clean test images; the numbers go to the JSON as ``stability``).
 """
 
 from __future__ import annotations
@@ -316,7 +318,8 @@ def run_vision_bench(
     quick : smaller MNIST subsets and shorter CNN training (see the module docstring).
     seed : seeds the split, the protocols, the few-shot subsets and every model.
     mnist_dir : MNIST folder (default :func:`htmkit.datasets.default_mnist_dir`).
-    json_path, plots_dir : where to write the JSON report / the two PNG plots (optional).
+    json_path, plots_dir : where to write the JSON report / the PNG plots (optional): accuracy
+        vs noise and vs shift, and per hierarchy model its receptive fields and stability.
     few_shot : images per class of the few-shot runs (``()`` to skip them).
     console : a ``rich.console.Console`` (default: a new one on stdout).
     jobs : processes an HTM model may use for its transforms (default: the CPUs this process
@@ -387,6 +390,11 @@ def run_vision_bench(
             f"  {name}: tested {len(specs)} protocols x {len(xte):,} images in {total:.1f}s "
             f"(clean {entry['accuracy']['clean']:.4f})"
         )
+        if plots_dir is not None:
+            extra = _plot_hierarchy(model, name, dataset, tests["clean"], yte, plots_dir)
+            if extra:
+                entry["stability"] = extra.pop("stability")
+                con.print(f"  {name}: " + ", ".join(str(x) for x in extra["pictures"]))
         entry["few_shot_train_time_s"] = {}
         for fs_name, idx in subsets.items():
             fs_ctx = ModelContext(dataset, seed, bool(quick), image_shape, len(idx), jobs)
@@ -453,6 +461,26 @@ def render_table(report: dict[str, Any], console: Any = None) -> Any:
         table.add_row(*row, style="dim")
     con.print(table)
     return table
+
+
+def _plot_hierarchy(model: Any, name: str, dataset: str, images: np.ndarray,
+                    labels: np.ndarray, plots_dir: str | os.PathLike,
+                    n: int = 100) -> dict[str, Any] | None:
+    """For a model built on a two-level :class:`~htmkit.vision.hierarchy.VisionHierarchy`:
+    PNGs of its learned receptive fields per level and of the stability of its
+    representations over a movie (on the first ``n`` clean test images); ``None`` for other
+    models."""
+    h = getattr(model, "hierarchy", None)
+    if h is None or getattr(h, "sp2", None) is None:
+        return None
+    from ..vision.demo import movie_stability, plot_receptive_fields, plot_stability
+
+    out_dir = Path(plots_dir)
+    stem = f"vision_{dataset}_{name}"
+    rf = plot_receptive_fields(h, out_dir / f"{stem}_receptive_fields.png")
+    stab = movie_stability(h, images[:n], labels[:n])
+    st = plot_stability(stab, out_dir / f"{stem}_stability.png")
+    return {"stability": stab, "pictures": [rf, st]}
 
 
 def plot_report(report: dict[str, Any], plots_dir: str | os.PathLike) -> list[Path]:

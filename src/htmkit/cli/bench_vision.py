@@ -20,7 +20,8 @@ def bench_vision(
     ),
     json_path: Path | None = typer.Option(None, "--json", help="Write the JSON report here."),
     plots: Path | None = typer.Option(
-        None, "--plots", help="Write accuracy-vs-noise and accuracy-vs-shift PNGs here."
+        None, "--plots", help="Write PNGs here: accuracy vs noise and vs shift; receptive "
+        "fields and movie stability of each hierarchy model."
     ),
     quick: bool = typer.Option(
         False, "--quick", help="MNIST: 10k train / 2k test images; shorter CNN training."
