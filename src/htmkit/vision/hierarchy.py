@@ -339,12 +339,18 @@ Ablations on a validation split of the *training* set (5,000 train / 1,000 held 
   a readout that has learned displaced views spreads its weight anyway, and what the square
   hides there, dropout cannot bring back. Reading by parts (k 4) on top: without dropout
   0.9789/0.9669/0.7962/0.9103/0.7170, with p 0.7 0.9796/0.9687/0.8274/0.9531/0.7281 -- no
-  eye model reaches 0.80 at occlusion.
+  eye model reaches 0.80 at occlusion. Nor does combining the two models' probabilities (the
+  eye's 5 fixations with the saccade readout, and ``hierarchy-parts`` on the centred movie):
+  a weighted sum with weight w on the parts reading, w 0.3 / 0.5 / 0.7, 0.9855/0.9740/0.8031/
+  0.9576/0.7194, 0.9847/0.9643/0.7219/0.9602/0.7474, 0.9839/0.9367/0.5802/0.9596/0.7802; the
+  more confident of the two 0.9850/0.9682/0.7661/0.9584/0.7358. With these readouts one model
+  buys shift invariance or occlusion robustness, not both.
 
 The models of the vision benchmark (:func:`sp_bench_factory`, :func:`hierarchy_bench_factory`,
-:func:`hierarchy_fixate_bench_factory`) wrap this class; :func:`build_network` exposes the same
-SPs as a :class:`~htmkit.network.Network` of regions (identical outputs) for inspection and
-drawing. The per-view loop does not go through ``Network.run``: a movie is T steps per image,
+:func:`hierarchy_fixate_bench_factory`, :func:`hierarchy_saccades_bench_factory`,
+:func:`hierarchy_eye_bench_factory`, :func:`hierarchy_parts_bench_factory`) wrap this class;
+:func:`build_network` exposes the same SPs as a :class:`~htmkit.network.Network` of regions
+(identical outputs) for inspection and drawing. The per-view loop does not go through ``Network.run``: a movie is T steps per image,
 and the network's per-step bookkeeping would dominate the cost.
 """
 
