@@ -350,8 +350,9 @@ The models of the vision benchmark (:func:`sp_bench_factory`, :func:`hierarchy_b
 :func:`hierarchy_fixate_bench_factory`, :func:`hierarchy_saccades_bench_factory`,
 :func:`hierarchy_eye_bench_factory`, :func:`hierarchy_parts_bench_factory`) wrap this class;
 :func:`build_network` exposes the same SPs as a :class:`~htmkit.network.Network` of regions
-(identical outputs) for inspection and drawing. The per-view loop does not go through ``Network.run``: a movie is T steps per image,
-and the network's per-step bookkeeping would dominate the cost.
+(identical outputs) for inspection and drawing. The per-view loop does not go through
+``Network.run``: a movie is T steps per image, and the network's per-step bookkeeping would
+dominate the cost.
 """
 
 from __future__ import annotations
