@@ -107,7 +107,7 @@ def plot_stability(stab: dict[str, float], path: Path) -> Path:
     ax.barh(names, [stab[k] for k in names], color=["C0", "C1", "C2", "C7"][: len(names)])
     ax.set_xlim(0, 1)
     ax.set_xlabel("mean overlap (Jaccard)")
-    ax.set_title("stability over a movie (consecutive steps) vs different digits")
+    ax.set_title("stability over a movie (consecutive steps)\nvs different digits")
     ax.invert_yaxis()
     fig.tight_layout()
     fig.savefig(path, dpi=110)

@@ -62,13 +62,13 @@ in ``timing``).
 Measured (``htmkit bench vision --dataset mnist``, full 60k / 10k, seed 0, shared 2-core
 machine, the settings above, readout with spatial dropout 0.5 -- ``readout_dropout``): hierarchy
 clean 0.9837, shift 2/4 0.8857/0.4409, salt-and-pepper 0.1/0.2/0.3 0.9799/0.9735/0.9584,
-occlusion 8/12 0.9085/0.7755, few-shot 10/100 0.8484/0.9469; training 200 s, all test
-protocols 135 s (``n_jobs=2``, beside other jobs). Before the dropout: 0.9840, 0.8905/0.4452,
+occlusion 8/12 0.9085/0.7755, few-shot 10/100 0.8484/0.9469; training 143 s, all test
+protocols 107 s (``n_jobs=2``, the machine to itself). Before the dropout: 0.9840, 0.8905/0.4452,
 0.9816/0.9729/0.9571, 0.8991/0.7391, 0.8467/0.9460 (training 115 s and testing 108 s with
 ``n_jobs=2`` and the machine to itself). Read by parts (``hierarchy-parts``: dropout 0.7 and
 ``test_ignore=4``): clean 0.9799, shift 2/4 0.8725/0.4384, salt-and-pepper 0.1/0.2/0.3 0.9762/
-0.9684/0.9551, occlusion 8/12 0.9157/**0.8053**, few-shot 10/100 0.8567/0.9457; training 145 s,
-testing 111 s. ``sp``: clean
+0.9684/0.9551, occlusion 8/12 0.9157/**0.8053**, few-shot 10/100 0.8567/0.9457; training 141 s,
+testing 108 s. ``sp``: clean
 0.9764, shift 2/4 0.7812/0.2648, salt-and-pepper 0.3 0.9116, occlusion 12 0.7633, trained in
 38 s (run alone). With the eye's centring saccade (``hierarchy-fixate``): clean 0.9849, shift
 2/4 0.9850/0.9844, salt-and-pepper 0.3 0.9497, occlusion 12 0.5413 (the saccade lands
