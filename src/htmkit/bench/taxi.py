@@ -1,4 +1,4 @@
-"""``htmkit bench taxi``: NYC taxi demand, 5 steps (2.5 h) ahead (Cui, Ahmad & Hawkins 2016).
+"""``htmkit bench taxi``: NYC taxi demand, 5 steps (two and a half hours) ahead (Cui, Ahmad & Hawkins 2016).
 
 Every model sees the series once, online, in time order, with the value, the time of day and
 the day of week of each 30-minute row, and predicts the passenger count 5 rows ahead. Errors
@@ -10,18 +10,15 @@ negative_log_likelihood`).
 Models
 ------
 ``htm``
-    :func:`run_htm_taxi` — the paper's pipeline: scalar encoders (value 0..40000, 109 bits;
-    time of day, periodic, 600 bits; day of week, periodic, 100 bits; 29 active each) ->
-    :class:`~htmkit.spatial_pooler.SpatialPooler` (2048 columns, 40 active, global inhibition;
-    as in the paper's ``run_tm_model.py`` it is first trained for 5 passes over rows 0..4999,
-    then frozen) -> :class:`~htmkit.temporal_memory.TemporalMemory` (2048 x 16 cells, the
-    paper's parameters, :data:`TAXI_HTM_PARAMS`) -> two
-    :class:`~htmkit.predictor.ScalarPredictor` readouts, 5 steps ahead, averaged: one on the TM
-    active cells (alpha 0.01, the paper's 22 buckets of 40000/21; expected value under the
-    distribution raised to the power 3) and one on the SP columns (alpha 0.1, buckets of
-    1000; expected value). The TM, the classifiers and everything after row 5000 are one
-    online pass. The paper read out the most likely bucket of the TM classifier only (ablation
-    row C below).
+    :func:`run_htm_taxi` — the paper's pipeline: scalar encoders (value, time of day and day
+    of week; the last two periodic) -> :class:`~htmkit.spatial_pooler.SpatialPooler` (as in
+    the paper's ``run_tm_model.py`` it is first trained for a few passes over the first rows,
+    then frozen) -> :class:`~htmkit.temporal_memory.TemporalMemory` (the paper's parameters,
+    :data:`TAXI_HTM_PARAMS`) -> two :class:`~htmkit.predictor.ScalarPredictor` readouts, 5
+    steps ahead, averaged: one on the TM active cells (the paper's 22 buckets; expected value
+    under the distribution raised to a power) and one on the SP columns (expected value). The
+    TM, the classifiers and everything after the pre-training rows are one online pass. The
+    paper read out the most likely bucket of the TM classifier only.
 ``lstm-1000``, ``lstm-3000``, ``lstm-6000``
     :func:`htmkit.bench.lstm.run_lstm_taxi` — re-trained from scratch every Monday 00:00 (336
     rows) on the last N rows.
@@ -31,57 +28,7 @@ Models
 The *adaptation* experiment runs the models on ``nyc_taxi_perturb.csv`` (weekday demand
 changed from row 13152 on) and plots a one-week sliding MAPE around the change.
 
-HTM ablations (validation only)
--------------------------------
-Settings were chosen on rows 6000..9999 of the same online run, fed only rows 0..9999, so
-the scored rows (>= 10000) played no part. The window holds Thanksgiving, Christmas and New
-Year, so its errors are higher than those on the scored rows. Each row is the mean ± std
-over seeds 0, 1, 2. NLL uses the 22 buckets of the paper, with the readouts' mixture as the
-distribution.
-
-==  =======================================================  ===========  ===========  ====
-..  setting                                                  NRMSE        MAPE         NLL
-==  =======================================================  ===========  ===========  ====
-A   paper pipeline, all online, mode (old default)           0.456±0.007  0.127±0.003  2.01
-B   A + expected value (power 1)                             0.488±0.003  0.165±0.001  2.01
-C   A + SP pre-training (5 x rows 0..4999, then frozen)      0.373±0.003  0.105±0.001  1.86
-D   C + expected value (power 1)                             0.535±0.003  0.183±0.001  1.86
-E   C + sharpened expected value (power 3)                   0.351±0.002  0.099±0.001  1.86
-F   C, SP-column readout only (alpha 0.1, res 1000, mean)    0.327±0.002  0.095±0.000  1.95
-G   C + average(TM mode, SP mean)                            0.321±0.001  0.091±0.000  1.59
-H   **default**: C + average(TM power-3 mean, SP mean)       0.315±0.000  0.090±0.001  1.59
-I   H without SP pre-training                                0.338±0.002  0.101±0.001  1.65
-==  =======================================================  ===========  ===========  ====
-
-Single-seed sweeps on the same window (seed 0, with C's pre-training), none adopted:
-
-* TM classifier: alpha 0.003 / 0.01 / 0.03 / 0.1 / 0.3 (mode) gave 0.399 / 0.374 / 0.389 /
-  0.478 / 0.506. At alpha 0.01 the distribution is flat, so the plain mean is poor (D);
-  powers 2 / 3 / 4 / 6 / 8 gave 0.360 / 0.354 / 0.358 / 0.363 / 0.366. Buckets of 1000
-  (alpha 0.01) or 500 (alpha 0.03) in place of 40000/21 were no better (0.394 and 0.402
-  with the mode).
-* SP classifier (mean): alpha 0.05 / 0.1 / 0.3 with buckets of 1000 gave 0.332 / 0.325 /
-  0.367; buckets of 500 / 40000/21 at alpha 0.1 gave 0.326 / 0.332. A single classifier on
-  the TM cells and the SP columns together (alpha 0.03, mean) gave 0.345.
-* TM: 8 / 32 cells per column gave 0.373 / 0.409 (TM mode, baseline 0.374); activation
-  threshold 12 gave 0.393 and 20 gave 0.374; predicted-segment decrement 0 / 0.004 gave
-  0.383 / 0.376; permanence decrement 0.05 gave 0.379; 64 synapses per segment (40 new,
-  threshold 18) gave 0.373. None beat the paper's values by more than the seed noise.
-* Encoders and SP: value encoder 200 / 400 bits gave TM-readout 0.410 / 0.435 (worse) and
-  SP-readout 0.315 / 0.325. SP potential 0.5 gave 0.384, boost 1.0 gave 0.389, and a 1200-bit
-  time of day gave 0.404 (TM mode). SP pre-training for 1 / 5 / 10 passes gave an H-style
-  ensemble of 0.308 / 0.315 / 0.328, and 5 x 3000 rows gave 0.311. The paper's 5 x 5000 was
-  kept. Keeping the SP learning after pre-training gave 0.327.
-
-What limits the result: the SP readout alone (F, no temporal context beyond the current
-value, time and day) is within 0.012 of the best ensemble, and no TM parameter moved the TM
-readout by more than about 0.01. Most of the gain comes from the published SP pre-training
-(A -> C) and from the readout (C -> H), not from better sequence memory.
-
-The scored rows (>= 10000) were evaluated once, after H had been chosen, with ``htmkit bench
-taxi --seeds 3``. HTM (H) got NRMSE 0.209±0.002, MAPE 0.059±0.000 and NLL 1.25. The old
-default (A) had 0.327 / 0.089. For comparison, LSTM-6000 got 0.248 / 0.074 and the paper's HTM
-0.286 / 0.081.
+Defaults chosen in docs/experiments/taxi-htm.md (validation rows 6000..9999 only).
 """
 
 from __future__ import annotations
@@ -137,9 +84,9 @@ PERTURB_ROW = 13152
 
 #: The paper's HTM for taxi data: numenta/htmresearch ``nyc_taxi_model_params.yaml`` (the
 #: repository's final version: 16 cells per column, 32 synapses per segment, classifier
-#: alpha 0.01) and ``run_tm_model.py`` (the SP is trained for 5 passes over the first 5000
+#: alpha) and ``run_tm_model.py`` (the SP is trained for 5 passes over the first 5000
 #: rows, then frozen: ``sp_pretrain``). Time of day is periodic over 0..1440 minutes. Added
-#: here (chosen on validation rows 6000..10000, see the module docstring): the TM readout is
+#: here (chosen in docs/experiments/taxi-htm.md, on validation rows only): the TM readout is
 #: the sharpened expected value (``power`` 3), and a second classifier on the SP columns
 #: (``sp_predictor``, expected value) is averaged with it. ``sp_pretrain=None``,
 #: ``sp_predictor=None`` and ``predictor.readout="mode"`` give the paper's plain pipeline.
