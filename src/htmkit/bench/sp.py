@@ -3,17 +3,19 @@
 Two workloads, each measured on fresh, identically seeded Spatial Poolers after a warm-up that
 compiles (or loads) the numba kernels; figures are medians over ``repeats``:
 
-(a) ``stream`` -- the standard streaming workload: a noisy sine wave (period 100 steps,
-    Gaussian noise of standard deviation ``SINE_NOISE`` on an amplitude of 1) encoded as 2048
-    bits with 41 active (a contiguous block: :class:`htmkit.encoders.ScalarEncoder`, or the same
-    block computed inline when the encoders are not installed), into 2048 columns with 40
-    active: global inhibition, ``potential_pct`` 0.85 over the whole input, increments
-    0.04 / 0.008, connected 0.1, no boosting, learning on; 2000 steps.
-    htm.core (C++): 1.04 ms/step and about 13 s to construct. Targets: 0.25 ms/step, 0.5 s.
+(a) ``stream`` -- the standard streaming workload: a noisy sine wave (period ``SINE_PERIOD``
+    steps, Gaussian noise of standard deviation ``SINE_NOISE`` on an amplitude of 1) encoded as
+    ``ENCODER_BITS`` bits with ``ENCODER_ACTIVE`` active (a contiguous block:
+    :class:`htmkit.encoders.ScalarEncoder`, or the same block computed inline when the encoders
+    are not installed), into 2048 columns with 40 active: global inhibition, potential pool over
+    the whole input, no boosting, learning on (:data:`STREAM_PARAMS`); 2000 steps.
 (b) ``image`` -- MNIST-like 28x28 binary images (the first images of MNIST's test set from
     ``../shared/data/mnist``, binarised at 128; synthetic digit-like strokes when the files are
-    absent) into (28, 28, 8) columns: local inhibition, ``potential_radius`` 7,
-    ``local_area_density`` 0.1, no wrap-around, learning on. Target: 5 ms/step.
+    absent) into (28, 28, 8) columns: local inhibition, no wrap-around, learning on
+    (:data:`IMAGE_PARAMS`).
+
+The targets and the htm.core (C++) reference figures per workload are :data:`TARGETS`; the
+measured figures are in docs/experiments/speed.md.
 
 Timed: the construction of the SP, and ``compute(input, learn=True)`` over the stream (inputs
 are encoded beforehand). Both wall-clock time (``time.perf_counter``) and the process's CPU

@@ -4,20 +4,20 @@ Workloads, each timed on fresh, identically seeded TMs after a warm-up run that 
 compiled kernels; figures are medians over ``repeats``. Only ``TemporalMemory.compute(columns,
 learn=True)`` is inside the timer: the column SDRs are computed beforehand.
 
-(a) ``stream`` -- the standard streaming workload: a noisy sine wave (period 100 steps,
-    Gaussian noise of standard deviation ``SINE_NOISE`` = 0.01 on an amplitude of 1) encoded
-    as 2048 bits with 41 active (a contiguous block over [-1.5, 1.5], computed inline), through
-    a Spatial Pooler (2048 columns, 40 active, global inhibition, ``potential_pct`` 0.85 over
-    the whole input, increments 0.04 / 0.008, connected 0.1, no boosting, learning on) into a
-    TM of 2048 columns x 32 cells (:data:`TM_PARAMS`), 2000 steps. Reference: htm.core's C++
-    TemporalMemory takes 0.145 ms/step on this workload; the target is 0.10 ms/step.
-(a2) ``stream-noisy`` -- the same with noise 0.05, the stream of ``htmkit bench sp``: the block
-    moves by ~33 bits (sd) at random each step, so most columns keep bursting. Reported for
-    information (no target).
+(a) ``stream`` -- the standard streaming workload: a noisy sine wave (period ``SINE_PERIOD``
+    steps, Gaussian noise of standard deviation ``SINE_NOISE`` on an amplitude of 1) encoded
+    as ``ENCODER_BITS`` bits with ``ENCODER_ACTIVE`` active (a contiguous block over
+    ``ENCODER_RANGE``, computed inline), through a Spatial Pooler (:data:`SP_PARAMS`: 2048
+    columns, 40 active, global inhibition, no boosting, learning on) into a TM of 2048 columns x
+    32 cells (:data:`TM_PARAMS`), 2000 steps. Reference: htm.core's C++ TemporalMemory on this
+    workload (``REFERENCE_MS``); the target is ``TARGET_MS``.
+(a2) ``stream-noisy`` -- the same with noise ``SINE_NOISE_SP_BENCH``, the stream of
+    ``htmkit bench sp``: the block moves by ~33 bits (sd) at random each step, so most columns
+    keep bursting. Reported for information (no target).
 (b) ``hard`` -- random high-order sequences with noise, where the TM keeps bursting: 30 random
     40-of-2048 column patterns, 20 sequences of length 10 drawn from them (so patterns recur in
-    many contexts), presented in random order without resets, with 15% of every element's
-    columns moved at random; 2048 x 32 cells, 5000 steps.
+    many contexts), presented in random order without resets, with a share ``noise`` of every
+    element's columns moved at random (:func:`hard_workload`); 2048 x 32 cells, 5000 steps.
 
 (c) ``hotgym`` -- end to end, as ``htmkit run`` does it: the hourly gym power data
     (``../shared/data/sequences/rec-center-hourly.csv``, 4391 rows; value + timestamp) through
@@ -25,8 +25,10 @@ learn=True)`` is inside the timer: the column SDRs are computed beforehand.
     cells/column -> 1-step predictor + anomaly likelihood). Timed: the per-record
     ``model.run`` loop (encoding, SP, TM, predictor, likelihood), excluding CSV reading and model
     construction. Reference: htm.core's bundled hotgym example (same data, SP + TM + predictor +
-    likelihood) takes 3.0 ms per record; the target is 1.0 ms. Skipped with a message when the
-    data folder is absent.
+    likelihood, ``HOTGYM_REFERENCE_MS`` per record); the target is ``HOTGYM_TARGET_MS``.
+    Skipped with a message when the data folder is absent.
+
+The measured figures are in docs/experiments/speed.md.
 
 Both wall-clock time (``time.perf_counter``) and the thread's CPU time (``time.thread_time``,
 less sensitive to other processes on a shared machine) are reported; the target is checked
@@ -93,8 +95,8 @@ def encode_scalar(value: float) -> SDR:
 
 
 def _random_projection_columns(inputs: list[SDR], seed: int) -> list[SDR]:
-    """Fallback when no Spatial Pooler is installed: a fixed random potential pool (85%) with
-    random weights, top-40 overlap."""
+    """Fallback when no Spatial Pooler is installed: a fixed random potential pool (the SP's
+    ``potential_pct``) with random weights, top-40 overlap."""
     rng = np.random.default_rng(seed)
     w = (rng.random((ENCODER_BITS, 2048)) < 0.85) * rng.random((ENCODER_BITS, 2048))
     return [SDR(2048, np.argpartition(-w[x.indices].sum(axis=0), 40)[:40]) for x in inputs]
