@@ -1,7 +1,10 @@
 """Count benchmark figures left in the docstrings and comments of ``src/``.
 
 A figure is a decimal number (``0.985``, ``72.1``) or a percentage (``98%``) inside a docstring
-or a comment. Code is not counted. Usage: ``python tools/count_figures.py [--max N] [--list]``.
+or a comment. Code is not counted, and neither are a docstring's doctest examples (``>>>`` and
+``...`` lines and the output printed under them), which are code too. Usage:
+``python tools/count_figures.py [--max N] [--list]``; with ``--max N`` it exits 1 when more than
+``N`` figures remain.
 """
 
 from __future__ import annotations
@@ -17,6 +20,23 @@ from pathlib import Path
 FIGURE = re.compile(r"(?<![\w.])(\d+\.\d+|\d+(\.\d+)?\s?%)(?![\w.])")
 
 
+def strip_doctests(doc: str) -> str:
+    """``doc`` with its doctest examples blanked (lines kept, so line numbers stay)."""
+    out: list[str] = []
+    in_example = False
+    for line in doc.split("\n"):
+        stripped = line.strip()
+        if stripped.startswith((">>>", "... ")) or stripped == "...":
+            in_example = True
+            out.append("")
+        elif in_example and stripped:
+            out.append("")  # the example's expected output
+        else:
+            in_example = False
+            out.append(line)
+    return "\n".join(out)
+
+
 def texts(path: Path) -> list[tuple[int, str]]:
     """(line, text) of every docstring and comment in one file."""
     source = path.read_text(encoding="utf-8")
@@ -27,7 +47,7 @@ def texts(path: Path) -> list[tuple[int, str]]:
             body = node.body
             if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
                     and isinstance(body[0].value.value, str):
-                out.append((body[0].lineno, body[0].value.value))
+                out.append((body[0].lineno, strip_doctests(body[0].value.value)))
     for tok in tokenize.generate_tokens(io.StringIO(source).readline):
         if tok.type == tokenize.COMMENT:
             out.append((tok.start[0], tok.string))

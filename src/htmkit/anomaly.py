@@ -10,20 +10,21 @@
      a flat 0.5;
   3. every ``reestimation_period`` records fit a normal distribution to the moving averages
      (over ``averaging_window`` records) of the raw scores in the window, skipping the records
-     of the learning period that are still in it. The mean is floored at 0.03 and the variance
-     at 0.0003 so that an almost perfectly predicted stream does not turn every small blip into
-     an alarm; when the input *values* in the window are (numerically) constant the broad
-     "null" distribution (mean 0.5, standard deviation 1000) is used instead;
+     of the learning period that are still in it. The mean is floored at :data:`MIN_MEAN` and
+     the variance at :data:`MIN_VARIANCE` so that an almost perfectly predicted stream does not
+     turn every small blip into an alarm; when the input *values* in the window are
+     (numerically) constant the broad "null" distribution (:data:`NULL_MEAN`,
+     :data:`NULL_STDEV`) is used instead;
   4. for each new record, average the raw score with the previous ones, take the Gaussian tail
      probability ``q`` of that average (``P(X >= avg)`` above the mean, mirrored below it), and
      damp runs of extreme values: when both this and the previous tail probability are in the
-     red zone (``<= 1 - 0.99999``) the value is replaced by ``1 - 0.999``. The likelihood is
-     ``1 - q``.
+     red zone (``<= 1 - RED_THRESHOLD``) the value is replaced by ``1 - YELLOW_THRESHOLD``. The
+     likelihood is ``1 - q``.
 
   :meth:`AnomalyLikelihood.compute_log_likelihood` gives the log scale NAB thresholds on.
 
-Following NuPIC, the tail probability uses ``erfc(z / 1.4142)`` (not exactly ``sqrt(2)``) so the
-numbers match the published detector.
+Following NuPIC, the tail probability divides ``z`` by a rounded ``sqrt(2)`` (see
+:func:`tail_probability`) so the numbers match the published detector.
 """
 
 from __future__ import annotations
@@ -89,7 +90,7 @@ def raw_anomaly(active_columns: SDR, predicted_columns: SDR) -> float:
     Returns
     -------
     float
-        ``1 - |active & predicted| / |active|`` in ``[0, 1]``; ``0.0`` when no column is
+        ``1 - |active & predicted| / |active|`` in ``[0, 1]``; zero when no column is
         active (nothing unexpected happened).
 
     Raises
@@ -124,9 +125,12 @@ def tail_probability(x: float, mean: float, stdev: float) -> float:
 
 
 def compute_log_likelihood(likelihood: float) -> float:
-    """Log-scale likelihood as NuPIC/NAB: ``log(1.0000000001 - L) / log(1 - 0.9999999999)``.
+    """Log-scale likelihood as NuPIC/NAB: ``log(1 + eps - L) / log(eps)`` with ``eps = 1e-10``.
 
-    Maps 0.5 to about 0.03, 0.999 to about 0.3, 0.99999 to about 0.5 and 1 to 1.
+    How it maps the flat probationary value, the yellow and red thresholds and 1:
+
+    >>> [round(compute_log_likelihood(x), 2) for x in (0.5, YELLOW_THRESHOLD, RED_THRESHOLD, 1)]
+    [0.03, 0.3, 0.5, 1.0]
     """
     return math.log(1.0000000001 - float(likelihood)) / _LOG_DENOMINATOR
 
@@ -142,8 +146,9 @@ class AnomalyLikelihoodParams:
         Records during which the model is still learning; their raw scores are excluded from
         the fitted distribution while they remain in the window.
     estimation_samples : int
-        Records after the learning period collected before the first fit. A flat 0.5 is
-        returned for the first ``learning_period + estimation_samples`` records.
+        Records after the learning period collected before the first fit. The flat
+        probationary value is returned for the first ``learning_period + estimation_samples``
+        records.
     historic_window_size : int
         Number of raw scores kept for re-estimation (8640 = one month of 5-minute records).
     reestimation_period : int
@@ -177,7 +182,8 @@ class AnomalyLikelihoodParams:
 
     @property
     def probationary_period(self) -> int:
-        """Records for which 0.5 is returned: ``learning_period + estimation_samples``."""
+        """Records for which the flat probationary value is returned:
+        ``learning_period + estimation_samples``."""
         return self.learning_period + self.estimation_samples
 
 
@@ -226,7 +232,7 @@ class AnomalyLikelihood(Persistable):
 
     @property
     def probationary_period(self) -> int:
-        """Records for which a flat 0.5 is returned."""
+        """Records for which the flat probationary value is returned."""
         return self.params.probationary_period
 
     @property
@@ -257,7 +263,8 @@ class AnomalyLikelihood(Persistable):
         Returns
         -------
         float
-            0.5 during the probationary period, then ``1 - tail probability``.
+            The flat probationary value (see the module docstring) during the probationary
+            period, then ``1 - tail probability``.
 
         Raises
         ------

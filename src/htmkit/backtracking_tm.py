@@ -1,5 +1,6 @@
 """Backtracking Temporal Memory: the sequence memory of Numenta's older NuPIC (``TP``,
-``BacktrackingTM`` / ``BacktrackingTMCPP``), which their NAB entry at 70.1 used.
+``BacktrackingTM`` / ``BacktrackingTMCPP``), which their NAB entry used (its published score
+is in benchmarks/results/published.json).
 
 It differs from the BAMI Temporal Memory (:mod:`htmkit.temporal_memory`) in keeping two
 separate cell states:
@@ -387,7 +388,7 @@ class BacktrackingTemporalMemory(Persistable):
 
     @property
     def anomaly(self) -> float:
-        """Raw anomaly of the last step (0.0 when no column was active): with
+        """Raw anomaly of the last step (zero when no column was active): with
         ``anomaly_mode="confidence"`` (NuPIC's), the fraction of its active columns that were
         not in the :attr:`predicted_columns` of the step before; with ``"predicted"``,
         :attr:`anomaly_predicted`."""

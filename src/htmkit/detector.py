@@ -303,7 +303,7 @@ class AnomalyDetector(Persistable):
         return self._refractory(score, spatial)
 
     def _refractory(self, score: float, spatial: bool) -> float:
-        """The final score: 1.0 for a spatial anomaly, else the likelihood score, damped
+        """The final score: one for a spatial anomaly, else the likelihood score, damped
         during the refractory period after an alarm (see ``suppression``)."""
         sup = self.settings.get("suppression")
         if sup is not None and self._suppress_left > 0:

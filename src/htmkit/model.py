@@ -10,11 +10,11 @@ Configuration (every key optional; missing keys take the defaults in :data:`DEFA
     value:                 # the predicted numeric field
       encoder: {size: 400, active_bits: 21, resolution: null, buckets: 130, seed: 1}
     timestamp:             # DateEncoder fields; set all widths to 0 to ignore time
-      encoder: {time_of_day_width: 21, time_of_day_radius: 9.49, weekend_width: 0}
+      encoder: {time_of_day_width: 21, time_of_day_radius: ..., weekend_width: 0}
     sp: {column_dimensions: [2048], ...}      # SpatialPoolerParams fields
     tm: {cells_per_column: 32, ...}           # TemporalMemoryParams fields
                            # (implementation: backtracking -> BacktrackingTemporalMemoryParams)
-    predictor: {steps: [1], alpha: 0.1}
+    predictor: {steps: [1], alpha: ...}
     likelihood: {learning_period: 288, ...}   # AnomalyLikelihoodParams fields
     seed: 42
 

@@ -313,7 +313,7 @@ class TemporalMemory(Persistable):
     @property
     def anomaly(self) -> float:
         """Raw anomaly of the last step: fraction of active columns that were not predicted
-        (0.0 when no column was active)."""
+        (zero when no column was active)."""
         return self._anomaly
 
     @property

@@ -361,8 +361,9 @@ def summarize_accuracy(
     """Final accuracies, learn and relearn times of one run (see the module docstring).
 
     Returns a dict with ``final_before`` (moving accuracy just before the switch),
-    ``final_end`` (at the end), ``learn_time`` (element index where 95 % of ``final_before``
-    is first reached), ``relearn_time`` (elements after the switch until 95 % of ``final_end``
+    ``final_end`` (at the end), ``learn_time`` (element index where :func:`learn_time`'s
+    default fraction of ``final_before`` is first reached), ``relearn_time`` (elements after
+    the switch until that fraction of ``final_end``
     is reached again with a window entirely after the switch), ``mean_accuracy`` (plain mean
     over all scored events) and the curve (``times``, ``accuracy``).
     """

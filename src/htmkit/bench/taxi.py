@@ -1,4 +1,4 @@
-"""``htmkit bench taxi``: NYC taxi demand, 5 steps (two and a half hours) ahead (Cui, Ahmad & Hawkins 2016).
+"""``htmkit bench taxi``: NYC taxi demand, 5 steps (2.5 h) ahead (Cui, Ahmad & Hawkins 2016).
 
 Every model sees the series once, online, in time order, with the value, the time of day and
 the day of week of each 30-minute row, and predicts the passenger count 5 rows ahead. Errors

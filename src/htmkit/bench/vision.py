@@ -31,7 +31,7 @@ The run
   (1,347 train / 450 test for seed 0 — the per-class rounding may move a few).
 * ``mnist``: the 60,000 / 10,000 IDX files; ``quick`` keeps the first 10,000 training and 2,000
   test images.
-* Test protocols: ``clean``, two shifts, salt-and-pepper p = 0.1/0.2/0.3, two occlusions; plus
+* Test protocols: ``clean``, two shifts, three salt-and-pepper levels, two occlusions; plus
   ``few_shot_10`` and ``few_shot_100``: a fresh model trained on 10 / 100 training images per class
   and tested on ``clean``.
 * Reported: accuracy per model per protocol, train time (full training set) and test time (all

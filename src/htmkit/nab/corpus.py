@@ -26,7 +26,8 @@ import pandas as pd
 
 from ..errors import DataError
 
-#: NAB scores nothing in the first ``min(floor(0.15 * n), 0.15 * 5000)`` rows of a series.
+#: NAB scores nothing in the first ``min(floor(p * n), p * 5000)`` rows of a series, ``p``
+#: this fraction.
 PROBATIONARY_PERCENT = 0.15
 WINDOWS_FILE = Path("labels") / "combined_windows.json"
 _SHARED_RELATIVE = Path("..") / "shared" / "data" / "nab"

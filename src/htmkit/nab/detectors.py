@@ -119,7 +119,8 @@ class WindowedGaussianDetector(BaseDetector):
     normal distribution fitted to the window *before* the record is added (mean and
     population standard deviation, ``1e-6`` when that is 0): ``score = 1 - Q(|z|)``, one
     minus the Gaussian tail probability, so unusually high *or* low values score near 1.
-    This is NAB's final detector code, which produced its scoreboard row (39.6 / 20.9 / 47.4).
+    This is NAB's final detector code, which produced its scoreboard row
+    (:data:`htmkit.nab.bench.PUBLISHED`).
 
     ``one_sided=True`` scores ``1 - Q(z) = Phi(z)`` instead (only unusually *high* values
     score near 1): that is what generated the ``results/windowedGaussian`` CSVs stored in the

@@ -2,7 +2,8 @@
 
 The rules (NAB v1.x ``Sweeper``; written from its description and source, not copied):
 
-* **Probation.** The first ``min(floor(0.15 * n), 750)`` rows of a series are not scored at
+* **Probation.** The first ``min(floor(p * n), 750)`` rows of a series (``p`` =
+  :data:`~htmkit.nab.corpus.PROBATIONARY_PERCENT`) are not scored at
   all: they are neither detections nor misses, and a window lying wholly inside them counts
   for nothing (NAB's windows all end after probation).
 * **Windows.** Each labelled window ``[a, b]`` (row indices, inclusive, width ``w = b-a+1``)
@@ -16,8 +17,9 @@ The rules (NAB v1.x ``Sweeper``; written from its description and source, not co
   ``d = (i - b_prev) / (w_prev - 1)`` measured from the end of the closest preceding window
   (so a detection right after a window costs little and one far from it costs about
   ``A_FP``), or ``-A_FP`` when no window precedes it.
-* **Profiles.** ``standard`` (A_TP 1, A_FP 0.11, A_FN 1), ``reward_low_FP_rate`` (A_FP 0.22),
-  ``reward_low_FN_rate`` (A_FN 2), all with A_TN 1 -- NAB's ``config/profiles.json``.
+* **Profiles.** ``standard``, ``reward_low_FP_rate`` (twice the standard A_FP) and
+  ``reward_low_FN_rate`` (A_FN 2), all with A_TP and A_TN 1 -- NAB's ``config/profiles.json``,
+  :data:`PROFILES`.
 * **Threshold.** One threshold per detector and profile, the one maximising the raw score
   summed over the whole corpus; every distinct anomaly score (and "nothing", reported as 1.1
   like NAB) is tried. Ties go to the higher threshold, as in NAB's optimizer.
@@ -29,7 +31,8 @@ The rules (NAB v1.x ``Sweeper``; written from its description and source, not co
 ``digits`` (off by default) rounds anomaly scores to that many significant digits before
 scoring. NAB's published result files went through Python 2's 12-digit ``str(float)``, which
 turns scores like 0.99999999999977 into exactly 1.0 and so changes the optimal threshold;
-``digits=12`` reproduces NAB's published numbers (e.g. windowedGaussian 39.65 / 20.87 / 47.41).
+``digits=12`` reproduces NAB's published numbers (windowedGaussian's are in
+benchmarks/results/published.json).
 
 The sweep sorts all scored rows once by anomaly score and updates the total incrementally
 (false positives add their cost; a window changes only when a detection earlier than its
