@@ -129,14 +129,8 @@ class LinearReadout:
     lr_schedule : {"cosine", "constant"}
         ``"cosine"``: the learning rate decays from ``lr`` to zero along half a cosine over all
         updates, so the last updates settle the weights instead of leaving them wherever the
-        last noisy mini-batch step put them. Chosen on a validation split of the MNIST training
-        set (train 0-49,999, 3,000 held-out training images, HTM features): a constant 1e-2
-        (the old default) read out the ``sp`` model's SDRs at 0.963 clean, 0.868 at 30%
-        salt-and-pepper and 0.708 under a 12x12 occlusion, the cosine schedule with
-        ``lr = 3e-3`` and ``l2 = 3e-5`` at 0.976 / 0.911 / 0.757; the hierarchy's 0.975 /
-        0.921 / 0.716 became 0.981 / 0.935 / 0.728. Around that choice (lr 2e-3 to 5e-3, l2
-        1e-5 to 1e-4, two shuffling seeds) clean accuracy stays within 0.3 points; a larger
-        l2 trades clean accuracy and shift for occlusion.
+        last noisy mini-batch step put them. Default chosen in
+        docs/experiments/vision-settings.md ("The readout's learning-rate schedule").
     min_steps : int
         Minimum number of Adam updates.
     seed : int

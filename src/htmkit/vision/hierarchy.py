@@ -859,37 +859,33 @@ def bench_params(kind: str, image_shape: tuple[int, int], seed: int = 0,
     H, W = image_shape
     # the retina: small images (the 8x8 digits) are zoomed 3x so that the SPs get detail
     up = 3 if min(H, W) < 16 else 1
-    # perm_inc = perm_dec = 0.04 (instead of 0.05 / 0.01): more selective receptive fields;
-    # chosen on a 5,000 / 1,000 split of the MNIST training set (see the module docstring)
+    # equal permanence steps: more selective receptive fields (docs/experiments/vision-settings.md)
     common = dict(image_shape=image_shape, upsample=up, seed=seed, pooling="count",
                   l1_radius=5 if up == 1 else 4, l1_depth=24, l1_density=0.15,
                   l1_stimulus=8 if up == 1 else 4, perm_inc=0.04, perm_dec=0.04)
     if up == 1:
         # fractional inference at level 1 (columns compete on the fraction of their connected
-        # synapses that see on-pixels, threshold 0.3) with level-1 density 0.08, for ``sp`` and
-        # the hierarchy: chosen on validation splits of the MNIST training set, it buys noise
-        # and occlusion robustness (see the module docstring)
+        # synapses that see on-pixels) with a sparser level 1, for ``sp`` and the hierarchy:
+        # noise and occlusion robustness (docs/experiments/vision-fractional-inference.md)
         common.update(l1_min_fraction=0.3, l1_density=0.08)
     if kind == "sp":
         # one level, one view per image (no movie); the SP learns in one pass over all images.
         # MNIST: 32 mini-columns per grid position and potential pools of half the receptive
-        # window -- chosen for the clean accuracy that is this model's target, on a validation
-        # run (train 0-49,999, 3,000 held-out training images; see the module docstring)
+        # window -- chosen for the clean accuracy that is this model's target
+        # (docs/experiments/vision-settings.md)
         if up == 1:
             common.update(l1_depth=32, potential_pct=0.5)
         return HierarchyParams(levels=1, movie="spiral", step=0, n_learn=0, **common)
-    # the zoomed 8x8 digits: fractional inference (0.3) helps the hierarchy there too (validated
-    # on splits of the digits training set); level-1 density 0.15 stays, and the single level
-    # ``sp`` keeps count inference (no clear gain there). The MNIST hierarchy uses threshold
-    # 0.4: with the cosine readout, on 10,000 held-out training images, 0.4 kept clean accuracy
-    # and gained 1.9 points at 30% salt-and-pepper over 0.3 (see the module docstring)
+    # the zoomed 8x8 digits: fractional inference helps the hierarchy there too, at the denser
+    # level 1, and the single level ``sp`` keeps count inference; the MNIST hierarchy uses a
+    # higher threshold (docs/experiments/vision-fractional-inference.md)
     common["l1_min_fraction"] = 0.4 if up == 1 else 0.3
     # MNIST: eye movements of two pixels (offsets {-2, 0, 2}^2, still 9 views) -- wider shift
-    # invariance at the same cost, chosen on validation splits (see the module docstring);
+    # invariance at the same cost (docs/experiments/vision-eye-movements.md);
     # not validated on the zoomed 8x8 digits, which keep one-pixel steps
     stride = 2 if up == 1 else 1
     # MNIST: level 1 learns on the movies of 5,000 training images instead of 2,000 -- the best
-    # clean accuracy in two validation runs (see the module docstring), for ~30 s more training
+    # clean accuracy in two validation runs (docs/experiments/vision-settings.md)
     n_learn = 1000 if quick else (5000 if up == 1 else 2000)
     return HierarchyParams(levels=2, movie="spiral", step=1, stride=stride, n_learn=n_learn,
                            **common)
@@ -913,10 +909,9 @@ def sp_bench_factory(ctx: Any) -> HTMVisionModel:
 def hierarchy_bench_factory(ctx: Any) -> HTMVisionModel:
     """``hierarchy``: the two-level hierarchy + linear readout (see :func:`bench_params`).
 
-    On MNIST-sized images its readout learns with spatial dropout (``readout_dropout=0.5``):
-    chosen on validation (readout on training images 0-49,999, held out 50,000-59,999), it
-    bought 4.8 points under a 12x12 occlusion for 0.16 points clean (see the module
-    docstring). The 8x8 digits (not validated) and the other hierarchy models keep none."""
+    On MNIST-sized images its readout learns with spatial dropout (``readout_dropout``;
+    chosen in docs/experiments/vision-occlusion-feedback.md). The 8x8 digits (not validated)
+    and the other hierarchy models keep none."""
     dropout = 0.5 if min(ctx.image_shape) >= 16 else 0.0
     return _bench_model(ctx, "hierarchy", readout_dropout=dropout)
 
@@ -929,11 +924,10 @@ def hierarchy_saccades_bench_factory(ctx: Any) -> HTMVisionModel:
 
 def hierarchy_parts_bench_factory(ctx: Any) -> HTMVisionModel:
     """``hierarchy-parts``: the hierarchy read by parts -- a readout that learns with spatial
-    dropout 0.7 (``readout_dropout``) and, at test time, the average of its readings that each
+    dropout (``readout_dropout``) and, at test time, the average of its readings that each
     ignore one 4 x 4 block of the 7 x 7 level-2 patches, a 16 x 16-pixel region
-    (``test_ignore=4``). Chosen on validation for the 12x12 occlusion with clean accuracy kept
-    at 98% (see the module docstring). On smaller images the block keeps the same share of the
-    patch grid (not validated there)."""
+    (``test_ignore=4``). Chosen in docs/experiments/vision-occlusion-feedback.md. On smaller
+    images the block keeps the same share of the patch grid (not validated there)."""
     params = bench_params("hierarchy", ctx.image_shape, ctx.seed, ctx.quick, ctx.n_train)
     k = max(1, round(4 * min(params.l2_grid) / 7))
     return _bench_model(ctx, "hierarchy-parts", readout_dropout=0.7, test_ignore=k)
