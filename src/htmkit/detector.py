@@ -19,8 +19,7 @@ refractory period follows each alarm (:data:`DEFAULT_SUPPRESSION`). Pass
 settings are given as arguments. ``ensemble=k`` runs ``k`` models and feeds the median of their
 raw anomaly scores to one likelihood.
 
-Defaults chosen in docs/experiments/detector-defaults.md (with detector-refractory.md,
-detector-ensembles.md and detector-bami-history.md beside it).
+Defaults chosen in docs/experiments/detector-defaults.md and the detector-* pages beside it.
 """
 
 from __future__ import annotations

@@ -27,8 +27,7 @@ level-1 SP step per view and one level-2 step per pooled window (numba kernels);
 (identical outputs) for inspection and drawing; the per-view loop does not go through
 ``Network.run``, whose per-step bookkeeping would dominate the cost of T steps per image.
 
-Benchmark settings and results: docs/experiments/vision-mnist.md (and the vision-* studies
-it links).
+Benchmark settings chosen in docs/experiments/vision-mnist.md and the vision-* pages it links.
 """
 
 from __future__ import annotations
