@@ -174,8 +174,8 @@ def published_rows(results: Path = RESULTS) -> list[Row]:
     rows = []
     for e in d["entries"]:
         figs = ", ".join(f"{k} {v:g}" for k, v in e["metrics"].items())
-        rows.append((f"{e['benchmark']} (published)", str(e["model"]), figs,
-                     f"**published**: {e.get('cite') or e['source']}"))
+        rows.append((f"{e['benchmark']}, published", str(e["model"]), figs,
+                     f"**published** {e.get('cite') or e['source']}"))
     return rows
 
 
