@@ -209,6 +209,12 @@ class NupicBacktrackingTM:
         self.lrn_iteration = 0
         self.iteration = 0
         self.anomaly = 0.0
+        #: how often each rule fired (to check that a stream exercises them)
+        self.events = dict.fromkeys(
+            ("infer_backtrack", "infer_lock_on", "learn_backtrack", "learn_lock_on",
+             "max_seq_length", "pam_expired", "new_segment", "segment_deleted",
+             "synapses_freed", "synapse_removed", "segment_released", "update_applied",
+             "new_synapses_drawn"), 0)
         self.init_perm = f32(p.initial_permanence)
         self.conn_perm = f32(p.connected_permanence)
         self.inc = f32(p.permanence_increment)
@@ -223,6 +229,13 @@ class NupicBacktrackingTM:
     def segments(self, cell: int) -> list[Segment]:
         return [s for s in self.cells[cell] if s is not None]
 
+    def all_segments(self):
+        """(cell, segment) of every segment, cells in increasing order, segments by slot."""
+        for cell, slots in enumerate(self.cells):
+            for seg in slots:
+                if seg is not None:
+                    yield cell, seg
+
     def num_segments(self) -> int:
         return sum(len(self.segments(c)) for c in range(len(self.cells)))
 
@@ -230,6 +243,7 @@ class NupicBacktrackingTM:
         return sum(len(s.syns) for c in range(len(self.cells)) for s in self.segments(c))
 
     def release_segment(self, seg: Segment) -> None:
+        self.events["segment_released"] += 1
         slots = self.cells[seg.cell]
         slots[slots.index(seg)] = None
         seg.alive = False
@@ -314,14 +328,13 @@ class NupicBacktrackingTM:
         self.confident_columns = set()
         thr = self.p.activation_threshold
         predicted_columns = set()
-        for cell in range(len(self.cells)):
-            for seg in self.segments(cell):
-                if seg.activity(self.inf_active) < thr:
-                    continue
-                self.confident_columns.add(cell // self.K)
-                if seg.activity(self.inf_active, self.conn_perm) >= thr:
-                    self.inf_predicted.add(cell)
-                    predicted_columns.add(cell // self.K)
+        for cell, seg in self.all_segments():
+            if seg.activity(self.inf_active) < thr:
+                continue
+            self.confident_columns.add(cell // self.K)
+            if seg.activity(self.inf_active, self.conn_perm) >= thr:
+                self.inf_predicted.add(cell)
+                predicted_columns.add(cell // self.K)
         return len(predicted_columns) >= 0.5 * float(self.avg_input_density)
 
     def infer_backtrack(self, cols: list[int]) -> None:
@@ -331,6 +344,7 @@ class NupicBacktrackingTM:
             return
         backup_active = set(self.inf_active)
         backup_predicted_1 = set(self.inf_predicted_1)
+        self.events["infer_backtrack"] += 1
         bad: list[int] = []
         candidate = None
         for start in range(n):
@@ -347,6 +361,7 @@ class NupicBacktrackingTM:
                 bad.append(start)
                 continue
             candidate = start  # the oldest start that locks on; its state stands
+            self.events["infer_lock_on"] += 1
             break
         if candidate is None:
             self.inf_active = backup_active
@@ -376,6 +391,10 @@ class NupicBacktrackingTM:
         max_seq = self.p.max_seq_length
         if (self.reset_called or self.pam_counter == 0
                 or (max_seq != 0 and self.learned_seq_length >= max_seq)):
+            if self.pam_counter == 0:
+                self.events["pam_expired"] += 1
+            elif not self.reset_called:
+                self.events["max_seq_length"] += 1
             back_steps = 0
             if not self.reset_called:
                 back_steps = self.learn_backtrack()
@@ -466,6 +485,7 @@ class NupicBacktrackingTM:
         n_prev = len(self.prev_lrn_patterns) - 1
         if n_prev <= 0:
             return 0
+        self.events["learn_backtrack"] += 1
         bad: list[int] = []
         found = None
         for start in range(n_prev):
@@ -476,6 +496,7 @@ class NupicBacktrackingTM:
         if found is None:
             self.prev_lrn_patterns = []
             return 0
+        self.events["learn_lock_on"] += 1
         self.learn_backtrack_from(found, read_only=False)
         for i in range(n_prev):
             if i in bad or i <= found:
@@ -503,6 +524,7 @@ class NupicBacktrackingTM:
         candidates = [c for c in sorted(active) if c not in already]
         if len(candidates) <= n:
             return candidates
+        self.events["new_synapses_drawn"] += 1
         return self.rng.shuffle_prefix(candidates, n)
 
     def cell_for_new_segment(self, c: int) -> int:
@@ -520,6 +542,7 @@ class NupicBacktrackingTM:
                 if victim is None or dc < victim_dc:
                     victim, victim_dc = seg, dc
         assert victim is not None
+        self.events["segment_deleted"] += 1
         self.segment_updates = [u for u in self.segment_updates if u.segment is not victim]
         self.release_segment(victim)
         return victim.cell
@@ -537,7 +560,9 @@ class NupicBacktrackingTM:
 
     def adapt_segment(self, update: Update) -> None:
         seg = update.segment
+        self.events["update_applied"] += 1
         if seg is None:
+            self.events["new_segment"] += 1
             seg = self.new_segment(update.cell)
             for src in update.sources:
                 seg.syns.append(Synapse(src, self.init_perm))
@@ -555,9 +580,12 @@ class NupicBacktrackingTM:
             else:
                 syn.perm = f32(syn.perm - self.dec)
                 if syn.perm <= 0.0:
+                    self.events["synapse_removed"] += 1
                     seg.remove_synapse(j)
         new_sources = [s for s in update.sources if s not in reinforced]
         n_free = len(new_sources) + len(seg.syns) - self.p.max_synapses_per_segment
+        if n_free > 0:
+            self.events["synapses_freed"] += 1
         for _ in range(max(n_free, 0)):
             # weakest inactive synapse first, then the weakest active one
             best, best_key = -1, f32(0.0)

@@ -1,0 +1,118 @@
+"""Golden trace of the backtracking TM against a transcription of NuPIC's algorithm.
+
+``tests/data/btm_golden.json`` holds, for a fixed stream, the per-step output of the
+pure-Python reference in ``tests/reference/nupic_backtracking_tm.py`` (written by
+``tools/make_btm_golden.py``): raw anomaly, confident (predicted) columns, predictive cells,
+active cells, learning cells, learn-predicted cells, segment and synapse counts. The default
+tier checks htmkit's numba port against the stored file; the ``slow`` tier re-runs the
+reference itself (against the file and against the port, and on a variant with
+``predicted_segment_decrement``).
+"""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from htmkit.backtracking_tm import BacktrackingTemporalMemory
+from htmkit.sdr import SDR
+from reference.btm_golden import (
+    FIELDS,
+    PARAMS,
+    htmkit_params,
+    make_stream,
+    run_reference,
+    trace_htmkit,
+)
+from reference.nupic_backtracking_tm import NupicBacktrackingTM, SplitMix64
+
+GOLDEN = Path(__file__).parent / "data" / "btm_golden.json"
+
+
+@pytest.fixture(scope="module")
+def golden():
+    return json.loads(GOLDEN.read_text())
+
+
+def run_htmkit(steps, params):
+    tm = BacktrackingTemporalMemory(**htmkit_params(params))
+    out = []
+    for step in steps:
+        if step["reset"]:
+            tm.reset()
+        tm.compute(SDR(params["num_columns"], step["columns"]), learn=step["learn"])
+        out.append(trace_htmkit(tm))
+    return out
+
+
+def first_difference(got, want):
+    """``(step, field, got, want)`` of the first difference of two traces, or None."""
+    assert len(got) == len(want)
+    for t, (g, w) in enumerate(zip(got, want, strict=True)):
+        for f in FIELDS:
+            if g[f] != w[f]:
+                return t, f, g[f], w[f]
+    return None
+
+
+def test_golden_file_matches_stream_and_params(golden):
+    assert golden["params"] == PARAMS
+    assert [s["input"] for s in golden["steps"]] == make_stream()
+
+
+def test_golden_stream_exercises_every_rule(golden):
+    ev = golden["events"]
+    for name in ("infer_backtrack", "infer_lock_on", "learn_backtrack", "learn_lock_on",
+                 "max_seq_length", "pam_expired", "segment_deleted", "synapses_freed",
+                 "synapse_removed", "new_synapses_drawn"):
+        assert ev[name] > 0, name
+    outs = [s["output"] for s in golden["steps"]]
+    anomalies = [o["anomaly"] for o in outs]
+    assert 0.0 in anomalies and 1.0 in anomalies and any(0 < a < 1 for a in anomalies)
+
+
+def test_htmkit_matches_golden_trace(golden):
+    steps = [s["input"] for s in golden["steps"]]
+    want = [s["output"] for s in golden["steps"]]
+    got = run_htmkit(steps, golden["params"])
+    assert first_difference(got, want) is None
+
+
+def test_splitmix_matches_kernel_rng():
+    import numpy as np
+
+    from htmkit.kernels import rng as krng
+
+    state = krng.make_state(7)
+    ref = SplitMix64(7)
+    for n in (1, 2, 3, 10, 1000, 2**40):
+        assert int(krng.rand_below(state, n)) == ref.rand_below(n)
+    arr = np.arange(20, dtype=np.int32)
+    krng.shuffle_prefix(state, arr, 6)
+    assert arr[:6].tolist() == ref.shuffle_prefix(list(range(20)), 6)
+
+
+@pytest.mark.slow
+def test_reference_reproduces_golden_file(golden):
+    steps = [s["input"] for s in golden["steps"]]
+    trace, events = run_reference(steps, golden["params"])
+    assert events == golden["events"]
+    assert first_difference(trace, [s["output"] for s in golden["steps"]]) is None
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("variant", [
+    dict(predicted_segment_decrement=0.05),
+    dict(seed=11, max_seq_length=0, pam_length=1, max_inf_backtrack=0),
+])
+def test_htmkit_matches_reference_variants(variant):
+    params = {**PARAMS, **variant}
+    steps = make_stream(seed=2, n=200)
+    want, _ = run_reference(steps, params)
+    got = run_htmkit(steps, params)
+    assert first_difference(got, want) is None
+
+
+def test_reference_rejects_unknown_parameter():
+    with pytest.raises(TypeError):
+        NupicBacktrackingTM(num_columns=8, no_such_parameter=1)
