@@ -13,9 +13,6 @@ import json
 from pathlib import Path
 
 import pytest
-
-from htmkit.backtracking_tm import BacktrackingTemporalMemory
-from htmkit.sdr import SDR
 from reference.btm_golden import (
     FIELDS,
     PARAMS,
@@ -25,6 +22,9 @@ from reference.btm_golden import (
     trace_htmkit,
 )
 from reference.nupic_backtracking_tm import NupicBacktrackingTM, SplitMix64
+
+from htmkit.backtracking_tm import BacktrackingTemporalMemory
+from htmkit.sdr import SDR
 
 GOLDEN = Path(__file__).parent / "data" / "btm_golden.json"
 
@@ -104,6 +104,9 @@ def test_reference_reproduces_golden_file(golden):
 @pytest.mark.parametrize("variant", [
     dict(predicted_segment_decrement=0.05),
     dict(seed=11, max_seq_length=0, pam_length=1, max_inf_backtrack=0),
+    # phase-2 updates draw new synapses: the port's phase-2 column order is needed
+    dict(activation_threshold=4, min_threshold=3, phase2_order="port"),
+    dict(max_new_synapse_count=8, max_synapses_per_segment=10, phase2_order="port"),
 ])
 def test_htmkit_matches_reference_variants(variant):
     params = {**PARAMS, **variant}
@@ -111,6 +114,32 @@ def test_htmkit_matches_reference_variants(variant):
     want, _ = run_reference(steps, params)
     got = run_htmkit(steps, params)
     assert first_difference(got, want) is None
+
+
+@pytest.mark.slow
+def test_htmkit_matches_reference_nab_ratios():
+    """NAB's proportions (new synapses > activation threshold > min threshold, 32 synapses
+    per segment) on 256 columns of 8 cells with 30 active columns."""
+    params = dict(num_columns=256, cells_per_column=8, activation_threshold=12,
+                  min_threshold=8, max_new_synapse_count=20, max_synapses_per_segment=32,
+                  max_segments_per_cell=2, seed=3, phase2_order="port")
+    steps = make_stream(seed=5, n=250, num_columns=256, active=30)
+    want, events = run_reference(steps, params)
+    assert events["new_synapses_drawn"] > 0 and events["segment_deleted"] > 0
+    got = run_htmkit(steps, params)
+    assert first_difference(got, want) is None
+
+
+def test_phase2_column_order_parts_from_port_when_phase2_draws():
+    """The one known difference (reference docstring, item 2): with NuPIC's phase-2 column
+    order, the random stream goes to the columns in another order than in the port."""
+    params = {**PARAMS, "activation_threshold": 4, "min_threshold": 3}
+    steps = make_stream(seed=2, n=60)
+    got = run_htmkit(steps, params)
+    want, _ = run_reference(steps, {**params, "phase2_order": "column"})
+    port, _ = run_reference(steps, {**params, "phase2_order": "port"})
+    assert first_difference(got, port) is None
+    assert first_difference(got, want) is not None
 
 
 def test_reference_rejects_unknown_parameter():

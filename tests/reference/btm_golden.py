@@ -34,23 +34,24 @@ FIELDS = ("anomaly", "predicted_columns", "predictive_cells", "active_cells",
 
 
 def htmkit_params(params: dict[str, Any]) -> dict[str, Any]:
-    out = {k: v for k, v in params.items() if k != "num_columns"}
+    out = {k: v for k, v in params.items() if k not in ("num_columns", "phase2_order")}
     out["column_dimensions"] = params["num_columns"]
     return out
 
 
-def make_stream(seed: int = 1, n: int = 300) -> list[dict[str, Any]]:
+def make_stream(seed: int = 1, n: int = 300, num_columns: int = NUM_COLUMNS,
+                active: int = ACTIVE) -> list[dict[str, Any]]:
     """Steps ``{"columns": [...], "learn": bool, "reset": bool}`` (reset before the step)."""
     rng = np.random.default_rng(seed)
 
     def pattern() -> list[int]:
-        return sorted(int(c) for c in rng.choice(NUM_COLUMNS, ACTIVE, replace=False))
+        return sorted(int(c) for c in rng.choice(num_columns, active, replace=False))
 
     letters = [pattern() for _ in range(10)]
     cols: list[list[int]] = []
     while len(cols) < n:
         r = rng.random()
-        if len(cols) > 240 and r < 0.3:
+        if len(cols) > 0.8 * n and r < 0.3:
             cols += [letters[7], letters[8], letters[9]]  # a subsequence unseen until here
         elif r < 0.1:
             cols.append(pattern())  # a random single pattern
@@ -58,7 +59,7 @@ def make_stream(seed: int = 1, n: int = 300) -> list[dict[str, Any]]:
             for s in range(5):
                 pat = list(letters[s])
                 if rng.random() < 0.1:  # column noise
-                    pat[int(rng.integers(ACTIVE))] = int(rng.integers(NUM_COLUMNS))
+                    pat[int(rng.integers(active))] = int(rng.integers(num_columns))
                     pat = sorted(set(pat))
                 cols.append(pat)
     steps = [{"columns": c, "learn": True, "reset": False} for c in cols[:n]]

@@ -34,11 +34,16 @@ which NAB ran with ``temporalImp: cpp``), so that the two can be compared exactl
      sorts the sample, and draws once (``getUInt32``) when ``n == 1``.
 2. **Order of the draws in learning phase 2.** NuPIC (both versions) walks the columns in
    increasing order, queueing updates (and so drawing) column after column. The port walks
-   them in the order its forward index first reaches a qualifying segment, which is not the
-   column order; both are deterministic, but the random stream is handed out to the columns
-   differently. This reference walks the columns in increasing order (NuPIC's); the golden
-   stream is therefore run with ``activation_threshold >= max_new_synapse_count``, where a
-   phase-2 update never needs new synapses and draws nothing (see the golden test).
+   the columns in the order its forward index first reaches a segment with
+   ``>= activation_threshold`` active synapses (learning cells in increasing order, then each
+   cell's outgoing synapses in index order), which is not the column order: both are
+   deterministic and choose the same cells and segments, but hand the random stream to the
+   columns in another order, so traces part as soon as two phase-2 updates in one step draw.
+   ``phase2_order="column"`` (the default) walks NuPIC's order; ``phase2_order="port"``
+   rebuilds the port's order from a per-cell list of outgoing synapses kept as the port keeps
+   it (appended; a removed synapse's place taken by the list's last). The golden stream uses
+   ``activation_threshold >= max_new_synapse_count``, where a phase-2 update never draws and
+   both orders give the same trace; the other tests use ``"port"``.
 3. **Best matching segment / cell.** Most active segment of the column, ties to the later cell
    and, within a cell, to the earlier segment (both NuPIC versions). Segments of a cell sit in
    *slots*: a released segment leaves an empty slot that the next new segment of that cell
@@ -82,7 +87,7 @@ which NAB ran with ``temporalImp: cpp``), so that the two can be compared exactl
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -121,11 +126,12 @@ f32 = np.float32
 
 
 class Synapse:
-    __slots__ = ("src", "perm")
+    __slots__ = ("src", "perm", "segment")
 
-    def __init__(self, src: int, perm: np.float32):
+    def __init__(self, src: int, perm: np.float32, segment: Segment):
         self.src = src
         self.perm = perm
+        self.segment = segment
 
 
 class Segment:
@@ -176,7 +182,7 @@ class ReferenceParams:
     max_lrn_backtrack: int = 5
     max_seq_length: int = 32
     seed: int = 42
-    extra: dict[str, Any] = field(default_factory=dict)
+    phase2_order: str = "column"
 
 
 class NupicBacktrackingTM:
@@ -190,6 +196,10 @@ class NupicBacktrackingTM:
         self.rng = SplitMix64(p.seed)
         # cells[cell] = list of slots, each a Segment or None (a free slot)
         self.cells: list[list[Segment | None]] = [[] for _ in range(p.num_columns * self.K)]
+        # out[cell]: the synapses whose presynaptic cell is ``cell``, in the port's forward
+        # index order (appended; a removed one's place taken by the last); used only by
+        # ``phase2_order="port"``
+        self.out: list[list[Synapse]] = [[] for _ in range(p.num_columns * self.K)]
         self.inf_active: set[int] = set()
         self.inf_active_1: set[int] = set()
         self.inf_predicted: set[int] = set()
@@ -242,8 +252,22 @@ class NupicBacktrackingTM:
     def num_synapses(self) -> int:
         return sum(len(s.syns) for c in range(len(self.cells)) for s in self.segments(c))
 
+    def add_synapse(self, seg: Segment, src: int) -> None:
+        syn = Synapse(src, self.init_perm, seg)
+        seg.syns.append(syn)
+        self.out[src].append(syn)
+
+    def remove_synapse(self, seg: Segment, j: int) -> None:
+        out = self.out[seg.syns[j].src]
+        i = out.index(seg.syns[j])
+        out[i] = out[-1]
+        out.pop()
+        seg.remove_synapse(j)
+
     def release_segment(self, seg: Segment) -> None:
         self.events["segment_released"] += 1
+        for j in range(len(seg.syns) - 1, -1, -1):
+            self.remove_synapse(seg, j)
         slots = self.cells[seg.cell]
         slots[slots.index(seg)] = None
         seg.alive = False
@@ -444,9 +468,31 @@ class NupicBacktrackingTM:
                 self.adapt_segment(update)  # applied at once
         return n_unpredicted < len(cols) // 2
 
+    def phase2_columns(self) -> list[int]:
+        """The order in which learning phase 2 visits the columns: increasing (NuPIC), or
+        the port's: columns in the order their segments are first reached from the learning
+        cells (in increasing order) through the forward index, keeping only columns with a
+        segment of ``>= activation_threshold`` active synapses, counted at first reach of
+        such a segment."""
+        if self.p.phase2_order == "column":
+            return list(range(self.p.num_columns))
+        reached: list[Segment] = []
+        seen: set[int] = set()
+        for cell in sorted(self.lrn_active):
+            for syn in self.out[cell]:
+                if id(syn.segment) not in seen:
+                    seen.add(id(syn.segment))
+                    reached.append(syn.segment)
+        order: list[int] = []
+        for seg in reached:
+            c = seg.cell // self.K
+            if c not in order and seg.activity(self.lrn_active) >= self.p.activation_threshold:
+                order.append(c)
+        return order
+
     def learn_phase2(self, read_only: bool = False) -> None:
         self.lrn_predicted = set()
-        for c in range(self.p.num_columns):
+        for c in self.phase2_columns():
             cell, seg = self.best_matching_cell(c, self.lrn_active,
                                                 self.p.activation_threshold)
             if seg is None:
@@ -565,7 +611,7 @@ class NupicBacktrackingTM:
             self.events["new_segment"] += 1
             seg = self.new_segment(update.cell)
             for src in update.sources:
-                seg.syns.append(Synapse(src, self.init_perm))
+                self.add_synapse(seg, src)
             return
         if not seg.alive:
             return
@@ -581,7 +627,7 @@ class NupicBacktrackingTM:
                 syn.perm = f32(syn.perm - self.dec)
                 if syn.perm <= 0.0:
                     self.events["synapse_removed"] += 1
-                    seg.remove_synapse(j)
+                    self.remove_synapse(seg, j)
         new_sources = [s for s in update.sources if s not in reinforced]
         n_free = len(new_sources) + len(seg.syns) - self.p.max_synapses_per_segment
         if n_free > 0:
@@ -594,9 +640,9 @@ class NupicBacktrackingTM:
                 if best < 0 or key < best_key:
                     best, best_key = j, key
             reinforced.discard(seg.syns[best].src)
-            seg.remove_synapse(best)
+            self.remove_synapse(seg, best)
         for src in new_sources:
-            seg.syns.append(Synapse(src, self.init_perm))
+            self.add_synapse(seg, src)
         if not seg.syns:
             self.release_segment(seg)
 
@@ -610,6 +656,6 @@ class NupicBacktrackingTM:
             if syn.src in sources:
                 syn.perm = f32(syn.perm - self.pred_dec)
                 if syn.perm <= 0.0:
-                    seg.remove_synapse(j)
+                    self.remove_synapse(seg, j)
         if not seg.syns:
             self.release_segment(seg)
