@@ -71,8 +71,10 @@ which NAB ran with ``temporalImp: cpp``), so that the two can be compared exactl
    its segments has ``>= activation_threshold`` active synapses of any permanence (NuPIC sums
    the duty cycles of those segments, which are always positive). The raw anomaly is the
    fraction of active columns not confident at t-1 (the TM region's anomaly).
-9. **Average input density** is kept in float32 (``Cells4``), and starts from the first input
-   whenever it is still 0 (NuPIC's Python: from the first input, even an empty one).
+9. **Average input density** is kept in float32 (``Cells4``) as ``0.99f * avg + 0.01f * n``
+   (the port's constants; ``Cells4`` writes ``(1 - 0.99f) * n``, i.e. 0.00999999f, and NuPIC's
+   Python uses float64), and starts from the first input whenever it is still 0 (NuPIC's
+   Python: from the first input, even an empty one).
 10. **reset()** also clears the column confidences and the anomaly (``Cells4``); NuPIC's Python
    keeps ``colConfidence``.
 11. **Phase 1 with several learn-predicted cells in a column** (cannot happen) takes the last;
