@@ -16,9 +16,12 @@ import pytest
 from reference.btm_golden import (
     FIELDS,
     PARAMS,
+    digest,
     htmkit_params,
     make_stream,
     run_reference,
+    segments_htmkit,
+    segments_reference,
     trace_htmkit,
 )
 from reference.nupic_backtracking_tm import NupicBacktrackingTM, SplitMix64
@@ -35,6 +38,7 @@ def golden():
 
 
 def run_htmkit(steps, params):
+    """The port's trace on ``steps`` and the port after the last step."""
     tm = BacktrackingTemporalMemory(**htmkit_params(params))
     out = []
     for step in steps:
@@ -42,7 +46,7 @@ def run_htmkit(steps, params):
             tm.reset()
         tm.compute(SDR(params["num_columns"], step["columns"]), learn=step["learn"])
         out.append(trace_htmkit(tm))
-    return out
+    return out, tm
 
 
 def first_difference(got, want):
@@ -74,8 +78,10 @@ def test_golden_stream_exercises_every_rule(golden):
 def test_htmkit_matches_golden_trace(golden):
     steps = [s["input"] for s in golden["steps"]]
     want = [s["output"] for s in golden["steps"]]
-    got = run_htmkit(steps, golden["params"])
+    got, tm = run_htmkit(steps, golden["params"])
     assert first_difference(got, want) is None
+    # every segment (cell, slot, activations, creation step, synapses in order, permanences)
+    assert digest(segments_htmkit(tm)) == golden["final_segments_digest"]
 
 
 def test_splitmix_matches_kernel_rng():
@@ -95,9 +101,10 @@ def test_splitmix_matches_kernel_rng():
 @pytest.mark.slow
 def test_reference_reproduces_golden_file(golden):
     steps = [s["input"] for s in golden["steps"]]
-    trace, events = run_reference(steps, golden["params"])
-    assert events == golden["events"]
+    trace, ref = run_reference(steps, golden["params"])
+    assert ref.events == golden["events"]
     assert first_difference(trace, [s["output"] for s in golden["steps"]]) is None
+    assert digest(segments_reference(ref)) == golden["final_segments_digest"]
 
 
 @pytest.mark.slow
@@ -111,9 +118,10 @@ def test_reference_reproduces_golden_file(golden):
 def test_htmkit_matches_reference_variants(variant):
     params = {**PARAMS, **variant}
     steps = make_stream(seed=2, n=200)
-    want, _ = run_reference(steps, params)
-    got = run_htmkit(steps, params)
+    want, ref = run_reference(steps, params)
+    got, tm = run_htmkit(steps, params)
     assert first_difference(got, want) is None
+    assert segments_htmkit(tm) == segments_reference(ref)
 
 
 @pytest.mark.slow
@@ -124,10 +132,11 @@ def test_htmkit_matches_reference_nab_ratios():
                   min_threshold=8, max_new_synapse_count=20, max_synapses_per_segment=32,
                   max_segments_per_cell=2, seed=3, phase2_order="port")
     steps = make_stream(seed=5, n=250, num_columns=256, active=30)
-    want, events = run_reference(steps, params)
-    assert events["new_synapses_drawn"] > 0 and events["segment_deleted"] > 0
-    got = run_htmkit(steps, params)
+    want, ref = run_reference(steps, params)
+    assert ref.events["new_synapses_drawn"] > 0 and ref.events["segment_deleted"] > 0
+    got, tm = run_htmkit(steps, params)
     assert first_difference(got, want) is None
+    assert segments_htmkit(tm) == segments_reference(ref)
 
 
 def test_phase2_column_order_parts_from_port_when_phase2_draws():
@@ -135,7 +144,7 @@ def test_phase2_column_order_parts_from_port_when_phase2_draws():
     order, the random stream goes to the columns in another order than in the port."""
     params = {**PARAMS, "activation_threshold": 4, "min_threshold": 3}
     steps = make_stream(seed=2, n=60)
-    got = run_htmkit(steps, params)
+    got, _ = run_htmkit(steps, params)
     want, _ = run_reference(steps, {**params, "phase2_order": "column"})
     port, _ = run_reference(steps, {**params, "phase2_order": "port"})
     assert first_difference(got, port) is None

@@ -16,20 +16,27 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
-from reference.btm_golden import PARAMS, make_stream, run_reference  # noqa: E402
+from reference.btm_golden import (  # noqa: E402
+    PARAMS,
+    digest,
+    make_stream,
+    run_reference,
+    segments_reference,
+)
 
 OUT = ROOT / "tests" / "data" / "btm_golden.json"
 
 
 def render() -> str:
     steps = make_stream()
-    trace, events = run_reference(steps, PARAMS)
+    trace, ref = run_reference(steps, PARAMS)
     lines = ["{",
              '  "about": "Golden trace of the backtracking TM: the pure-Python reference of '
              'NuPIC\'s algorithm (tests/reference/nupic_backtracking_tm.py) on the stream of '
              'tests/reference/btm_golden.py; written by tools/make_btm_golden.py.",',
              f'  "params": {json.dumps(PARAMS, sort_keys=True)},',
-             f'  "events": {json.dumps(events, sort_keys=True)},',
+             f'  "events": {json.dumps(ref.events, sort_keys=True)},',
+             f'  "final_segments_digest": "{digest(segments_reference(ref))}",',
              '  "steps": [']
     rows = []
     for step, out in zip(steps, trace, strict=True):

@@ -98,8 +98,9 @@ def trace_reference(ref: Any) -> dict[str, Any]:
 
 
 def run_reference(steps: list[dict[str, Any]], params: dict[str, Any]
-                  ) -> tuple[list[dict[str, Any]], dict[str, int]]:
-    """The reference's trace on ``steps`` and how often each rule fired."""
+                  ) -> tuple[list[dict[str, Any]], Any]:
+    """The reference's trace on ``steps``, and the reference after the last step (its
+    ``events`` count how often each rule fired)."""
     from .nupic_backtracking_tm import NupicBacktrackingTM
 
     ref = NupicBacktrackingTM(**params)
@@ -109,4 +110,46 @@ def run_reference(steps: list[dict[str, Any]], params: dict[str, Any]
             ref.reset()
         ref.compute(step["columns"], learn=step["learn"])
         out.append(trace_reference(ref))
-    return out, dict(ref.events)
+    return out, ref
+
+
+def segments_htmkit(tm: Any) -> list[list[Any]]:
+    """Every segment of an htmkit backtracking TM as ``[cell, slot, positive activations,
+    creation step, [[source, permanence], ...]]`` (synapses in storage order), sorted by cell
+    and slot. Reads the TM's storage arrays (see :mod:`htmkit.kernels.backtracking_tm`)."""
+    from htmkit.kernels import backtracking_tm as K
+
+    a = tm._a
+    m = tm.params.max_synapses_per_segment
+    out = []
+    for cell in range(a["cell_segs"].shape[0]):
+        for slot, seg in enumerate(a["cell_segs"][cell]):
+            if seg < 0:
+                continue
+            n = int(a["seg_i32"][K.SEG_N, seg])
+            syns = [[int(a["syn_src"][seg * m + j]), float(a["syn_perm"][seg * m + j])]
+                    for j in range(n)]
+            out.append([cell, slot, int(a["seg_i64"][K.SEG_POS, seg]),
+                        int(a["seg_i64"][K.SEG_BORN, seg]), syns])
+    return out
+
+
+def segments_reference(ref: Any) -> list[list[Any]]:
+    """The reference's segments in the form of :func:`segments_htmkit`."""
+    out = []
+    for cell, slots in enumerate(ref.cells):
+        for slot, seg in enumerate(slots):
+            if seg is None:
+                continue
+            out.append([cell, slot, seg.positive_activations, seg.born,
+                        [[s.src, float(s.perm)] for s in seg.syns]])
+    return out
+
+
+def digest(segments: list[list[Any]]) -> str:
+    """A short fingerprint of :func:`segments_htmkit`'s output."""
+    import hashlib
+    import json
+
+    text = json.dumps(segments, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
