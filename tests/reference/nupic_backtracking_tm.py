@@ -52,13 +52,15 @@ which NAB ran with ``temporalImp: cpp``), so that the two can be compared exactl
    no learning cells at t-1) is dropped, as in ``Cells4``; NuPIC's Python adds an empty
    segment. The cell of that would-be segment still becomes the learning cell (and was drawn).
 5. **Synapse removal and freeing (``Cells4``).** A synapse whose permanence falls to ``<= 0``
-   is removed at once (NuPIC's Python clamps it to 0 and trims synapses below 1e-5 at the end of
-   the update); a segment left without synapses is released. Before adding new synapses beyond
-   ``max_synapses_per_segment`` the weakest inactive synapses (by permanence) are freed first,
-   then the weakest active ones; ties go to the first in the segment's synapse order. That
-   order is the port's: new synapses are appended, and a removed synapse's place is taken by
-   the segment's last synapse (NuPIC keeps them in insertion order, ``Cells4`` sorted by
-   presynaptic cell); reinforcement walks the synapses from last to first.
+   is removed at once (NuPIC's Python clamps it to 0 and, at the end of the update, trims the
+   segment's synapses below 1e-5, so a permanence left in (0, 1e-5) survives here and in
+   ``Cells4`` but not there); a segment left without synapses is released. Before adding new
+   synapses beyond ``max_synapses_per_segment`` the weakest inactive synapses (by permanence)
+   are freed first, then the weakest active ones; ties go to the first in the segment's
+   synapse order. That order is the port's: new synapses are appended, and a removed
+   synapse's place is taken by the segment's last synapse (NuPIC keeps them in insertion
+   order, ``Cells4`` sorted by presynaptic cell); reinforcement walks the synapses from last
+   to first.
 6. **Permanences are float32** and every sum is rounded to float32 (``Cells4``'s ``Real``);
    increments are capped at ``permanence_max``.
 7. **Duty cycle** (which segment a full column loses): positive activations (1 at creation, +1
@@ -85,6 +87,15 @@ which NAB ran with ``temporalImp: cpp``), so that the two can be compared exactl
 13. ``predicted_segment_decrement`` (htmkit's extension; 0 in NuPIC): a queued update whose
    cell's column is not active lowers the permanences of the synapses it lists by that amount
    (removing those reaching ``<= 0``) instead of being dropped.
+14. ``compute`` always runs inference, then learning when ``learn`` (the TM region's call;
+   NuPIC's ``BacktrackingTM.compute`` skips inference while learning unless asked).
+
+Not differences, although the port is written otherwise: the port counts the phase-1 segment
+activity once per phase (here, as in NuPIC, per column when it is reached; learning in one
+column changes only that column's segments), keeps one flat queue of updates (NuPIC: a dict
+per cell; without pooling every update is applied or dropped at the next learning step, so
+their order does not matter), and counts segment activity through a forward index (here by
+walking every segment).
 """
 
 from __future__ import annotations
