@@ -2,13 +2,13 @@
 trace of a TM on it (shared by tests/test_backtracking_golden.py and tools/make_btm_golden.py).
 
 The stream (300 steps over 128 columns, 10 active) holds a repeated five-pattern sequence
-with column noise, random single patterns, a ``reset``, a stretch without learning and, late,
-a subsequence never seen before. The parameters keep it small (4 cells per column, 3 segments
-per cell, 8 synapses per segment) so that every rule of the algorithm fires: inference and
-learning backtracking (with and without lock-on), the pay-attention counter, maxSeqLength,
-segment deletion in full columns, synapse freeing and removal. ``activation_threshold`` equals
-``max_new_synapse_count`` so that learning phase 2 never draws random numbers (see item 2 of
-the reference module's docstring).
+with column noise, random single patterns, an empty input, a ``reset``, a stretch without
+learning and, late, a subsequence never seen before. The parameters keep it small (4 cells
+per column, 3 segments per cell, 8 synapses per segment) so that every rule of the
+algorithm fires: inference and learning backtracking (with and without lock-on), the
+pay-attention counter, maxSeqLength, segment deletion in full columns, synapse freeing and
+removal. ``activation_threshold`` equals ``max_new_synapse_count`` so that learning phase 2
+never draws random numbers (see item 2 of the reference module's docstring).
 """
 
 from __future__ import annotations
@@ -63,6 +63,7 @@ def make_stream(seed: int = 1, n: int = 300, num_columns: int = NUM_COLUMNS,
                     pat = sorted(set(pat))
                 cols.append(pat)
     steps = [{"columns": c, "learn": True, "reset": False} for c in cols[:n]]
+    steps[n // 3]["columns"] = []  # an empty input
     steps[n // 2]["reset"] = True
     for t in range(2 * n // 3, 2 * n // 3 + 15):
         steps[t]["learn"] = False

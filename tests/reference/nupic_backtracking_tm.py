@@ -100,6 +100,7 @@ walking every segment).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -205,6 +206,8 @@ class NupicBacktrackingTM:
 
     def __init__(self, **kwargs: Any):
         self.p = p = ReferenceParams(**kwargs)
+        if p.phase2_order not in ("column", "port"):
+            raise ValueError(f"phase2_order must be 'column' or 'port', got {p.phase2_order!r}")
         self.K = p.cells_per_column
         self.rng = SplitMix64(p.seed)
         # cells[cell] = list of slots, each a Segment or None (a free slot)
@@ -252,7 +255,7 @@ class NupicBacktrackingTM:
     def segments(self, cell: int) -> list[Segment]:
         return [s for s in self.cells[cell] if s is not None]
 
-    def all_segments(self):
+    def all_segments(self) -> Iterator[tuple[int, Segment]]:
         """(cell, segment) of every segment, cells in increasing order, segments by slot."""
         for cell, slots in enumerate(self.cells):
             for seg in slots:
