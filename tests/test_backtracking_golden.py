@@ -10,10 +10,17 @@ reference itself (against the file and against the port, and on a variant with
 """
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
-from reference.btm_golden import (
+
+from htmkit.backtracking_tm import BacktrackingTemporalMemory
+from htmkit.sdr import SDR
+
+# tests/reference is imported as the package ``reference`` whatever pytest's import mode
+sys.path.insert(0, str(Path(__file__).parent))
+from reference.btm_golden import (  # noqa: E402
     FIELDS,
     PARAMS,
     digest,
@@ -24,10 +31,7 @@ from reference.btm_golden import (
     segments_reference,
     trace_htmkit,
 )
-from reference.nupic_backtracking_tm import NupicBacktrackingTM, SplitMix64
-
-from htmkit.backtracking_tm import BacktrackingTemporalMemory
-from htmkit.sdr import SDR
+from reference.nupic_backtracking_tm import NupicBacktrackingTM, SplitMix64  # noqa: E402
 
 GOLDEN = Path(__file__).parent / "data" / "btm_golden.json"
 
