@@ -143,6 +143,40 @@ def test_htmkit_matches_reference_nab_ratios():
     assert segments_htmkit(tm) == segments_reference(ref)
 
 
+def random_params(rng):
+    """Small random parameters (thresholds, limits, permanences, backtracks, seed)."""
+    new = int(rng.integers(2, 10))
+    act = int(rng.integers(1, new + 3))
+    return dict(
+        num_columns=int(rng.choice([64, 96, 128])), cells_per_column=int(rng.integers(2, 6)),
+        activation_threshold=act, min_threshold=int(rng.integers(1, act + 1)),
+        max_new_synapse_count=new, max_synapses_per_segment=int(new + rng.integers(0, 4)),
+        max_segments_per_cell=int(rng.integers(1, 5)),
+        initial_permanence=float(rng.choice([0.21, 0.3, 0.5])),
+        connected_permanence=float(rng.choice([0.2, 0.5])),
+        permanence_increment=float(rng.choice([0.1, 0.05, 0.15])),
+        permanence_decrement=float(rng.choice([0.1, 0.05, 0.02])),
+        predicted_segment_decrement=float(rng.choice([0.0, 0.0, 0.01])),
+        pam_length=int(rng.integers(1, 5)), max_inf_backtrack=int(rng.integers(0, 6)),
+        max_lrn_backtrack=int(rng.integers(0, 6)), max_seq_length=int(rng.choice([0, 8, 32])),
+        seed=int(rng.integers(1000)), phase2_order="port")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", range(12))
+def test_htmkit_matches_reference_random_params(case):
+    import numpy as np
+
+    rng = np.random.default_rng(case)
+    params = random_params(rng)
+    steps = make_stream(seed=int(rng.integers(1000)), n=150, num_columns=params["num_columns"],
+                        active=int(rng.integers(4, 16)))
+    want, ref = run_reference(steps, params)
+    got, tm = run_htmkit(steps, params)
+    assert first_difference(got, want) is None, params
+    assert segments_htmkit(tm) == segments_reference(ref), params
+
+
 def test_phase2_column_order_parts_from_port_when_phase2_draws():
     """The one known difference (reference docstring, item 2): with NuPIC's phase-2 column
     order, the random stream goes to the columns in another order than in the port."""
