@@ -73,7 +73,7 @@ def load_digits_dataset(scale: int = 1, method: str = "nearest") -> tuple[np.nda
             "load_digits_dataset needs scikit-learn: pip install 'htmkit[datasets]'"
         ) from exc
     bunch = load_digits()
-    raw = np.asarray(bunch.images, dtype=np.float64)  # [N, 8, 8], values 0..16
+    raw: np.ndarray = np.asarray(bunch.images, dtype=np.float64)  # [N, 8, 8], values 0..16
     labels = np.asarray(bunch.target, dtype=np.int64)
     scale = int(scale)
     if scale > 1:

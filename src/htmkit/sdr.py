@@ -66,7 +66,7 @@ class SDR:
         dims = _as_shape(shape)
         size = int(np.prod(dims))
         if indices is None:
-            idx = np.empty(0, dtype=_index_dtype(size))
+            idx: np.ndarray = np.empty(0, dtype=_index_dtype(size))
         else:
             arr = np.asarray(indices)
             if arr.size == 0:
@@ -136,7 +136,7 @@ class SDR:
             coords.append(a.astype(np.int64).ravel())
         if len({c.size for c in coords}) > 1:
             raise InputError("coordinate arrays must all have the same length")
-        flat = np.ravel_multi_index(tuple(coords), dims) if coords[0].size else []
+        flat: Any = np.ravel_multi_index(tuple(coords), dims) if coords[0].size else []
         return cls(dims, flat)
 
     @classmethod

@@ -114,11 +114,11 @@ def render_bench(rows: Sequence[BenchRow], console: Any = None) -> None:
             *["—" if v is None else f"{v:.1f}" for v in vals],
             "reused" if r.reused else f"{r.run_seconds:.1f}",
         )
-    for name, vals in PUBLISHED.items():
+    for name, published in PUBLISHED.items():
         t.add_row(
             f"[dim]{name}[/dim]",
             "[dim]published, not measured[/dim]",
-            *[f"[dim]{v:.1f}[/dim]" for v in vals],
+            *[f"[dim]{v:.1f}[/dim]" for v in published],
             "",
         )
     console.print(t)
