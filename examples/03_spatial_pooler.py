@@ -46,11 +46,12 @@ def robustness() -> float:
     """Mean share of the active columns of a clean probe that stay active under noise."""
     clean = [sp.compute(p, learn=False) for p in probes]
     moved = [sp.compute(p, learn=False) for p in noisy]
-    return float(np.mean([c.overlap(m) / max(c.num_active, 1) for c, m in zip(clean, moved)]))
+    kept = [c.overlap(m) / max(c.num_active, 1) for c, m in zip(clean, moved, strict=True)]
+    return float(np.mean(kept))
 
 
 before = robustness()
-for epoch in range(2):
+for _epoch in range(2):
     for x in train:
         sp.compute(x, learn=True)
 after = robustness()
@@ -66,7 +67,7 @@ print("active columns for one probe:", columns.num_active, "of", sp.num_columns)
 duty = np.asarray(sp.active_duty_cycles).ravel()
 top = np.argsort(-duty, kind="stable")[:36]
 fig, axes = plt.subplots(6, 6, figsize=(6, 6))
-for ax, c in zip(axes.ravel(), top):
+for ax, c in zip(axes.ravel(), top, strict=True):
     ax.imshow(np.asarray(sp.permanences(int(c))).reshape(16, 16), cmap="magma", vmin=0, vmax=1)
     ax.axis("off")
 fig.suptitle("permanences of the 36 most active columns")

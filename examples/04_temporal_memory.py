@@ -45,7 +45,7 @@ def predicted_columns() -> SDR:
 # --------
 # Each sequence is shown in turn; ``reset()`` marks the start of a new sequence.
 history = []
-for repetition in range(30):
+for _repetition in range(30):
     for seq in sequences:
         tm.reset()
         for name in seq:
