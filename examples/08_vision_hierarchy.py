@@ -37,7 +37,8 @@ model = VisionHierarchy(image_shape=(8, 8), upsample=3, n_learn=300, seed=0)
 model.learn_unsupervised(images[train])
 train_features = model.transform(images[train])
 test_features = model.transform(images[test])
-print(f"{model.n_features} features per image; timing {model.timing}")
+print(f"{model.n_features} features per image; timing:",
+      {k: round(v, 2) for k, v in model.timing.items()})
 
 # %%
 # Reading the classes
