@@ -133,6 +133,7 @@ class LinearReadout:
         self.b: np.ndarray | None = None
 
     def fit(self, features: np.ndarray, labels: np.ndarray) -> LinearReadout:
+        """Learn the weights from ``features [N, D]`` and integer ``labels [N]``."""
         X = np.asarray(features, dtype=np.float32)
         if X.ndim != 2 or X.shape[0] == 0:
             raise InputError(f"features must have shape [N, D] with N > 0, got {X.shape}")
@@ -161,7 +162,7 @@ class LinearReadout:
             perm = rng.permutation(n)
             for s in range(0, n, bs):
                 idx = perm[s : s + bs]
-                xb = X[idx]
+                xb: np.ndarray = X[idx]
                 if self.dropout > 0:
                     keep = rng.random((idx.size, n_groups), dtype=np.float32) >= self.dropout
                     if groups is not None:
@@ -191,6 +192,7 @@ class LinearReadout:
         return self
 
     def decision_function(self, features: np.ndarray) -> np.ndarray:
+        """The logits ``features @ W + b``, ``[N, classes]``."""
         if self.W is None:
             raise InputError("LinearReadout used before fit")
         X = np.asarray(features, dtype=np.float32)
@@ -199,15 +201,20 @@ class LinearReadout:
         return X @ self.W + self.b
 
     def predict_proba(self, features: np.ndarray) -> np.ndarray:
+        """Class probabilities (softmax of the logits), ``[N, classes]``."""
         z = self.decision_function(features)
         z -= z.max(axis=1, keepdims=True)
         p = np.exp(z)
         return p / p.sum(axis=1, keepdims=True)
 
     def predict(self, features: np.ndarray) -> np.ndarray:
-        return self.classes_[np.argmax(self.decision_function(features), axis=1)]
+        """The most probable class of every row of ``features [N, D]``."""
+        best = np.argmax(self.decision_function(features), axis=1)
+        assert self.classes_ is not None  # set by fit, like W
+        return self.classes_[best]
 
     def describe(self) -> dict[str, Any]:
+        """The settings (and, once fitted, the epochs run) as a JSON-ready dict."""
         info: dict[str, Any] = {
             "classifier": "softmax regression, mini-batch Adam",
             "epochs": self.epochs,

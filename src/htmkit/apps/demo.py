@@ -26,7 +26,7 @@ import io
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -237,7 +237,7 @@ def vision_demo(out_dir: Path, seed: int = 0, quick: bool = False,
         results[name] = {"accuracy": acc, "train_time_s": train_s,
                          "test_time_s": time.perf_counter() - t0}
         if name == "hierarchy":
-            hierarchy = model.hierarchy
+            hierarchy = cast(Any, model).hierarchy
     report = {
         "dataset": "digits", "image_shape": list(shape), "n_train": len(xtr),
         "n_test": len(xte), "seed": seed, "quick": bool(quick),

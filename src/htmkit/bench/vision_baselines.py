@@ -61,7 +61,7 @@ class RawKNN:
         return self
 
     def predict(self, images: np.ndarray) -> np.ndarray:
-        if self._x is None:
+        if self._x is None or self._y is None:
             raise InputError("RawKNN.predict called before fit")
         if np.asarray(images).shape[1:] != self._shape:
             raise InputError(f"fitted on {self._shape} images, got {np.asarray(images).shape[1:]}")

@@ -62,7 +62,7 @@ def bench_params(kind: str, image_shape: tuple[int, int], seed: int = 0,
     # the retina: small images (the 8x8 digits) are zoomed 3x so that the SPs get detail
     up = 3 if min(H, W) < 16 else 1
     # equal permanence steps: more selective receptive fields (docs/experiments/vision-settings.md)
-    common = dict(image_shape=image_shape, upsample=up, seed=seed, pooling="count",
+    common: dict[str, Any] = dict(image_shape=image_shape, upsample=up, seed=seed, pooling="count",
                   l1_radius=5 if up == 1 else 4, l1_depth=24, l1_density=0.15,
                   l1_stimulus=8 if up == 1 else 4, perm_inc=0.04, perm_dec=0.04)
     if up == 1:
@@ -129,6 +129,7 @@ def hierarchy_parts_bench_factory(ctx: Any) -> HTMVisionModel:
     (``test_ignore=4``). Chosen in docs/experiments/vision-occlusion-feedback.md. On smaller
     images the block keeps the same share of the patch grid (not validated there)."""
     params = bench_params("hierarchy", ctx.image_shape, ctx.seed, ctx.quick, ctx.n_train)
+    assert params.l2_grid is not None  # set by HierarchyParams for two levels
     k = max(1, round(4 * min(params.l2_grid) / 7))
     return _bench_model(ctx, "hierarchy-parts", readout_dropout=0.7, test_ignore=k)
 
