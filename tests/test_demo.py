@@ -1,7 +1,7 @@
 """The parts of `htmkit demo` that are not covered by the vision tests: they run, measure what
 they print, and write their pictures."""
 
-from htmkit.demo import sp_digits_demo, sp_signal_demo, streaming_demo
+from htmkit.apps.demo import sp_digits_demo, sp_signal_demo, streaming_demo
 
 
 def test_sp_signal_demo_measures_learning():

@@ -16,17 +16,14 @@ from htmkit.bench.vision_protocols import (
     few_shot_indices,
     few_shot_subsets,
     make_protocols,
-    occlude,
     protocol_specs,
-    salt_and_pepper,
     scaled_occlusions,
     scaled_shifts,
-    shift_images,
-    translate,
 )
 from htmkit.datasets import default_mnist_dir, load_digits_dataset, load_mnist, read_idx
 from htmkit.errors import DataError, InputError, ParameterError
 from htmkit.vision import Eye, Movie
+from htmkit.vision.transforms import occlude, salt_and_pepper, shift_images, translate
 
 
 # ------------------------------------------------------------------------------------ IDX files
@@ -370,21 +367,6 @@ def test_knn_matches_sklearn_and_linear_learns():
     assert (lin.predict(xte) == yte).mean() > 0.9
 
 
-def test_linear_readout_schedules_and_errors():
-    from htmkit.bench.vision_baselines import LinearReadout, flatten_pixels
-
-    xtr, ytr, xte, yte = _digits_split()
-    ftr, fte = flatten_pixels(xtr), flatten_pixels(xte)
-    for schedule in ("cosine", "constant"):
-        a = LinearReadout(seed=3, lr_schedule=schedule).fit(ftr, ytr)
-        b = LinearReadout(seed=3, lr_schedule=schedule).fit(ftr, ytr)
-        assert np.array_equal(a.W, b.W)  # same seed, same weights
-        assert (a.predict(fte) == yte).mean() > 0.9
-        assert a.describe()["lr_schedule"] == schedule
-    with pytest.raises(ParameterError, match="lr_schedule"):
-        LinearReadout(lr_schedule="step")
-
-
 def test_cnn_shift_copies_train_on_shifted_images(monkeypatch):
     pytest.importorskip("torch")
     from htmkit.bench import cnn
@@ -496,40 +478,3 @@ def test_cli_bench_vision(tmp_path):
         app, ["bench", "vision", "--dataset", "mnist", "--mnist-dir", str(tmp_path / "none")]
     )
     assert r.exit_code == 2 and "file not found" in r.output
-
-
-def test_linear_readout_dropout():
-    from htmkit.bench.vision_baselines import LinearReadout, flatten_pixels
-
-    xtr, ytr, xte, yte = _digits_split()
-    ftr, fte = flatten_pixels(xtr), flatten_pixels(xte)
-    plain = LinearReadout(seed=3).fit(ftr, ytr)
-    # dropout 0 is the plain readout, bit for bit
-    assert np.array_equal(LinearReadout(seed=3, dropout=0.0).fit(ftr, ytr).W, plain.W)
-    rows = np.repeat(np.arange(8), 8)  # one group per image row
-    a = LinearReadout(seed=3, dropout=0.5, dropout_groups=rows).fit(ftr, ytr)
-    b = LinearReadout(seed=3, dropout=0.5, dropout_groups=rows).fit(ftr, ytr)
-    assert np.array_equal(a.W, b.W)  # seeded masks
-    assert not np.array_equal(a.W, plain.W)
-    assert not np.array_equal(LinearReadout(seed=3, dropout=0.5).fit(ftr, ytr).W, a.W)
-    assert (a.predict(fte) == yte).mean() > 0.85  # it still learns
-    assert a.describe()["dropout"] == 0.5 and a.describe()["dropout_groups"] == 8
-    # a group is dropped as a whole: a feature and its copy in one group always see the same
-    # mask, so their weights stay equal; dropped one by one they drift apart
-    twice = np.hstack([ftr, ftr])
-    same = np.tile(np.arange(64), 2)
-    # (equal up to the rounding of the matrix product)
-    w = LinearReadout(seed=1, dropout=0.5, dropout_groups=same).fit(twice, ytr).W
-    assert np.abs(w[:64] - w[64:]).max() < 1e-4
-    w = LinearReadout(seed=1, dropout=0.5).fit(twice, ytr).W
-    assert np.abs(w[:64] - w[64:]).max() > 1e-2
-    with pytest.raises(ParameterError, match="dropout"):
-        LinearReadout(dropout=1.0)
-    with pytest.raises(ParameterError, match="dropout"):
-        LinearReadout(dropout=-0.1)
-    with pytest.raises(ParameterError, match="dropout_groups"):
-        LinearReadout(dropout=0.5, dropout_groups=np.zeros((2, 32), np.int64))
-    with pytest.raises(ParameterError, match="dropout_groups"):
-        LinearReadout(dropout=0.5, dropout_groups=-same)
-    with pytest.raises(InputError, match="dropout_groups"):
-        LinearReadout(dropout=0.5, dropout_groups=rows[:10]).fit(ftr, ytr)

@@ -8,12 +8,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from htmkit.bench.vision_models import bench_params
 from htmkit.datasets import load_digits_dataset
 from htmkit.errors import InputError, ParameterError
 from htmkit.vision.hierarchy import (
     HierarchyParams,
     VisionHierarchy,
-    bench_params,
     fixate,
     fixation_offsets,
     movie_offsets,
@@ -278,7 +278,7 @@ def test_other_readouts(readout, digits, tmp_path):
 
 
 def test_train_saccades_features_and_errors(digits):
-    from htmkit.bench.vision_protocols import translate
+    from htmkit.vision.transforms import translate
 
     x, y = digits
     h = VisionHierarchy(HierarchyParams(**{**SMALL, "n_learn": 150, "train_saccades": 2}))
@@ -416,7 +416,7 @@ def test_bench_plots_receptive_fields_and_stability_of_hierarchy_models(tmp_path
     from rich.console import Console
 
     from htmkit.bench import vision as V
-    from htmkit.vision.hierarchy import HTMVisionModel
+    from htmkit.bench.vision_models import HTMVisionModel
 
     small = {**SMALL, "n_learn": 100}
     V.register_model("test-small-hierarchy",

@@ -18,11 +18,14 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from .errors import DataError
+
+if TYPE_CHECKING:  # pandas is imported by the functions that use it, not with the module
+    import pandas as pd
 
 _NUPIC_TYPES = {"datetime", "float", "int", "string", "bool", "list", "sdr", ""}
 
@@ -56,6 +59,8 @@ class Stream:
 
 
 def _is_nupic_header(df: pd.DataFrame) -> bool:
+    import pandas as pd
+
     if len(df) < 2:
         return False
     types = [str(v).strip().lower() if not pd.isna(v) else "" for v in df.iloc[0]]
@@ -89,6 +94,8 @@ def read_csv_stream(
     DataError
         Missing/empty file, missing column, or (``strict``) a bad row.
     """
+    import pandas as pd
+
     path = Path(path)
     if not path.exists():
         raise DataError(f"{path}: no such file")
@@ -167,6 +174,8 @@ def read_csv_stream(
 
 
 def _parse_timestamps(raw: pd.Series) -> pd.Series:
+    import pandas as pd
+
     parsed = pd.to_datetime(raw, errors="coerce", format="ISO8601")
     if parsed.isna().mean() > 0.5:
         # not ISO: try pandas' inference (e.g. "7/2/10 0:00" of the hotgym file)
@@ -188,6 +197,8 @@ def example_stream(n: int = 3000, seed: int = 0) -> tuple[pd.DataFrame, np.ndarr
     frame : DataFrame with columns ``timestamp`` and ``value``
     anomaly_rows : int array of the rows where each injected anomaly starts
     """
+    import pandas as pd
+
     rng = np.random.default_rng(seed)
     t = np.arange(n)
     ts = pd.date_range("2026-01-05", periods=n, freq="h")

@@ -251,7 +251,7 @@ class CNNClassifier:
 
     def fit(self, images: np.ndarray, labels: np.ndarray) -> CNNClassifier:
         if self.shift_copies:
-            from .vision_protocols import translate
+            from ..vision.transforms import translate
 
             imgs, labs = np.asarray(images), np.asarray(labels)
             rng = np.random.default_rng([self.seed, 7])

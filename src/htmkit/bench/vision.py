@@ -212,18 +212,18 @@ register_model("raw-knn", _raw_knn)
 register_model("raw-linear", _raw_linear)
 register_model("cnn", _cnn, requires=("torch",))
 register_model("cnn-shifts", _cnn_shifts, requires=("torch",))
-# the HTM models (htmkit.vision.hierarchy): one SP level + linear readout, and the two-level
+# the HTM models (htmkit.bench.vision_models): one SP level + linear readout, and the two-level
 # hierarchy over eye movies; "hierarchy-fixate" adds the eye's centring saccade and
 # "hierarchy-saccades" trains the readout on movies from displaced fixation points too;
 # "hierarchy-eye" also looks from 5 fixation points at test time; "hierarchy-parts" reads the
 # pooled representation by parts (none of these is a default; "hierarchy" is)
-register_model("sp", "htmkit.vision.hierarchy:sp_bench_factory")
-register_model("hierarchy", "htmkit.vision.hierarchy:hierarchy_bench_factory")
-register_model("hierarchy-fixate", "htmkit.vision.hierarchy:hierarchy_fixate_bench_factory")
+register_model("sp", "htmkit.bench.vision_models:sp_bench_factory")
+register_model("hierarchy", "htmkit.bench.vision_models:hierarchy_bench_factory")
+register_model("hierarchy-fixate", "htmkit.bench.vision_models:hierarchy_fixate_bench_factory")
 register_model("hierarchy-saccades",
-               "htmkit.vision.hierarchy:hierarchy_saccades_bench_factory")
-register_model("hierarchy-eye", "htmkit.vision.hierarchy:hierarchy_eye_bench_factory")
-register_model("hierarchy-parts", "htmkit.vision.hierarchy:hierarchy_parts_bench_factory")
+               "htmkit.bench.vision_models:hierarchy_saccades_bench_factory")
+register_model("hierarchy-eye", "htmkit.bench.vision_models:hierarchy_eye_bench_factory")
+register_model("hierarchy-parts", "htmkit.bench.vision_models:hierarchy_parts_bench_factory")
 
 
 # ------------------------------------------------------------------------------ data
@@ -473,7 +473,7 @@ def _plot_hierarchy(model: Any, name: str, dataset: str, images: np.ndarray,
     h = getattr(model, "hierarchy", None)
     if h is None or getattr(h, "sp2", None) is None:
         return None
-    from ..vision.demo import movie_stability, plot_receptive_fields, plot_stability
+    from ..vision.plots import movie_stability, plot_receptive_fields, plot_stability
 
     out_dir = Path(plots_dir)
     stem = f"vision_{dataset}_{name}"

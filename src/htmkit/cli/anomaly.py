@@ -35,10 +35,10 @@ def anomaly_command(
     import numpy as np
     import pandas as pd
 
+    from ..apps.runner import _progress, load_stream
     from ..detector import DEFAULT_SUPPRESSION, AnomalyDetector
     from ..errors import HTMKitError
     from ..serialization import write_csv_atomic
-    from .runner import _progress, load_stream
 
     if refractory < 0:
         fail(f"--refractory must be >= 0 rows, got {refractory}")

@@ -20,7 +20,7 @@ def demo_command(
     Runs the Spatial Pooler on a signal and on digits, the streaming model with anomaly
     detection, and the vision hierarchy; prints what it measured and writes PNGs.
     """
-    from ..demo import run_demo
+    from ..apps.demo import run_demo
     from ..errors import HTMKitError
 
     try:

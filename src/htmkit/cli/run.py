@@ -44,8 +44,8 @@ def run_command(
     and the model (--save). Rows with a missing/unparsable value or a non-increasing timestamp
     are skipped and reported (line and column); --strict stops at the first one instead.
     """
+    from ..apps.runner import stream_through_model
     from ..errors import HTMKitError
-    from .runner import stream_through_model
 
     step_tuple = parse_steps(steps)
     try:

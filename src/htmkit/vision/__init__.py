@@ -1,5 +1,6 @@
 """Vision: turning still images into movies for HTM, and (in :mod:`htmkit.vision.hierarchy`) a
-hierarchy of HTM regions that learns them.
+hierarchy of HTM regions that learns them. :mod:`htmkit.vision.transforms` moves, noises and
+occludes batches of images; :mod:`htmkit.vision.plots` shows what a hierarchy learned.
 
 Names are imported lazily on first access; add an entry to ``_LAZY`` to export more.
 """
@@ -30,4 +31,4 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(__all__) | {"eye", "hierarchy"})
+    return sorted(set(__all__) | {"eye", "hierarchy", "plots", "transforms"})

@@ -1,23 +1,19 @@
-"""Part 4 of ``htmkit demo``: the vision hierarchy on scikit-learn's bundled 8x8 digits.
+"""What a trained :class:`~htmkit.vision.hierarchy.VisionHierarchy` learned, as numbers and
+pictures: receptive fields in pixel space per level, and the stability of its representations
+over a movie.
 
-Trains the vision benchmark's models on the digits (raw kNN / raw linear / single SP level /
-hierarchy / CNN when PyTorch is installed; few-shot runs left out to stay short), prints the
-accuracy table, and writes four pictures: accuracy vs salt-and-pepper noise and vs shift (the
-benchmark's plots), learned receptive fields of both levels, and the stability of the
-representations over a movie.
+:func:`receptive_fields` and :func:`movie_stability` need numpy only; the ``plot_*`` functions
+import matplotlib (the ``viz`` extra) when called, never at import time.
 """
 
 from __future__ import annotations
 
-import io
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-Printer = Callable[[str], None]
+__all__ = ["movie_stability", "plot_receptive_fields", "plot_stability", "receptive_fields"]
 
 
 def _jaccard(a: np.ndarray, b: np.ndarray) -> float:
@@ -97,6 +93,7 @@ def movie_stability(h: Any, images: np.ndarray, labels: np.ndarray) -> dict[str,
 
 
 def plot_stability(stab: dict[str, float], path: Path) -> Path:
+    """Bar chart of :func:`movie_stability`'s overlaps (one PNG)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -113,74 +110,3 @@ def plot_stability(stab: dict[str, float], path: Path) -> Path:
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
-
-
-def vision_demo(out_dir: Path, seed: int = 0, quick: bool = False,
-                echo: Printer = print) -> dict[str, Any]:
-    """The hierarchy on the bundled digits: benchmark table, receptive fields, stability.
-
-    The models and protocols are those of ``htmkit bench vision --dataset digits`` (same
-    split, same seeded test images; few-shot runs left out); ``quick`` shortens the CNN.
-    """
-    from rich.console import Console
-
-    from ..bench.vision import (
-        ModelContext,
-        ModelUnavailableError,
-        load_bench_data,
-        make_model,
-        plot_report,
-        render_table,
-    )
-    from ..bench.vision_protocols import make_protocols, protocol_specs
-
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    xtr, ytr, xte, yte = load_bench_data("digits", seed=seed)
-    shape = (int(xtr.shape[1]), int(xtr.shape[2]))
-    specs = protocol_specs(shape)
-    tests = make_protocols(xte, seed)
-    ctx = ModelContext("digits", seed, bool(quick), shape, len(xtr))
-    results: dict[str, Any] = {}
-    hierarchy = None
-    t_all = time.perf_counter()
-    for name in ("raw-knn", "raw-linear", "sp", "hierarchy", "cnn"):
-        try:
-            model = make_model(name, ctx)
-        except ModelUnavailableError as exc:
-            results[name] = {"skipped": str(exc), "accuracy": {}}
-            echo(f"  {name}: skipped ({exc})")
-            continue
-        t0 = time.perf_counter()
-        model.fit(xtr, ytr)
-        train_s = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        acc = {sp.name: float(np.mean(model.predict(tests[sp.name]) == yte)) for sp in specs}
-        results[name] = {"accuracy": acc, "train_time_s": train_s,
-                         "test_time_s": time.perf_counter() - t0}
-        if name == "hierarchy":
-            hierarchy = model.hierarchy
-    report = {
-        "dataset": "digits", "image_shape": list(shape), "n_train": len(xtr),
-        "n_test": len(xte), "seed": seed, "quick": bool(quick),
-        "protocols": [{"name": s.name, "kind": s.kind, "param": s.param} for s in specs],
-        "models": results,
-    }
-    buf = io.StringIO()
-    render_table(report, Console(file=buf, width=110))
-    for line in buf.getvalue().splitlines():
-        echo("  " + line)
-    plots = plot_report(report, out_dir)
-    bench_s = time.perf_counter() - t_all
-    assert hierarchy is not None
-    rf_png = plot_receptive_fields(hierarchy, out_dir / "vision_receptive_fields.png")
-    n = 40 if quick else 80
-    stab = movie_stability(hierarchy, xte[:n], yte[:n])
-    st_png = plot_stability(stab, out_dir / "vision_stability.png")
-    echo("  stability (mean Jaccard of consecutive steps of a movie; last: pooled level 2 of "
-         "different digits): " + ", ".join(f"{k} {v:.2f}" for k, v in stab.items()))
-    echo(f"  models trained and tested in {bench_s:.0f} s; hierarchy "
-         f"{hierarchy.timing['transform_ms_per_image']:.1f} ms/image; pictures: "
-         + ", ".join(p.name for p in [*plots, rf_png, st_png]))
-    return {"accuracy": {m: e["accuracy"] for m, e in results.items()}, "stability": stab,
-            "seconds": bench_s, "pictures": [str(p) for p in [*plots, rf_png, st_png]]}

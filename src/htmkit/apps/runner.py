@@ -1,4 +1,5 @@
-"""The work behind ``htmkit run`` (kept apart from typer so tests and ``demo`` can call it)."""
+"""The work behind ``htmkit run`` and ``htmkit anomaly`` (apart from typer, so tests and the demo
+can call it)."""
 
 from __future__ import annotations
 

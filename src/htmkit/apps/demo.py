@@ -1,5 +1,8 @@
 """``htmkit demo``: the whole story on built-in data, in a couple of minutes.
 
+An application at the top layer (it uses the benchmarks and the stream runner); the
+command itself is :mod:`htmkit.cli.demo`.
+
 1. Spatial Pooler on a built-in signal (a noisy sine wave through a ScalarEncoder): sparsity,
    stability of the output for a repeated input, and noise robustness before and after
    learning.
@@ -12,21 +15,22 @@
    raw kNN / raw linear / one SP level / the hierarchy / a CNN (when PyTorch is installed) under
    noise, shifts and occlusion, and PNGs of accuracy vs noise and vs shift, learned receptive
    fields per level and the stability of pooled representations over a movie
-   (:mod:`htmkit.vision.demo`).
+   (:func:`vision_demo`, with the models and protocols of ``htmkit bench vision``).
 
 Every part is seeded; the figures printed are measured in this run.
 """
 
 from __future__ import annotations
 
+import io
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
-from .sdr import SDR
+from ..sdr import SDR
 
 Printer = Callable[[str], None]
 
@@ -38,9 +42,9 @@ def _mean_overlap(a: list[SDR], b: list[SDR]) -> float:
 
 def sp_signal_demo(seed: int = 0, steps: int = 1500, echo: Printer = print) -> dict[str, Any]:
     """SP on a noisy sine wave: sparsity, stability and noise robustness (before/after)."""
-    from .encoders import ScalarEncoder
-    from .metrics import Metrics
-    from .spatial_pooler import SpatialPooler
+    from ..encoders import ScalarEncoder
+    from ..metrics import Metrics
+    from ..spatial_pooler import SpatialPooler
 
     rng = np.random.default_rng(seed)
     enc = ScalarEncoder(minimum=-1.2, maximum=1.2, size=1024, active_bits=41, clip=True)
@@ -82,10 +86,10 @@ def sp_signal_demo(seed: int = 0, steps: int = 1500, echo: Printer = print) -> d
 def sp_digits_demo(out_dir: Path, seed: int = 0, epochs: int = 2,
                    echo: Printer = print) -> dict[str, Any]:
     """SP with local inhibition on the 8x8 digits; receptive-field picture."""
-    from .datasets import load_digits_dataset
-    from .encoders import ImageEncoder
-    from .metrics import Metrics
-    from .spatial_pooler import SpatialPooler
+    from ..datasets import load_digits_dataset
+    from ..encoders import ImageEncoder
+    from ..metrics import Metrics
+    from ..spatial_pooler import SpatialPooler
 
     images, labels = load_digits_dataset(scale=2)  # 16x16
     h, w = images.shape[1:]
@@ -153,8 +157,8 @@ def _plot_receptive_fields(sp: Any, shape: tuple[int, int], path: Path, n: int =
 
 def streaming_demo(out_dir: Path, seed: int = 0, echo: Printer = print) -> dict[str, Any]:
     """The streaming model on the built-in example stream with injected anomalies."""
-    from .cli.runner import stream_through_model
-    from .streams import example_stream
+    from ..streams import example_stream
+    from .runner import stream_through_model
 
     _, starts = example_stream()
     png = out_dir / "stream.png"
@@ -170,8 +174,8 @@ def streaming_demo(out_dir: Path, seed: int = 0, echo: Printer = print) -> dict[
 def anomaly_detector_demo(seed: int = 0, echo: Printer = print,
                           threshold: float = 0.5) -> dict[str, Any]:
     """The ready AnomalyDetector on the same stream: which injected anomalies it flags."""
-    from .detector import AnomalyDetector
-    from .streams import example_stream
+    from ..detector import AnomalyDetector
+    from ..streams import example_stream
 
     frame, starts = example_stream()
     values = frame["value"].to_numpy(float)
@@ -188,6 +192,78 @@ def anomaly_detector_demo(seed: int = 0, echo: Printer = print,
     return {"flagged_rows": flagged.tolist(), "hits": hits, "false_alarms": false_alarms}
 
 
+def vision_demo(out_dir: Path, seed: int = 0, quick: bool = False,
+                echo: Printer = print) -> dict[str, Any]:
+    """The hierarchy on the bundled digits: benchmark table, receptive fields, stability.
+
+    The models and protocols are those of ``htmkit bench vision --dataset digits`` (same
+    split, same seeded test images; few-shot runs left out); ``quick`` shortens the CNN.
+    """
+    from rich.console import Console
+
+    from ..bench.vision import (
+        ModelContext,
+        ModelUnavailableError,
+        load_bench_data,
+        make_model,
+        plot_report,
+        render_table,
+    )
+    from ..bench.vision_protocols import make_protocols, protocol_specs
+    from ..vision.plots import movie_stability, plot_receptive_fields, plot_stability
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    xtr, ytr, xte, yte = load_bench_data("digits", seed=seed)
+    shape = (int(xtr.shape[1]), int(xtr.shape[2]))
+    specs = protocol_specs(shape)
+    tests = make_protocols(xte, seed)
+    ctx = ModelContext("digits", seed, bool(quick), shape, len(xtr))
+    results: dict[str, Any] = {}
+    hierarchy = None
+    t_all = time.perf_counter()
+    for name in ("raw-knn", "raw-linear", "sp", "hierarchy", "cnn"):
+        try:
+            model = make_model(name, ctx)
+        except ModelUnavailableError as exc:
+            results[name] = {"skipped": str(exc), "accuracy": {}}
+            echo(f"  {name}: skipped ({exc})")
+            continue
+        t0 = time.perf_counter()
+        model.fit(xtr, ytr)
+        train_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        acc = {sp.name: float(np.mean(model.predict(tests[sp.name]) == yte)) for sp in specs}
+        results[name] = {"accuracy": acc, "train_time_s": train_s,
+                         "test_time_s": time.perf_counter() - t0}
+        if name == "hierarchy":
+            hierarchy = cast(Any, model).hierarchy
+    report = {
+        "dataset": "digits", "image_shape": list(shape), "n_train": len(xtr),
+        "n_test": len(xte), "seed": seed, "quick": bool(quick),
+        "protocols": [{"name": s.name, "kind": s.kind, "param": s.param} for s in specs],
+        "models": results,
+    }
+    buf = io.StringIO()
+    render_table(report, Console(file=buf, width=110))
+    for line in buf.getvalue().splitlines():
+        echo("  " + line)
+    plots = plot_report(report, out_dir)
+    bench_s = time.perf_counter() - t_all
+    assert hierarchy is not None
+    rf_png = plot_receptive_fields(hierarchy, out_dir / "vision_receptive_fields.png")
+    n = 40 if quick else 80
+    stab = movie_stability(hierarchy, xte[:n], yte[:n])
+    st_png = plot_stability(stab, out_dir / "vision_stability.png")
+    echo("  stability (mean Jaccard of consecutive steps of a movie; last: pooled level 2 of "
+         "different digits): " + ", ".join(f"{k} {v:.2f}" for k, v in stab.items()))
+    echo(f"  models trained and tested in {bench_s:.0f} s; hierarchy "
+         f"{hierarchy.timing['transform_ms_per_image']:.1f} ms/image; pictures: "
+         + ", ".join(p.name for p in [*plots, rf_png, st_png]))
+    return {"accuracy": {m: e["accuracy"] for m, e in results.items()}, "stability": stab,
+            "seconds": bench_s, "pictures": [str(p) for p in [*plots, rf_png, st_png]]}
+
+
 def run_demo(out_dir: Path, seed: int = 0, quick: bool = False,
              echo: Printer = print) -> dict[str, Any]:
     """Run every part of the demo; returns the measured figures."""
@@ -202,8 +278,6 @@ def run_demo(out_dir: Path, seed: int = 0, quick: bool = False,
     echo("[3/4] Streaming model on the built-in example stream")
     results["streaming"] = streaming_demo(out_dir, seed, echo=echo)
     echo("[4/4] Vision hierarchy on the bundled 8x8 digits (raw / SP / hierarchy / CNN)")
-    from .vision.demo import vision_demo
-
     results["vision"] = vision_demo(out_dir, seed, quick=quick, echo=echo)
     echo(f"done in {time.perf_counter() - t0:.0f} s; pictures in {out_dir}/")
     return results
