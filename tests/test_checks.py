@@ -22,6 +22,7 @@ from checks import (
     check_different_seed_differs,
     check_learn_false_keeps_learned_state,
     check_property_output_shape,
+    check_regions_return_sdr,
     check_same_seed_same_output,
     check_save_load_fresh,
     check_save_load_mid_stream,
@@ -90,6 +91,11 @@ def test_compute_signature(spec):
                                         is not None and s.has_learn))
 def test_compute_returns_sdr(spec):
     check_compute_returns_sdr(spec)
+
+
+@pytest.mark.parametrize("spec", _specs("regions_return_sdr", lambda s: s.name == "Network"))
+def test_network_regions_return_sdr(spec):
+    check_regions_return_sdr(spec)
 
 
 @pytest.mark.parametrize("spec", _specs("learn_false", lambda s: s.has_learn and s.stateful))
