@@ -704,7 +704,8 @@ def _predictor_spec() -> ClassSpec:
         params_class=PredictorParams,
         skip_generated=("steps=(0,)",),  # a shape-like field, but step 0 is valid
         bad_params={"steps": [(), (1, 1), (-1,), "bad"], "alpha": [0.0, 2.0]},
-        bad_inputs=[("size", (SDR(PRED_INPUT + 1, [0]), 1)), ("label-neg", (SDR(PRED_INPUT, [0]), -1)),
+        bad_inputs=[("size", (SDR(PRED_INPUT + 1, [0]), 1)),
+                    ("label-neg", (SDR(PRED_INPUT, [0]), -1)),
                     ("label-big", (SDR(PRED_INPUT, [0]), 5)),
                     ("label-str", (SDR(PRED_INPUT, [0]), "a")),
                     ("pattern-list", ([0, 1], 1))],
