@@ -691,6 +691,29 @@ def _pred_step(p: Any, x: Any, learn: bool) -> Any:
     return p.infer(pattern)
 
 
+def _pred_strategy() -> Any:
+    from hypothesis import strategies as st
+
+    return st.tuples(_sdr_strategy((PRED_INPUT,), 20)(), st.integers(0, 4))
+
+
+def _pred_check(p: Any, x: Any, out: Any) -> None:
+    assert sorted(out) == [0, 1], sorted(out)
+    for probs in out.values():
+        assert probs.ndim == 1 and np.all(probs >= 0), probs
+        assert abs(float(probs.sum()) - 1.0) < 1e-6, probs
+
+
+def _likelihood_check(al: Any, x: Any, out: Any) -> None:
+    assert isinstance(out, float) and 0.0 <= out <= 1.0, out
+
+
+def _likelihood_strategy() -> Any:
+    from hypothesis import strategies as st
+
+    return st.tuples(st.floats(0.0, 1.0), st.floats(-1e9, 1e9))
+
+
 def _predictor_spec() -> ClassSpec:
     from htmkit.predictor import PredictorParams
 
@@ -709,6 +732,8 @@ def _predictor_spec() -> ClassSpec:
                     ("label-big", (SDR(PRED_INPUT, [0]), 5)),
                     ("label-str", (SDR(PRED_INPUT, [0]), "a")),
                     ("pattern-list", ([0, 1], 1))],
+        prop_input=_pred_strategy,
+        prop_check=_pred_check,
         xfail={"bad_input[pattern-list]": PENDING},
     )
 
@@ -737,6 +762,8 @@ def _likelihood_spec() -> ClassSpec:
                     "historic_window_size": [2]},
         bad_inputs=[("score-str", ("x", 1.0)), ("score-big", (1.5, 1.0)),
                     ("score-nan", (math.nan, 1.0))],
+        prop_input=_likelihood_strategy,
+        prop_check=_likelihood_check,
     )
 
 
