@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 from checks import (
+    API_CONVENTION_LANDED,
+    PENDING,
     SPECS,
     ClassSpec,
     case_id,
@@ -39,6 +41,8 @@ def _param(spec: ClassSpec, check: str, *values: Any, case: str | None = None) -
     it) as failing today."""
     key = check if case is None else f"{check}[{case}]"
     reason = next((r for pat, r in spec.xfail.items() if _matches(key, pat)), None)
+    if reason == PENDING and API_CONVENTION_LANDED:
+        reason = None
     marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
     ident = spec.name if case is None else f"{spec.name}-{case}"
     return pytest.param(spec, *values, marks=marks, id=ident)
