@@ -277,6 +277,8 @@ def check_save_load_mid_stream(spec: ClassSpec, tmp_path: Path) -> None:
     back = type(obj).load(path)
     assert type(back) is type(obj)
     assert_same_state(obj, back, "state right after load")
+    again = type(obj).load(back.save(tmp_path / "again.htm"))
+    assert_same_state(back, again, "state of a loaded object saved and loaded again")
     for i, x in enumerate(xs[K_BEFORE:]):
         out_a = to_plain(spec.feed(obj, x, True))
         out_b = to_plain(spec.feed(back, x, True))
@@ -567,6 +569,8 @@ def _tm_spec() -> ClassSpec:
         make_input=_seq_columns,
         step=_tm_step,
         output_shape=lambda tm: tuple(tm.active_cells.shape),
+        # learned: the synapse stores. Not learned: cell and segment activity, counters, and
+        # the RNG (a bursting column draws its winner cell with learn=False too, as NuPIC)
         learned=("basal/*", "apical/*"),
         params_class=TemporalMemoryParams,
         bad_params={"column_dimensions": [(-4,)], "cells_per_column": [0],
