@@ -429,7 +429,7 @@ def check_property_output_shape(spec: ClassSpec) -> None:
     assert spec.prop_input is not None
     obj = spec.build(seed=1)
 
-    @settings(max_examples=25, deadline=None, derandomize=True,
+    @settings(max_examples=25, deadline=None, derandomize=True, database=None,
               suppress_health_check=[HealthCheck.too_slow])
     @given(spec.prop_input())
     def prop(x: Any) -> None:
@@ -482,6 +482,12 @@ def _sp(seed: int, o: dict[str, Any]) -> Any:
     return SpatialPooler(**{**kw, **o})
 
 
+def _sp_check(sp: Any, x: SDR, out: SDR) -> None:
+    """At most ``num_active_columns_per_inh_area`` columns win (fewer when ties at zero
+    overlap are left out)."""
+    assert out.num_active <= 6, out
+
+
 def _sp_spec() -> ClassSpec:
     from htmkit.spatial_pooler import SpatialPoolerParams
 
@@ -498,8 +504,7 @@ def _sp_spec() -> ClassSpec:
         bad_inputs=[("size", SDR(SP_INPUT + 1, [0])), ("list", [1, 2, 3]),
                     ("none", None), ("dense-2d", np.zeros((3, 3)))],
         prop_input=_sdr_strategy((SP_INPUT,), 30),
-        prop_check=lambda sp, x, out: (
-            None if out.num_active <= 6 else (_ for _ in ()).throw(AssertionError(out))),
+        prop_check=_sp_check,
     )
 
 
@@ -1079,6 +1084,8 @@ def _net_shapes(net: Any, x: Any, out: Any) -> None:
 
 
 def _network_spec() -> ClassSpec:
+    from htmkit.temporal_pooler import TemporalPoolerParams
+
     def net_input_strategy() -> Any:
         from hypothesis import strategies as st
 
@@ -1089,6 +1096,8 @@ def _network_spec() -> ClassSpec:
     return ClassSpec(
         name="Network",
         factory=_network,
+        params_class=TemporalPoolerParams,
+        param_prefix="regions.tp.params.",
         make_input=_net_input,
         step=_net_step,
         learned=("regions/sp/state/core/synapses/*", "regions/sp/state/core/boost_factors",
@@ -1117,6 +1126,9 @@ def _network_spec() -> ClassSpec:
                          "when the classifier runs, after the SP and TM have learned the step",
                "bad_param[regions.tm.params.cells_per_column='bad']":
                    BUG + "TemporalMemoryRegion.config_output_shapes calls int() before the "
+                         "parameters are validated: 'invalid literal for int()', no name",
+               "bad_param[regions.tp.params.column_dimensions='bad']":
+                   BUG + "TemporalPoolerRegion.config_output_shapes reads the shape before the "
                          "parameters are validated: 'invalid literal for int()', no name"},
     )
 
