@@ -175,7 +175,11 @@ class ClassSpec:
     prop_check : callable ``(obj, input, output) -> None``, optional
         Extra assertions of the property.
     xfail : dict
-        ``check name`` (or ``check name[case id]``) -> reason, for checks known to fail today.
+        ``check name`` (or ``check name[case id]``; ``*`` matches anything) -> reason, for
+        checks known to fail today (strict xfails). Check names: ``save_load_fresh``,
+        ``save_load_mid_stream``, ``same_seed_same_output``, ``different_seed_differs``,
+        ``bad_param[<key>=<value>]``, ``bad_input[<id>]``, ``compute_signature``,
+        ``compute_returns_sdr``, ``regions_return_sdr``, ``learn_false``, ``property``.
     """
 
     name: str
