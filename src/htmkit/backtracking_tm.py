@@ -70,7 +70,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import InputError, ParameterError
+from .errors import InputError, InputTypeError, ParameterError
 from .kernels import backtracking_tm as K
 from .kernels import rng as krng
 from .params import check_float, check_int, check_shape, params_from_dict, params_to_dict
@@ -224,7 +224,8 @@ class BacktrackingTemporalMemory(Persistable):
     >>> tm = BacktrackingTemporalMemory(column_dimensions=64, cells_per_column=4,
     ...                                 activation_threshold=3, min_threshold=2,
     ...                                 max_new_synapse_count=4, max_synapses_per_segment=8)
-    >>> tm.compute(SDR(64, [1, 2, 3, 4]))
+    >>> tm.compute(SDR(64, [1, 2, 3, 4])).num_active
+    16
     >>> tm.anomaly
     1.0
     """
@@ -238,11 +239,11 @@ class BacktrackingTemporalMemory(Persistable):
                     f"unknown BacktrackingTemporalMemory parameter(s): {unknown}")
             params = BacktrackingTemporalMemoryParams(**kwargs)
         elif kwargs:
-            raise TypeError("pass either a BacktrackingTemporalMemoryParams or keyword "
-                            "arguments, not both")
+            raise ParameterError("params: pass either a BacktrackingTemporalMemoryParams or "
+                                 "keyword arguments, not both")
         elif not isinstance(params, BacktrackingTemporalMemoryParams):
-            raise TypeError("params must be a BacktrackingTemporalMemoryParams, got "
-                            f"{type(params).__name__}")
+            raise ParameterError("params must be a BacktrackingTemporalMemoryParams, got "
+                                 f"{type(params).__name__}")
         p = params
         self._setup(p)
         n_cells, n_cols, m = p.num_cells, p.num_columns, p.max_synapses_per_segment
@@ -414,19 +415,18 @@ class BacktrackingTemporalMemory(Persistable):
         return int(self._a["meta"][K.M_NSYN])
 
     # ------------------------------------------------------------------ algorithm
-    def compute(self, active_columns: SDR, learn: bool = True) -> None:
+    def compute(self, active_columns: SDR, learn: bool = True) -> SDR:
         """Run one step: raw anomaly, inference (with backtracking), and learning when
-        ``learn``.
+        ``learn``. Returns the active cells of the inference state (:attr:`active_cells`).
 
         Raises
         ------
-        TypeError
-            If ``active_columns`` is not an SDR.
         InputError
-            If it has the wrong size.
+            If ``active_columns`` is not an SDR or has the wrong size.
         """
         if not isinstance(active_columns, SDR):
-            raise TypeError(f"active_columns must be an SDR, got {type(active_columns).__name__}")
+            raise InputTypeError(
+                f"active_columns must be an SDR, got {type(active_columns).__name__}")
         if active_columns._size != self.num_columns:
             raise InputError(f"active_columns must have size {self.num_columns}, got an SDR "
                              f"of size {active_columns._size}")
@@ -435,6 +435,7 @@ class BacktrackingTemporalMemory(Persistable):
         if learn:
             self._ensure_room(cols.shape[0])
         K.btm_compute(self._st, self._ip, self._fp, cols, learn)
+        return self.active_cells
 
     def reset(self) -> None:
         """Start a new sequence: clear all cell states, queued updates and input histories;

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from .backtracking_tm import NAB_PARAMS
-from .errors import InputError, ParameterError
+from .errors import InputError, InputTypeError, ParameterError
 from .model import DEFAULT_CONFIG
 from .serialization import Persistable
 
@@ -260,7 +260,7 @@ class AnomalyDetector(Persistable):
         """Score one record; returns the anomaly score in [0, 1] (log-likelihood scale)."""
         if isinstance(value, bool) or not isinstance(value, (int, float, np.integer,
                                                              np.floating)):
-            raise TypeError(f"value must be a number, got {type(value).__name__}")
+            raise InputTypeError(f"value must be a number, got {type(value).__name__}")
         v = float(value)
         if not math.isfinite(v):
             raise InputError(f"value must be finite, got {value!r}")

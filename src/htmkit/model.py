@@ -44,7 +44,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import InputError, ParameterError
+from .errors import InputError, InputTypeError, ParameterError
 from .sdr import SDR
 from .serialization import Persistable
 
@@ -330,7 +330,7 @@ class HTMModel(Persistable):
         else:
             value, timestamp = record, None
         if value is not None and not isinstance(value, (int, float, np.integer, np.floating)):
-            raise TypeError(f"value: expected a number, got {type(value).__name__}")
+            raise InputTypeError(f"value: expected a number, got {type(value).__name__}")
         fvalue = float("nan") if value is None else float(value)
         missing = not math.isfinite(fvalue)
         sp_input = self.encode(None if missing else fvalue, timestamp)

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import InputError, ParameterError
+from .errors import InputError, InputTypeError, ParameterError
 from .params import check_float, check_int, params_from_dict, params_to_dict
 from .sdr import SDR
 from .serialization import Persistable
@@ -175,7 +175,7 @@ class Predictor(Persistable):
 
     def _check_pattern(self, pattern: SDR) -> np.ndarray:
         if not isinstance(pattern, SDR):
-            raise TypeError(f"pattern must be an SDR, got {type(pattern).__name__}")
+            raise InputTypeError(f"pattern must be an SDR, got {type(pattern).__name__}")
         if self._input_size is not None and pattern.size != self._input_size:
             raise InputError(
                 f"pattern has size {pattern.size}, but this predictor's input size is "

@@ -69,7 +69,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import InputError, ParameterError
+from .errors import InputError, InputTypeError, ParameterError
 from .kernels import rng as krng
 from .kernels import temporal_memory as K
 from .params import check_float, check_int, check_shape, params_from_dict, params_to_dict
@@ -186,8 +186,7 @@ class TemporalMemory(Persistable):
     --------
     >>> tm = TemporalMemory(column_dimensions=64, cells_per_column=4, activation_threshold=3,
     ...                     min_threshold=2, max_new_synapse_count=4, seed=1)
-    >>> tm.compute(SDR(64, [1, 2, 3, 4]))
-    >>> tm.active_cells.num_active
+    >>> tm.compute(SDR(64, [1, 2, 3, 4])).num_active
     16
     """
 
@@ -199,9 +198,11 @@ class TemporalMemory(Persistable):
                 raise ParameterError(f"unknown TemporalMemory parameter(s): {unknown}")
             params = TemporalMemoryParams(**kwargs)
         elif kwargs:
-            raise TypeError("pass either a TemporalMemoryParams or keyword arguments, not both")
+            raise ParameterError("params: pass either a TemporalMemoryParams or keyword "
+                                 "arguments, not both")
         elif not isinstance(params, TemporalMemoryParams):
-            raise TypeError(f"params must be a TemporalMemoryParams, got {type(params).__name__}")
+            raise ParameterError(
+                f"params must be a TemporalMemoryParams, got {type(params).__name__}")
         p = params
         n_cells = p.num_cells
         self._setup(p)
@@ -353,7 +354,7 @@ class TemporalMemory(Persistable):
         if sdr is None:
             return _EMPTY
         if not isinstance(sdr, SDR):
-            raise TypeError(f"{name} must be an SDR or None, got {type(sdr).__name__}")
+            raise InputTypeError(f"{name} must be an SDR or None, got {type(sdr).__name__}")
         if sdr._size != size:
             if size == 0:
                 raise InputError(f"{name} given, but this TemporalMemory was built with "
@@ -361,10 +362,12 @@ class TemporalMemory(Persistable):
             raise InputError(f"{name} must have size {size}, got an SDR of size {sdr._size}")
         return sdr._indices
 
-    def compute(self, active_columns: SDR, learn: bool = True,
-                external_basal: SDR | None = None, external_apical: SDR | None = None) -> None:
+    def compute(self, active_columns: SDR, learn: bool = True, *,
+                external_basal: SDR | None = None, external_apical: SDR | None = None) -> SDR:
         """Run one step: activate cells from ``active_columns`` (and the predictions of the
         last step), learn when ``learn``, then compute the predictions for the next step.
+        Returns the active cells (an SDR of size :attr:`num_cells`, the same as
+        :attr:`active_cells`).
 
         Parameters
         ----------
@@ -378,13 +381,12 @@ class TemporalMemory(Persistable):
 
         Raises
         ------
-        TypeError
-            If an input is not an SDR.
         InputError
-            If an input has the wrong size.
+            If an input is not an SDR or has the wrong size.
         """
         if not isinstance(active_columns, SDR):
-            raise TypeError(f"active_columns must be an SDR, got {type(active_columns).__name__}")
+            raise InputTypeError(
+                f"active_columns must be an SDR, got {type(active_columns).__name__}")
         if active_columns._size != self._num_columns:
             raise InputError(f"active_columns must have size {self._num_columns}, got an SDR "
                              f"of size {active_columns._size}")
@@ -407,8 +409,11 @@ class TemporalMemory(Persistable):
             self._make_room()
             anomaly = self._kernel(*self._args, active_columns._indices, ext_b, ext_a, learn)
         self._anomaly = anomaly
-        if self._sdr_cache:
-            self._sdr_cache = {}
+        # the returned SDR owns a copy of the indices: it stays valid after the next step
+        n = int(self._counts[K.C_ACTIVE])
+        active = SDR._trusted(self._cells_shape, self._state.active_presyn[:n].copy())
+        self._sdr_cache = {"active": active}
+        return active
 
     def _make_room(self) -> None:
         """Reserve what the kernel asked for (``counts[C_NEED_*]``) and lengthen the

@@ -43,7 +43,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import InputError, ParameterError
+from .errors import InputError, InputTypeError, ParameterError
 from .kernels import temporal_pooler as K
 from .kernels.rng import make_state as make_rng_state
 from .params import check_float, check_int, check_shape, params_from_dict, params_to_dict
@@ -212,7 +212,7 @@ class TemporalPooler(Persistable):
     --------
     >>> tp = TemporalPooler(input_size=2048, column_dimensions=(256,))
     >>> a = SDR.random(2048, 0.02, seed=1)
-    >>> out = tp.compute(a, a)           # active cells, predicted-active cells
+    >>> out = tp.compute(a, predicted_active_cells=a)
     >>> out.shape
     (256,)
     """
@@ -312,7 +312,7 @@ class TemporalPooler(Persistable):
     # ------------------------------------------------------------------ compute
     def _indices(self, sdr: Any, name: str) -> np.ndarray:
         if not isinstance(sdr, SDR):
-            raise TypeError(f"TemporalPooler.compute: {name} must be an SDR, "
+            raise InputTypeError(f"TemporalPooler.compute: {name} must be an SDR, "
                             f"got {type(sdr).__name__}")
         if sdr.size != self.params.input_size:
             raise InputError(
@@ -321,18 +321,23 @@ class TemporalPooler(Persistable):
             )
         return sdr.indices.astype(np.int32, copy=False)
 
-    def compute(self, active_cells: SDR, predicted_active_cells: SDR | None = None,
-                learn: bool = True) -> SDR:
+    def compute(self, active_cells: SDR, learn: bool = True, *,
+                predicted_active_cells: SDR | None = None) -> SDR:
         """Run one step; returns the output SDR (shape ``column_dimensions``).
 
         Parameters
         ----------
         active_cells : SDR
             The TM's active cells (any shape of size ``input_size``).
-        predicted_active_cells : SDR, optional
-            The TM's correctly predicted active cells (``None``: none).
         learn : bool
             Apply the Hebbian update to the output cells.
+        predicted_active_cells : SDR, optional
+            The TM's correctly predicted active cells (``None``: none).
+
+        Raises
+        ------
+        InputError
+            If an input is not an SDR or does not have ``input_size`` bits.
         """
         p = self.params
         act = self._indices(active_cells, "active_cells")

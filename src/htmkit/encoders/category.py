@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InputError, ParameterError
+from ..errors import InputError, InputTypeError, ParameterError
 from ..params import check_int
 from ..sdr import SDR
 from .base import Encoder, check_bool, is_missing
@@ -26,14 +26,14 @@ def _category_key(value: Any, owner: str) -> Category | None:
     if t is str or t is int:
         return value
     if isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{owner} expects an int or str category, got bool ({value!r})")
+        raise InputTypeError(f"{owner} expects an int or str category, got bool ({value!r})")
     if isinstance(value, str):
         return str(value)
     if isinstance(value, (int, np.integer)):
         return int(value)
     if is_missing(value):
         return None
-    raise TypeError(
+    raise InputTypeError(
         f"{owner} expects an int or str category, got {type(value).__name__} ({value!r:.40})"
     )
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InputError, ParameterError
+from ..errors import InputError, InputTypeError, ParameterError
 from ..params import check_float, check_int
 from ..sdr import SDR
 from .base import Encoder, is_missing
@@ -148,7 +148,7 @@ def to_datetime(value: Any, owner: str = "DateEncoder") -> _dt.datetime | None:
         return out
     if is_missing(value):
         return None
-    raise TypeError(
+    raise InputTypeError(
         f"{owner} expects a datetime, pandas Timestamp, numpy datetime64 or ISO string, "
         f"got {type(value).__name__} ({value!r:.40})"
     )

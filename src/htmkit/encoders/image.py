@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InputError, ParameterError
+from ..errors import InputError, InputTypeError, ParameterError
 from ..params import check_float, check_int, check_shape
 from ..sdr import SDR
 from .base import Encoder, check_bool
@@ -135,10 +135,10 @@ class ImageEncoder(Encoder):
         try:
             arr = np.asarray(value)
         except (TypeError, ValueError) as exc:
-            raise TypeError(f"ImageEncoder expects a numeric 2-D array: {exc}") from None
+            raise InputTypeError(f"ImageEncoder expects a numeric 2-D array: {exc}") from None
         kind = arr.dtype.kind
         if kind not in "biuf":
-            raise TypeError(f"ImageEncoder expects a numeric 2-D array, got dtype {arr.dtype}")
+            raise InputTypeError(f"ImageEncoder expects a numeric 2-D array, got dtype {arr.dtype}")
         if arr.shape != self._shape:
             raise InputError(
                 f"ImageEncoder: image shape {arr.shape} does not match image_shape {self._shape}"

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InputError, ParameterError
+from ..errors import InputError, InputTypeError, ParameterError
 from ..sdr import SDR
 from .base import Encoder, encoder_class
 
@@ -153,7 +153,7 @@ class MultiEncoder(Encoder):
             hasattr(record, "index") and hasattr(record, "__getitem__")
             and not isinstance(record, (np.ndarray, Sequence))
         ):
-            raise TypeError(
+            raise InputTypeError(
                 f"MultiEncoder expects a mapping or a pandas Series, got {type(record).__name__}"
             )
         pieces = []
@@ -165,7 +165,7 @@ class MultiEncoder(Encoder):
             try:
                 idx = enc.encode(value).indices
             except TypeError as exc:
-                raise TypeError(f"MultiEncoder field {name!r}: {exc}") from exc
+                raise InputTypeError(f"MultiEncoder field {name!r}: {exc}") from exc
             except InputError as exc:
                 raise InputError(f"MultiEncoder field {name!r}: {exc}") from exc
             pieces.append(idx.astype(np.int64) + off if off else idx)
