@@ -85,7 +85,8 @@ def as_real(value: Any, owner: str) -> float | None:
         return as_real(value.item(), owner)
     if type(value).__name__ in _MISSING_TYPE_NAMES:
         return None
-    raise InputTypeError(f"{owner} expects a real number, got {type(value).__name__} ({value!r:.40})")
+    raise InputTypeError(
+        f"{owner} expects a real number, got {type(value).__name__} ({value!r:.40})")
 
 
 def check_bool(name: str, value: Any) -> bool:
