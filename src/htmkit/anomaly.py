@@ -298,10 +298,6 @@ class AnomalyLikelihood(Persistable):
         self._iteration += 1
         return likelihood
 
-    def anomaly_probability(self, value: Any, raw_score: float, timestamp: Any = None) -> float:
-        """NuPIC-style argument order for :meth:`update`."""
-        return self.update(raw_score, value=value, timestamp=timestamp)
-
     # ------------------------------------------------------------------ internals
     def _window(self) -> tuple[np.ndarray, np.ndarray]:
         """Raw scores and values in the window, oldest first."""

@@ -313,10 +313,6 @@ class AnomalyDetector(Persistable):
             self._suppress_left = int(sup[1])
         return out
 
-    def handle_record(self, timestamp: Any, value: float) -> float:
-        """NAB's name for :meth:`update`."""
-        return self.update(timestamp, value)
-
     # ------------------------------------------------------------------ state
     def get_state(self) -> dict[str, Any]:
         return {
