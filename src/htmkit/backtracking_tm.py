@@ -73,7 +73,15 @@ import numpy as np
 from .errors import InputError, InputTypeError, ParameterError
 from .kernels import backtracking_tm as K
 from .kernels import rng as krng
-from .params import check_float, check_int, check_shape, params_from_dict, params_to_dict
+from .params import (
+    NUPIC_BACKTRACKING_TM,
+    NUPIC_TM,
+    check_float,
+    check_int,
+    check_shape,
+    params_from_dict,
+    params_to_dict,
+)
 from .sdr import SDR
 from .serialization import Persistable
 
@@ -82,26 +90,11 @@ __all__ = ["BacktrackingTemporalMemoryParams", "BacktrackingTemporalMemory", "NA
 #: Values of ``anomaly_mode``.
 ANOMALY_MODES = ("confidence", "predicted")
 
-#: TM parameters of Numenta's NAB entry with the backtracking TM (``temporalImp: cpp``:
-#: NuPIC's ``best_single_metric_anomaly_params_cpp.json``; backtrack lengths and
-#: ``maxSeqLength`` are the NuPIC defaults).
-NAB_PARAMS: dict[str, Any] = {
-    "cells_per_column": 32,
-    "activation_threshold": 13,
-    "min_threshold": 10,
-    "max_new_synapse_count": 20,
-    "initial_permanence": 0.21,
-    "connected_permanence": 0.5,
-    "permanence_increment": 0.1,
-    "permanence_decrement": 0.1,
-    "predicted_segment_decrement": 0.0,
-    "max_segments_per_cell": 128,
-    "max_synapses_per_segment": 32,
-    "pam_length": 3,
-    "max_inf_backtrack": 10,
-    "max_lrn_backtrack": 5,
-    "max_seq_length": 32,
-}
+#: TM parameters of Numenta's NAB entry with the backtracking TM (``temporalImp: cpp``):
+#: :data:`htmkit.params.NUPIC_TM` and :data:`htmkit.params.NUPIC_BACKTRACKING_TM`, which are
+#: also the defaults of :class:`BacktrackingTemporalMemoryParams`.
+NAB_PARAMS: dict[str, Any] = {**NUPIC_TM, **NUPIC_BACKTRACKING_TM}
+_NAB = NAB_PARAMS
 
 
 @dataclass(frozen=True)
@@ -145,22 +138,22 @@ class BacktrackingTemporalMemoryParams:
     """
 
     column_dimensions: tuple[int, ...] = (2048,)
-    cells_per_column: int = 32
-    activation_threshold: int = 13
-    min_threshold: int = 10
-    max_new_synapse_count: int = 20
-    initial_permanence: float = 0.21
-    connected_permanence: float = 0.5
-    permanence_increment: float = 0.1
-    permanence_decrement: float = 0.1
+    cells_per_column: int = _NAB["cells_per_column"]
+    activation_threshold: int = _NAB["activation_threshold"]
+    min_threshold: int = _NAB["min_threshold"]
+    max_new_synapse_count: int = _NAB["max_new_synapse_count"]
+    initial_permanence: float = _NAB["initial_permanence"]
+    connected_permanence: float = _NAB["connected_permanence"]
+    permanence_increment: float = _NAB["permanence_increment"]
+    permanence_decrement: float = _NAB["permanence_decrement"]
     permanence_max: float = 1.0
-    predicted_segment_decrement: float = 0.0
-    max_segments_per_cell: int = 128
-    max_synapses_per_segment: int = 32
-    pam_length: int = 3
-    max_inf_backtrack: int = 10
-    max_lrn_backtrack: int = 5
-    max_seq_length: int = 32
+    predicted_segment_decrement: float = _NAB["predicted_segment_decrement"]
+    max_segments_per_cell: int = _NAB["max_segments_per_cell"]
+    max_synapses_per_segment: int = _NAB["max_synapses_per_segment"]
+    pam_length: int = _NAB["pam_length"]
+    max_inf_backtrack: int = _NAB["max_inf_backtrack"]
+    max_lrn_backtrack: int = _NAB["max_lrn_backtrack"]
+    max_seq_length: int = _NAB["max_seq_length"]
     anomaly_mode: str = "confidence"
     seed: int = 42
 

@@ -60,21 +60,11 @@ TM_SECTIONS: dict[str, dict[str, Any]] = {
     },
 }
 
-#: Model configuration of the detector (Numenta's NAB parameters for scalar + time of day).
+#: Model configuration of the detector (Numenta's NAB parameters for scalar + time of day):
+#: HTMModel's defaults (whose encoders and SP are those of Numenta's NAB entry) with the
+#: backtracking TM section and no predictor.
 DETECTOR_CONFIG: dict[str, Any] = {
-    "value": {"encoder": {"size": 400, "active_bits": 21, "buckets": 130,
-                          "min_resolution": 0.001, "seed": 1}},
-    "timestamp": {"encoder": {"time_of_day_width": 21, "time_of_day_radius": 9.49}},
-    "sp": {
-        "column_dimensions": [2048],
-        "num_active_columns_per_inh_area": 40,
-        "global_inhibition": True,
-        "potential_pct": 0.8,
-        "syn_perm_connected": 0.2,
-        "syn_perm_active_inc": 0.003,
-        "syn_perm_inactive_dec": 0.0005,
-        "boost_strength": 0.0,
-    },
+    **copy.deepcopy(DEFAULT_CONFIG),
     "tm": copy.deepcopy(TM_SECTIONS["backtracking"]),
     "predictor": {"steps": []},
 }

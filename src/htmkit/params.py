@@ -92,3 +92,33 @@ def params_from_dict(cls: type, data: dict[str, Any]) -> Any:
             v = data[f.name]
             kwargs[f.name] = tuple(v) if isinstance(v, list) else v
     return cls(**kwargs)
+
+
+# ---------------------------------------------------------------------------- NuPIC's numbers
+#: NuPIC's Temporal Memory parameter set, in htmkit's names: the defaults of NuPIC's and
+#: htm.core's Temporal Memory and the TM of Numenta's NAB entry. Every place that means "NuPIC's
+#: TM parameters" (the TM dataclass defaults, :data:`htmkit.backtracking_tm.NAB_PARAMS`, the
+#: ``tm`` section of :data:`htmkit.model.DEFAULT_CONFIG`) takes them from here.
+NUPIC_TM: dict[str, Any] = {
+    "cells_per_column": 32,
+    "activation_threshold": 13,
+    "min_threshold": 10,
+    "max_new_synapse_count": 20,
+    "initial_permanence": 0.21,
+    "connected_permanence": 0.5,
+    "permanence_increment": 0.1,
+    "permanence_decrement": 0.1,
+    "predicted_segment_decrement": 0.0,
+}
+
+#: The backtracking TM's own parameters in Numenta's NAB entry (``temporalImp: cpp``, NuPIC's
+#: ``best_single_metric_anomaly_params_cpp.json``; backtrack lengths and ``maxSeqLength`` are
+#: NuPIC's defaults).
+NUPIC_BACKTRACKING_TM: dict[str, Any] = {
+    "max_segments_per_cell": 128,
+    "max_synapses_per_segment": 32,
+    "pam_length": 3,
+    "max_inf_backtrack": 10,
+    "max_lrn_backtrack": 5,
+    "max_seq_length": 32,
+}

@@ -72,7 +72,14 @@ import numpy as np
 from .errors import InputError, InputTypeError, ParameterError
 from .kernels import rng as krng
 from .kernels import temporal_memory as K
-from .params import check_float, check_int, check_shape, params_from_dict, params_to_dict
+from .params import (
+    NUPIC_TM,
+    check_float,
+    check_int,
+    check_shape,
+    params_from_dict,
+    params_to_dict,
+)
 from .sdr import SDR
 from .serialization import Persistable
 from .synapses import SynapseStore
@@ -85,7 +92,8 @@ _EMPTY.flags.writeable = False
 
 @dataclass(frozen=True)
 class TemporalMemoryParams:
-    """Validated Temporal Memory parameters (htm.core's names and defaults).
+    """Validated Temporal Memory parameters (htm.core's names and defaults; the learning
+    parameters are NuPIC's, :data:`htmkit.params.NUPIC_TM`).
 
     Attributes
     ----------
@@ -114,15 +122,15 @@ class TemporalMemoryParams:
     """
 
     column_dimensions: tuple[int, ...] = (2048,)
-    cells_per_column: int = 32
-    activation_threshold: int = 13
-    min_threshold: int = 10
-    initial_permanence: float = 0.21
-    connected_permanence: float = 0.5
-    max_new_synapse_count: int = 20
-    permanence_increment: float = 0.1
-    permanence_decrement: float = 0.1
-    predicted_segment_decrement: float = 0.0
+    cells_per_column: int = NUPIC_TM["cells_per_column"]
+    activation_threshold: int = NUPIC_TM["activation_threshold"]
+    min_threshold: int = NUPIC_TM["min_threshold"]
+    initial_permanence: float = NUPIC_TM["initial_permanence"]
+    connected_permanence: float = NUPIC_TM["connected_permanence"]
+    max_new_synapse_count: int = NUPIC_TM["max_new_synapse_count"]
+    permanence_increment: float = NUPIC_TM["permanence_increment"]
+    permanence_decrement: float = NUPIC_TM["permanence_decrement"]
+    predicted_segment_decrement: float = NUPIC_TM["predicted_segment_decrement"]
     max_segments_per_cell: int = 255
     max_synapses_per_segment: int = 255
     seed: int = 42
