@@ -66,7 +66,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -76,11 +76,13 @@ from .kernels import rng as krng
 from .params import (
     NUPIC_BACKTRACKING_TM,
     NUPIC_TM,
-    check_float,
-    check_int,
-    check_shape,
+    Constraints,
+    Interval,
+    Options,
+    Shape,
     params_from_dict,
     params_to_dict,
+    validate,
 )
 from .sdr import SDR
 from .serialization import Persistable
@@ -137,6 +139,22 @@ class BacktrackingTemporalMemoryParams:
         Seed of the kernel RNG.
     """
 
+    _parameter_constraints: ClassVar[Constraints] = {
+        "column_dimensions": Shape(),
+        "cells_per_column": Interval(int, 2),
+        **{name: Interval(int, 1) for name in (
+            "activation_threshold", "min_threshold", "max_new_synapse_count",
+            "max_segments_per_cell", "max_synapses_per_segment", "pam_length")},
+        **{name: Interval(int, 0) for name in (
+            "max_inf_backtrack", "max_lrn_backtrack", "max_seq_length", "seed")},
+        "initial_permanence": Interval(float, 0.0, 1.0, closed="right"),
+        "permanence_max": Interval(float, 0.0, 1.0, closed="right"),
+        **{name: Interval(float, 0.0, 1.0) for name in (
+            "connected_permanence", "permanence_increment", "permanence_decrement",
+            "predicted_segment_decrement")},
+        "anomaly_mode": Options(ANOMALY_MODES),
+    }
+
     column_dimensions: tuple[int, ...] = (2048,)
     cells_per_column: int = _NAB["cells_per_column"]
     activation_threshold: int = _NAB["activation_threshold"]
@@ -158,26 +176,7 @@ class BacktrackingTemporalMemoryParams:
     seed: int = 42
 
     def __post_init__(self) -> None:
-        def put(name: str, value: Any) -> None:
-            object.__setattr__(self, name, value)
-
-        put("column_dimensions", check_shape("column_dimensions", self.column_dimensions))
-        put("cells_per_column", check_int("cells_per_column", self.cells_per_column, low=2))
-        for name in ("activation_threshold", "min_threshold", "max_new_synapse_count",
-                     "max_segments_per_cell", "max_synapses_per_segment", "pam_length"):
-            put(name, check_int(name, getattr(self, name), low=1))
-        for name in ("max_inf_backtrack", "max_lrn_backtrack", "max_seq_length", "seed"):
-            put(name, check_int(name, getattr(self, name), low=0))
-        put("initial_permanence", check_float("initial_permanence", self.initial_permanence,
-                                              low=0.0, high=1.0, low_open=True))
-        put("permanence_max", check_float("permanence_max", self.permanence_max,
-                                          low=0.0, high=1.0, low_open=True))
-        for name in ("connected_permanence", "permanence_increment", "permanence_decrement",
-                     "predicted_segment_decrement"):
-            put(name, check_float(name, getattr(self, name), low=0.0, high=1.0))
-        if self.anomaly_mode not in ANOMALY_MODES:
-            raise ParameterError(f"anomaly_mode must be one of {list(ANOMALY_MODES)}, got "
-                                 f"{self.anomaly_mode!r}")
+        validate(self)
         if self.max_new_synapse_count > self.max_synapses_per_segment:
             raise ParameterError(
                 f"max_new_synapse_count ({self.max_new_synapse_count}) must be <= "

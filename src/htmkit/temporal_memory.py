@@ -65,7 +65,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -74,11 +74,12 @@ from .kernels import rng as krng
 from .kernels import temporal_memory as K
 from .params import (
     NUPIC_TM,
-    check_float,
-    check_int,
-    check_shape,
+    Constraints,
+    Interval,
+    Shape,
     params_from_dict,
     params_to_dict,
+    validate,
 )
 from .sdr import SDR
 from .serialization import Persistable
@@ -121,6 +122,24 @@ class TemporalMemoryParams:
         Sizes of the optional external basal (distal context) and apical (feedback) inputs.
     """
 
+    _parameter_constraints: ClassVar[Constraints] = {
+        "column_dimensions": Shape(),
+        "cells_per_column": Interval(int, 1),
+        "activation_threshold": Interval(int, 1),
+        "min_threshold": Interval(int, 1),
+        "initial_permanence": Interval(float, 0.0, 1.0, closed="right"),
+        "connected_permanence": Interval(float, 0.0, 1.0),
+        "permanence_increment": Interval(float, 0.0, 1.0),
+        "permanence_decrement": Interval(float, 0.0, 1.0),
+        "predicted_segment_decrement": Interval(float, 0.0, 1.0),
+        "max_new_synapse_count": Interval(int, 0),
+        "max_segments_per_cell": Interval(int, 1),
+        "max_synapses_per_segment": Interval(int, 1),
+        "seed": Interval(int, 0),
+        "external_basal_size": Interval(int, 0),
+        "external_apical_size": Interval(int, 0),
+    }
+
     column_dimensions: tuple[int, ...] = (2048,)
     cells_per_column: int = NUPIC_TM["cells_per_column"]
     activation_threshold: int = NUPIC_TM["activation_threshold"]
@@ -138,30 +157,7 @@ class TemporalMemoryParams:
     external_apical_size: int = 0
 
     def __post_init__(self) -> None:
-        def put(name: str, value: Any) -> None:
-            object.__setattr__(self, name, value)
-
-        put("column_dimensions", check_shape("column_dimensions", self.column_dimensions))
-        put("cells_per_column", check_int("cells_per_column", self.cells_per_column, low=1))
-        put("activation_threshold",
-            check_int("activation_threshold", self.activation_threshold, low=1))
-        put("min_threshold", check_int("min_threshold", self.min_threshold, low=1))
-        for name in ("initial_permanence",):
-            put(name, check_float(name, getattr(self, name), low=0.0, high=1.0, low_open=True))
-        for name in ("connected_permanence", "permanence_increment", "permanence_decrement",
-                     "predicted_segment_decrement"):
-            put(name, check_float(name, getattr(self, name), low=0.0, high=1.0))
-        put("max_new_synapse_count",
-            check_int("max_new_synapse_count", self.max_new_synapse_count, low=0))
-        put("max_segments_per_cell",
-            check_int("max_segments_per_cell", self.max_segments_per_cell, low=1))
-        put("max_synapses_per_segment",
-            check_int("max_synapses_per_segment", self.max_synapses_per_segment, low=1))
-        put("seed", check_int("seed", self.seed, low=0))
-        put("external_basal_size",
-            check_int("external_basal_size", self.external_basal_size, low=0))
-        put("external_apical_size",
-            check_int("external_apical_size", self.external_apical_size, low=0))
+        validate(self)
         n_cells = int(np.prod(self.column_dimensions)) * self.cells_per_column
         if n_cells + self.external_basal_size >= 2**31:
             raise ParameterError(
