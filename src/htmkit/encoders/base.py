@@ -23,7 +23,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..errors import InputTypeError, ParameterError
-from ..params import params_from_dict, params_to_dict
+from ..params import Boolean, params_from_dict, params_to_dict
 from ..sdr import SDR
 from ..serialization import Persistable
 
@@ -90,10 +90,9 @@ def as_real(value: Any, owner: str) -> float | None:
 
 
 def check_bool(name: str, value: Any) -> bool:
-    """Return ``value`` as bool, raising :class:`ParameterError` naming ``name`` otherwise."""
-    if not isinstance(value, (bool, np.bool_)):
-        raise ParameterError(f"{name} must be a bool, got {value!r}")
-    return bool(value)
+    """Return ``value`` as bool, raising :class:`ParameterError` naming ``name`` otherwise
+    (the check of :class:`htmkit.params.Boolean`)."""
+    return Boolean().check(name, value)
 
 
 class BoundedCache:
