@@ -432,10 +432,10 @@ class HierarchyParams:
     """Parameters of a :class:`VisionHierarchy`, in sections.
 
     Build it from the section dataclasses, from dicts
-    (``HierarchyParams(eye={"image_shape": (8, 8)}, level1={"depth": 8})``: each section
-    given as a mapping is built from it), or from a nested dict such as a YAML file's with
-    :meth:`from_dict`; :meth:`to_dict` writes that dict back and :meth:`replace` changes some
-    fields of some sections.
+    (``HierarchyParams(eye={"image_shape": (8, 8)}, level1={"depth": 8})``: a section given
+    as a mapping changes those fields of the section's defaults), or from a nested dict such
+    as a YAML file's with :meth:`from_dict`; :meth:`to_dict` writes that dict back and
+    :meth:`replace` changes some fields of some sections.
 
     Attributes
     ----------
@@ -481,13 +481,15 @@ class HierarchyParams:
         def put(name: str, value: Any) -> None:
             object.__setattr__(self, name, value)
 
+        defaults = {f.name: f.default_factory for f in fields(self) if f.name in _SECTIONS}
         for name, cls in _SECTIONS.items():
             sec = getattr(self, name)
             if isinstance(sec, Mapping):
                 unknown = sorted(set(sec) - {f.name for f in fields(cls)})
                 if unknown:
                     raise ParameterError(f"{name}: unknown parameter(s) {unknown}")
-                sec = cls(**sec)
+                # the fields not given keep this section's defaults (level 2 has its own)
+                sec = replace(defaults[name](), **sec)  # type: ignore[misc]
             if not isinstance(sec, cls):
                 raise ParameterError(f"{name} must be a {cls.__name__} or a mapping, got "
                                      f"{type(sec).__name__}")
