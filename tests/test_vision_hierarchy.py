@@ -22,7 +22,7 @@ from htmkit.vision.hierarchy import (
 
 
 def _hp(**kw):
-    """HierarchyParams from flat (htmkit 0.1) names, as old saved models hold them."""
+    """HierarchyParams from the flat names of the first release, as old saved models hold them."""
     return HierarchyParams.from_dict(kw)
 
 
@@ -451,7 +451,7 @@ def test_nested_params_dicts_and_flat_names():
                              level2={"grid": (4, 4), "depth": 16, "radius": 2, "density": 0.05},
                              synapses={"boost_strength": 2.0}, pooling="count", n_learn=400,
                              seed=0)
-    assert nested == _hp(**SMALL)                       # the flat names of htmkit 0.1
+    assert nested == _hp(**SMALL)                       # the flat names of the first release
     d = nested.to_dict()
     assert d["eye"]["image_shape"] == [8, 8] and d["level2"]["depth"] == 16
     assert HierarchyParams.from_dict(d) == nested       # YAML-like nested dict round trip

@@ -11,13 +11,13 @@ normalised value (``int``, ``float``, a tuple of dimensions, ...) and raises
     class MyParams:
         _parameter_constraints: ClassVar[Constraints] = {
             "size": Interval(int, 1, None),
-            "rate": Interval(float, 0.0, 1.0, closed="right"),
+            "rate": Interval(float, 0, 1, closed="right"),
             "mode": Options({"fast", "exact"}),
             "shape": Shape(),
             "limit": Optional(Interval(int, 1, None)),
         }
         size: int = 10
-        rate: float = 0.5
+        rate: float = 1
         mode: str = "fast"
         shape: tuple[int, ...] = (8,)
         limit: int | None = None

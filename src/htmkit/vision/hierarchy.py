@@ -405,7 +405,7 @@ _SECTIONS: dict[str, type] = {
     "synapses": SynapseParams, "tm": SequenceParams, "readout": ReadoutParams,
 }
 
-#: The flat parameter names of htmkit 0.1 (``(section, field)``; ``section`` None: top level);
+#: The flat parameter names of the first htmkit release (``(section, field)``; ``section`` None: top level);
 #: :meth:`HierarchyParams.from_dict` reads them so that models saved then still load.
 _FLAT_NAMES: dict[str, tuple[str | None, str]] = {
     **{n: ("eye", n) for n in ("image_shape", "upsample", "threshold", "movie", "n_views",
@@ -529,7 +529,7 @@ class HierarchyParams:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> HierarchyParams:
         """Build from a nested dict (as :meth:`to_dict` writes it, or a YAML file's sections;
-        missing keys take the defaults). The flat names of htmkit 0.1 (``l1_depth``,
+        missing keys take the defaults). The flat names of the first release (``l1_depth``,
         ``readout_dropout``, ...) are read too, so models saved then still load."""
         if not isinstance(data, Mapping):
             raise ParameterError(f"HierarchyParams needs a mapping, got {type(data).__name__}")
@@ -554,7 +554,7 @@ class HierarchyParams:
 
     def replace(self, **changes: Any) -> HierarchyParams:
         """A copy with ``changes``: top-level fields, or sections given as mappings of the
-        fields to change (``p.replace(readout={"dropout": 0.5}, seed=1)``)."""
+        fields to change (``p.replace(readout={"test_ignore": 2}, seed=1)``)."""
         kwargs: dict[str, Any] = {}
         for key, value in changes.items():
             if key in _SECTIONS and isinstance(value, Mapping):
