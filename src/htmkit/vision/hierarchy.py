@@ -405,8 +405,9 @@ _SECTIONS: dict[str, type] = {
     "synapses": SynapseParams, "tm": SequenceParams, "readout": ReadoutParams,
 }
 
-#: The flat parameter names of the first htmkit release (``(section, field)``; ``section`` None: top level);
-#: :meth:`HierarchyParams.from_dict` reads them so that models saved then still load.
+#: The flat parameter names of the first htmkit release (``(section, field)``; ``section``
+#: None: top level); :meth:`HierarchyParams.from_dict` reads them so that models saved then
+#: still load.
 _FLAT_NAMES: dict[str, tuple[str | None, str]] = {
     **{n: ("eye", n) for n in ("image_shape", "upsample", "threshold", "movie", "n_views",
                                  "step", "stride", "fixate", "train_saccades",
