@@ -197,10 +197,9 @@ class SpatialPoolerParams:
                     f"num_active_columns_per_inh_area must be <= {num_columns} (the number of "
                     f"columns), got {self.num_active_columns_per_inh_area}")
         else:
-            if self.local_area_density is None:
-                put("local_area_density", 0.02)
-            if self.global_inhibition and math.floor(self.local_area_density * num_columns
-                                                     + 0.5) < 1:
+            density = 0.02 if self.local_area_density is None else self.local_area_density
+            put("local_area_density", density)
+            if self.global_inhibition and math.floor(density * num_columns + 0.5) < 1:
                 raise ParameterError(
                     f"local_area_density={self.local_area_density} selects no column out of "
                     f"{num_columns}; raise it or add columns"

@@ -108,7 +108,8 @@ class CategoryEncoderParams:
                 raise ParameterError("max_categories is only used with grow=True")
             if not norm:
                 raise ParameterError("categories must not be empty unless grow=True")
-        slots = (self.max_categories if self.grow else len(norm)) + (self.unknown == "encode")
+        blocks = self.max_categories if self.grow and self.max_categories else len(norm)
+        slots = blocks + (self.unknown == "encode")
         if slots * self.active_bits > MAX_SIZE:
             raise ParameterError(f"active_bits={self.active_bits} gives more than {MAX_SIZE} bits")
 

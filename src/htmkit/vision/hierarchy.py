@@ -304,6 +304,14 @@ class LevelParams:
     def __post_init__(self) -> None:
         validate(self)
 
+    @property
+    def column_dimensions(self) -> tuple[int, int, int]:
+        """``(rows, columns, depth)``: the column space of the level's SP (once the grid is
+        known, as in a :class:`HierarchyParams`)."""
+        if self.grid is None:
+            raise ParameterError("grid is not set (HierarchyParams derives it)")
+        return (int(self.grid[0]), int(self.grid[1]), self.depth)
+
 
 @dataclass(frozen=True)
 class SynapseParams:
@@ -490,7 +498,8 @@ class HierarchyParams:
                 if unknown:
                     raise ParameterError(f"{name}: unknown parameter(s) {unknown}")
                 # the fields not given keep this section's defaults (level 2 has its own)
-                sec = replace(defaults[name](), **sec)  # type: ignore[misc]
+                make: Any = defaults[name]
+                sec = replace(make(), **sec)
             if not isinstance(sec, cls):
                 raise ParameterError(f"{name} must be a {cls.__name__} or a mapping, got "
                                      f"{type(sec).__name__}")
@@ -605,13 +614,14 @@ class VisionHierarchy(Persistable):
         self.params = params
         p = params
         self.offsets = movie_offsets(p.eye.movie, p.eye.n_views, p.eye.step, p.seed, p.eye.stride)
-        self.sp1 = _level_sp(p, p.retina_shape, (*p.level1.grid, p.level1.depth), p.level1.radius,
-                             p.level1.density, p.level1.stimulus, p.seed + 1, p.level1.min_fraction)
+        self.sp1 = _level_sp(p, p.retina_shape, p.level1.column_dimensions, p.level1.radius,
+                             p.level1.density, p.level1.stimulus, p.seed + 1,
+                             p.level1.min_fraction)
         self.sp2: SpatialPooler | None = None
         if p.levels >= 2:
-            self.sp2 = _level_sp(p, (*p.level1.grid, p.level1.depth),
-                                 (*p.level2.grid, p.level2.depth), p.level2.radius,
-                                 p.level2.density, p.level2.stimulus, p.seed + 2)
+            self.sp2 = _level_sp(p, p.level1.column_dimensions, p.level2.column_dimensions,
+                                 p.level2.radius, p.level2.density, p.level2.stimulus,
+                                 p.seed + 2)
         self.tm = None
         if p.tm.enabled:
             from ..temporal_memory import TemporalMemory
@@ -1094,8 +1104,9 @@ def bench_params(kind: str, image_shape: tuple[int, int], seed: int = 0,
         if up == 1:
             level1.update(depth=32)
             synapses.update(potential_pct=0.5)
-        return HierarchyParams(eye={**eye, "step": 0}, levels=1, level1=level1,
-                               synapses=synapses, pooling="count", n_learn=0, seed=seed)
+        return HierarchyParams.from_dict(dict(eye={**eye, "step": 0}, levels=1, level1=level1,
+                                              synapses=synapses, pooling="count", n_learn=0,
+                                              seed=seed))
     # the zoomed 8x8 digits: fractional inference helps the hierarchy there too, at the denser
     # level 1, and the single level ``sp`` keeps count inference; the MNIST hierarchy uses a
     # higher threshold (docs/experiments/vision-fractional-inference.md)
@@ -1107,8 +1118,9 @@ def bench_params(kind: str, image_shape: tuple[int, int], seed: int = 0,
     # MNIST: level 1 learns on the movies of 5,000 training images instead of 2,000 -- the best
     # clean accuracy in two validation runs (docs/experiments/vision-settings.md)
     n_learn = 1000 if quick else (5000 if up == 1 else 2000)
-    return HierarchyParams(eye={**eye, "step": 1, "stride": stride}, levels=2, level1=level1,
-                           synapses=synapses, pooling="count", n_learn=n_learn, seed=seed)
+    return HierarchyParams.from_dict(dict(eye={**eye, "step": 1, "stride": stride}, levels=2,
+                                          level1=level1, synapses=synapses, pooling="count",
+                                          n_learn=n_learn, seed=seed))
 
 
 def _bench_model(ctx: Any, name: str, kind: str = "hierarchy",
@@ -1147,7 +1159,7 @@ def hierarchy_parts_bench_factory(ctx: Any) -> HTMVisionModel:
     (``test_ignore=4``). Chosen in docs/experiments/vision-occlusion-feedback.md. On smaller
     images the block keeps the same share of the patch grid (not validated there)."""
     params = bench_params("hierarchy", ctx.image_shape, ctx.seed, ctx.quick, ctx.n_train)
-    k = max(1, round(4 * min(params.level2.grid) / 7))
+    k = max(1, round(4 * min(params.level2.column_dimensions[:2]) / 7))
     return _bench_model(ctx, "hierarchy-parts", readout={"dropout": 0.7, "test_ignore": k})
 
 
