@@ -37,10 +37,11 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
+from ..params import Boolean, Constraints, Interval, Options, validate
 from .seqdata import (
     TAXI_FILES,
     bucket_edges,
@@ -119,7 +120,19 @@ ProgressFactory = Callable[[str, int], Callable[[int], None]]
 
 @dataclass
 class TaxiConfig:
-    """Settings of one taxi benchmark run (``quick_config()`` for tests)."""
+    """Settings of one taxi benchmark run (``quick_config()`` for tests). Validated at
+    construction and again by :func:`run_benchmark`."""
+
+    _parameter_constraints: ClassVar[Constraints] = {
+        **{name: Interval(int, 1) for name in (
+            "horizon", "lstm_hidden", "lstm_epochs", "lstm_chunk", "threads", "mape_window")},
+        **{name: Interval(int, 0) for name in (
+            "score_from", "lstm_burn_in", "perturb_row", "perturbed_from")},
+        "lstm_optimizer": Options(("rprop", "adam")),
+        "lstm_lr": Interval(float, 0, None, closed="neither"),
+        "perturbed": Boolean(),
+        "quick": Boolean(),
+    }
 
     horizon: int = 5
     score_from: int = 10000
@@ -138,6 +151,9 @@ class TaxiConfig:
     perturbed_from: int = 12000  # first row scored / plotted in the adaptation run
     mape_window: int = 336
     quick: bool = False
+
+    def __post_init__(self) -> None:
+        validate(self)
 
     @classmethod
     def quick_config(cls) -> TaxiConfig:
@@ -405,6 +421,7 @@ def run_taxi_benchmark(
     from .._version import __version__
 
     cfg = cfg or TaxiConfig()
+    cfg.__post_init__()  # the fields may have been set after construction
     directory = Path(data_dir) if data_dir is not None else default_sequences_dir()
     df = _load(directory, "original", cfg.rows)
     dfp = _load(directory, "perturbed", cfg.rows) if cfg.perturbed else None
