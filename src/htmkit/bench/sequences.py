@@ -300,7 +300,8 @@ def _model_runner(name: str, cfg: SequencesConfig):
             s, seed, online_window=cfg.online_window, steps_per_update=cfg.online_steps,
             hidden=cfg.lstm_hidden, lr=cfg.online_lr, threads=cfg.threads,
             classify_with_noise=cfg.classify_with_noise, progress=pr)
-    raise ValueError(f"unknown model {name!r}; choose from {', '.join(ALL_MODELS)}")
+    raise ParameterError(f"models: unknown model {name!r}; choose from "
+                         f"{', '.join(ALL_MODELS)}")
 
 
 def model_availability(name: str) -> tuple[bool, str | None]:
@@ -334,7 +335,8 @@ def run_benchmark(
     models = list(models)
     for m in models:
         if m not in ALL_MODELS:
-            raise ValueError(f"unknown model {m!r}; choose from {', '.join(ALL_MODELS)}")
+            raise ParameterError(f"models: unknown model {m!r}; choose from "
+                                 f"{', '.join(ALL_MODELS)}")
     result: dict[str, Any] = {
         "benchmark": "sequences",
         "htmkit_version": __version__,

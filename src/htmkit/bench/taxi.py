@@ -41,6 +41,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from ..errors import ParameterError
 from ..params import Boolean, Constraints, Interval, Options, validate
 from .seqdata import (
     TAXI_FILES,
@@ -196,7 +197,7 @@ def _readout(p: np.ndarray, values: np.ndarray, readout: str, power: float) -> f
     if readout == "mode":
         return float(values[int(np.argmax(p))])
     if readout != "mean":
-        raise ValueError(f"readout must be 'mode' or 'mean', got {readout!r}")
+        raise ParameterError(f"readout must be 'mode' or 'mean', got {readout!r}")
     w = p ** float(power) if power != 1.0 else p
     total = float(w.sum())
     return float(np.dot(w, values) / total) if total > 0 else float("nan")
@@ -375,7 +376,8 @@ def _runner(name: str, cfg: TaxiConfig):
         w = cfg.lstm_windows[name]
         return lambda df, seed, pr, sf: lstm.run_lstm_taxi(
             df, w, seed, cfg.horizon, score_from=sf, cfg=lc, progress=pr)
-    raise ValueError(f"unknown model {name!r}; choose from {', '.join(ALL_TAXI_MODELS)}")
+    raise ParameterError(f"models: unknown model {name!r}; choose from "
+                         f"{', '.join(ALL_TAXI_MODELS)}")
 
 
 def _progress_total(name: str, df, cfg: TaxiConfig, score_from: int) -> int:
@@ -428,7 +430,8 @@ def run_taxi_benchmark(
     models = list(models)
     for m in models:
         if m not in ALL_TAXI_MODELS:
-            raise ValueError(f"unknown model {m!r}; choose from {', '.join(ALL_TAXI_MODELS)}")
+            raise ParameterError(f"models: unknown model {m!r}; choose from "
+                                 f"{', '.join(ALL_TAXI_MODELS)}")
     truth = df["value"].to_numpy(np.float64)
     result: dict[str, Any] = {
         "benchmark": "taxi",
