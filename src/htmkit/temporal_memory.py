@@ -413,9 +413,10 @@ class TemporalMemory(Persistable):
             self._make_room()
             anomaly = self._kernel(*self._args, active_columns._indices, ext_b, ext_a, learn)
         self._anomaly = anomaly
-        # the returned SDR owns a copy of the indices: it stays valid after the next step
-        n = int(self._counts[K.C_ACTIVE])
-        active = SDR._trusted(self._cells_shape, self._state.active_presyn[:n].copy())
+        # the returned SDR owns a copy of the indices (SDR._trusted copies): it stays valid
+        # after the next step
+        active = SDR._trusted(self._cells_shape,
+                              self._state.active_presyn[: self._counts[K.C_ACTIVE]])
         self._sdr_cache = {"active": active}
         return active
 
