@@ -836,8 +836,8 @@ class VisionHierarchy(Persistable):
                              dropout_groups=self.feature_patches())
 
     def feature_patches(self) -> np.ndarray:
-        """Patch of every readout feature (see ``readout_dropout``): the level-2 grid position
-        above it, ``row * l2_grid[1] + col`` (for level-1 features the level-2 position whose
+        """Patch of every readout feature (see ``readout.dropout``): the level-2 grid position
+        above it, ``row * level2.grid[1] + col`` (for level-1 features the level-2 position whose
         area holds their level-1 position); with one level, the level-1 grid position."""
         p = self.params
         g1 = self.sp1.column_dimensions
@@ -868,7 +868,7 @@ class VisionHierarchy(Persistable):
 
     def _saccade_features(self, images: np.ndarray, labels: np.ndarray,
                           centred: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Features of the centred movies followed by ``train_saccades`` movies per image from
+        """Features of the centred movies followed by ``eye.train_saccades`` movies per image from
         displaced fixation points (see :class:`HierarchyParams`), and the matching labels."""
         p = self.params
         n, k = len(images), int(p.eye.train_saccades)
@@ -1034,7 +1034,7 @@ def build_network(h: VisionHierarchy) -> Any:
     """The hierarchy's regions as a :class:`~htmkit.network.Network` (shared, not copied).
 
     Regions: ``retina`` (SDR sensor, one binary view) -> ``level1`` (the level-1 SP);
-    ``level1_pooled`` (SDR sensor: the union of level-1 outputs over the last ``l1_window``
+    ``level1_pooled`` (SDR sensor: the union of level-1 outputs over the last ``level1.window``
     views, which :meth:`VisionHierarchy.run_movie` computes) -> ``level2`` (the level-2 SP).
     Running it with ``learn=False`` gives exactly what the fast path computes (it calls the
     same SP objects); the fast path skips the network's per-step bookkeeping because a movie
@@ -1139,7 +1139,7 @@ def sp_bench_factory(ctx: Any) -> HTMVisionModel:
 def hierarchy_bench_factory(ctx: Any) -> HTMVisionModel:
     """``hierarchy``: the two-level hierarchy + linear readout (see :func:`bench_params`).
 
-    On MNIST-sized images its readout learns with spatial dropout (``readout_dropout``;
+    On MNIST-sized images its readout learns with spatial dropout (``readout.dropout``;
     chosen in docs/experiments/vision-occlusion-feedback.md). The 8x8 digits (not validated)
     and the other hierarchy models keep none."""
     dropout = 0.5 if min(ctx.image_shape) >= 16 else 0.0
@@ -1148,15 +1148,15 @@ def hierarchy_bench_factory(ctx: Any) -> HTMVisionModel:
 
 def hierarchy_saccades_bench_factory(ctx: Any) -> HTMVisionModel:
     """``hierarchy-saccades``: the hierarchy whose readout also learns from two movies per
-    training image seen from displaced fixation points (``train_saccades=2``)."""
+    training image seen from displaced fixation points (``eye.train_saccades=2``)."""
     return _bench_model(ctx, "hierarchy-saccades", eye={"train_saccades": 2})
 
 
 def hierarchy_parts_bench_factory(ctx: Any) -> HTMVisionModel:
     """``hierarchy-parts``: the hierarchy read by parts -- a readout that learns with spatial
-    dropout (``readout_dropout``) and, at test time, the average of its readings that each
+    dropout (``readout.dropout``) and, at test time, the average of its readings that each
     ignore one 4 x 4 block of the 7 x 7 level-2 patches, a 16 x 16-pixel region
-    (``test_ignore=4``). Chosen in docs/experiments/vision-occlusion-feedback.md. On smaller
+    (``readout.test_ignore=4``). Chosen in docs/experiments/vision-occlusion-feedback.md. On smaller
     images the block keeps the same share of the patch grid (not validated there)."""
     params = bench_params("hierarchy", ctx.image_shape, ctx.seed, ctx.quick, ctx.n_train)
     k = max(1, round(4 * min(params.level2.column_dimensions[:2]) / 7))
@@ -1164,13 +1164,13 @@ def hierarchy_parts_bench_factory(ctx: Any) -> HTMVisionModel:
 
 
 def hierarchy_eye_bench_factory(ctx: Any) -> HTMVisionModel:
-    """``hierarchy-eye``: training saccades (``train_saccades=2``) and, at test time, movies
+    """``hierarchy-eye``: training saccades (``eye.train_saccades=2``) and, at test time, movies
     from the centre and 4 displaced fixation points whose class probabilities are averaged
-    (``test_fixations="cross"``)."""
+    (``eye.test_fixations="cross"``)."""
     return _bench_model(ctx, "hierarchy-eye",
                         eye={"train_saccades": 2, "test_fixations": "cross"})
 
 
 def hierarchy_fixate_bench_factory(ctx: Any) -> HTMVisionModel:
-    """``hierarchy-fixate``: the hierarchy with the eye's centring saccade (``fixate=True``)."""
+    """``hierarchy-fixate``: the hierarchy with the eye's centring saccade (``eye.fixate=True``)."""
     return _bench_model(ctx, "hierarchy-fixate", eye={"fixate": True})
