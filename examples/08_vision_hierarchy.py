@@ -33,7 +33,7 @@ print(f"{len(train)} training images, {len(test)} test images of shape {images.s
 # ``learn_unsupervised`` lets the Spatial Poolers learn on the movies of ``n_learn`` training
 # images; no labels are involved. ``transform`` then gives the pooled representation of each
 # image (``learn=False``): one row of features per image.
-model = VisionHierarchy(image_shape=(8, 8), upsample=3, n_learn=300, seed=0)
+model = VisionHierarchy(eye={"image_shape": (8, 8), "upsample": 3}, n_learn=300, seed=0)
 model.learn_unsupervised(images[train])
 train_features = model.transform(images[train])
 test_features = model.transform(images[test])

@@ -37,7 +37,7 @@ PENDING = "API convention (#14.3) pending"
 
 #: Set to True once the API convention has landed: every xfail whose reason is PENDING is then
 #: dropped (checked against the ``api`` branch at dce7722/3a8726b: exactly those flip).
-API_CONVENTION_LANDED = False
+API_CONVENTION_LANDED = True
 
 #: Reason prefix of checks that fail today because of a bug found by the battery (see the
 #: reason text); fixing it flips the strict xfail.

@@ -266,10 +266,10 @@ def test_bad_parameters_raise(bad):
 def test_unknown_parameter_and_bad_inputs():
     with pytest.raises(ParameterError, match="unknown"):
         BacktrackingTemporalMemory(colums=3)
-    with pytest.raises(TypeError):
+    with pytest.raises(ParameterError, match="params"):
         BacktrackingTemporalMemory(BacktrackingTemporalMemoryParams(), seed=1)
     tm = BacktrackingTemporalMemory(**SMALL)
-    with pytest.raises(TypeError):
+    with pytest.raises(InputError, match="active_columns"):
         tm.compute([1, 2, 3])
     with pytest.raises(InputError):
         tm.compute(SDR(N_COLS + 1, [1]))

@@ -45,7 +45,7 @@ def test_windowed_gaussian_reproduces_nab_result_rows():
     d = WindowedGaussianDetector(
         min_value=0, max_value=1, probationary_period=750, seed=0, one_sided=True
     )
-    out = np.array([d.handle_record(None, v) for v in s.values.tolist()])
+    out = np.array([d.update(None, v) for v in s.values.tolist()])
     published = {
         "2014-07-01 01:00:00": 0.00795191207566,
         "2014-07-01 06:30:00": 0.993728103568,

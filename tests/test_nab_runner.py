@@ -64,19 +64,19 @@ KW = dict(min_value=0.0, max_value=1.0, probationary_period=10, seed=3)
 
 
 def test_baselines():
-    assert NullDetector(**KW).handle_record(None, 5.0) == 0.5
-    a = [RandomDetector(**KW).handle_record(None, 0.0) for _ in range(3)]
+    assert NullDetector(**KW).update(None, 5.0) == 0.5
+    a = [RandomDetector(**KW).update(None, 0.0) for _ in range(3)]
     r1, r2 = RandomDetector(**KW), RandomDetector(**KW)
-    s1 = [r1.handle_record(None, 0.0) for _ in range(50)]
-    s2 = [r2.handle_record(None, 0.0) for _ in range(50)]
+    s1 = [r1.update(None, 0.0) for _ in range(50)]
+    s2 = [r2.update(None, 0.0) for _ in range(50)]
     assert s1 == s2 and all(0 <= x < 1 for x in s1) and len(set(a)) == 1
     r3 = RandomDetector(**{**KW, "seed": 4})
-    assert [r3.handle_record(None, 0.0) for _ in range(50)] != s1
+    assert [r3.update(None, 0.0) for _ in range(50)] != s1
 
 
 def test_windowed_gaussian():
     d = WindowedGaussianDetector(**KW, window_size=4, step_size=2)
-    out = [d.handle_record(None, v) for v in [1.0, 1.0, 3.0, 1.0, -1.0, 1.0, 1.0, 1.0]]
+    out = [d.update(None, v) for v in [1.0, 1.0, 3.0, 1.0, -1.0, 1.0, 1.0, 1.0]]
     assert out[0] == 0.0  # nothing seen yet
     assert out[2] == 1.0  # std 0 -> 1e-6: any change is maximally surprising
     # two-sided: a low value is as anomalous as a high one
@@ -84,16 +84,16 @@ def test_windowed_gaussian():
     z = abs(-1.0 - mean) / std
     assert out[4] == pytest.approx(1 - 0.5 * math.erfc(z / math.sqrt(2)))
     one = WindowedGaussianDetector(**KW, window_size=4, step_size=2, one_sided=True)
-    out1 = [one.handle_record(None, v) for v in [1.0, 1.0, 3.0, 1.0, -1.0]]
+    out1 = [one.update(None, v) for v in [1.0, 1.0, 3.0, 1.0, -1.0]]
     assert out1[4] == pytest.approx(0.5 * math.erfc(z / math.sqrt(2)))  # Phi(z) for z < 0
     # statistics refresh only every step once the window is full
     d = WindowedGaussianDetector(**KW, window_size=3, step_size=2)
     for v in [0.0, 1.0, 2.0]:
-        d.handle_record(None, v)
+        d.update(None, v)
     assert (d._mean, d._filled) == (1.0, 3)
-    d.handle_record(None, 10.0)
+    d.update(None, 10.0)
     assert d._mean == 1.0  # one pending value: not yet slid
-    d.handle_record(None, 20.0)
+    d.update(None, 20.0)
     assert d._mean == pytest.approx(32.0 / 3)  # window is now [2, 10, 20]
     with pytest.raises(ParameterError):
         WindowedGaussianDetector(**KW, window_size=3, step_size=4)
@@ -146,14 +146,14 @@ def test_htmkit_factory_uses_for_nab_when_present(monkeypatch):
             Fake.seen = ("for_nab", kw)
             return obj
 
-        def handle_record(self, timestamp, value):
+        def update(self, timestamp, value):
             return 0.25
 
     mod = types.ModuleType("htmkit.detector")
     mod.AnomalyDetector = Fake
     monkeypatch.setitem(sys.modules, "htmkit.detector", mod)
     det = detectors.create_detector("htmkit", **KW)
-    assert det.handle_record(None, 1.0) == 0.25
+    assert det.update(None, 1.0) == 0.25
     assert Fake.seen == ("for_nab", KW)
     del Fake.for_nab
     detectors.create_detector("htmkit", **KW)
@@ -214,7 +214,7 @@ def test_run_passes_nab_arguments_and_checks_scores(nab, tmp_path):
             self.args = (min_value, max_value, probationary_period, seed)
             self.rows = 0
 
-        def handle_record(self, timestamp, value):
+        def update(self, timestamp, value):
             assert isinstance(timestamp, pd.Timestamp) and isinstance(value, float)
             self.rows += 1
             seen[self.args] = self.rows
@@ -247,7 +247,7 @@ class WindowStart:
     def __init__(self, **kw):
         self.prev = []
 
-    def handle_record(self, timestamp, value):
+    def update(self, timestamp, value):
         self.prev.append(value)
         return 1.0 if value == 60.0 else 0.0
 

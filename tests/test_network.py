@@ -8,7 +8,7 @@ import importlib.util
 import numpy as np
 import pytest
 
-from htmkit.errors import FormatError, InputError, ParameterError
+from htmkit.errors import FormatError, HTMKitError, InputError, ParameterError
 from htmkit.network import (
     REGION_TYPES,
     ClassifierRegion,
@@ -295,7 +295,7 @@ def test_run_input_errors():
     with pytest.raises(InputError):
         net.run({"s": SDR(4, [0]), "s2": SDR(7)})
     assert net.step == 1 and net.outputs["a"] == SDR(4, [1, 2])  # a bad value changes nothing
-    with pytest.raises(TypeError, match="Region interface"):
+    with pytest.raises(HTMKitError, match="Region interface"):
         net.add_region("bad", object())
 
 

@@ -6,7 +6,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from htmkit.errors import InputError, ParameterError
+from htmkit.errors import InputError, InputTypeError, ParameterError
 from htmkit.sdr import SDR
 from htmkit.temporal_memory import TemporalMemory, TemporalMemoryParams
 
@@ -306,9 +306,9 @@ def test_constructor_forms():
     assert tm.num_columns == 64 and tm.num_cells == 256 and tm.params is p
     with pytest.raises(ParameterError, match="bogus"):
         TemporalMemory(bogus=1)
-    with pytest.raises(TypeError):
+    with pytest.raises(ParameterError, match="params"):
         TemporalMemory(p, cells_per_column=2)
-    with pytest.raises(TypeError):
+    with pytest.raises(ParameterError, match="params"):
         TemporalMemory({"cells_per_column": 2})
     assert dataclasses.replace(p, seed=1).seed == 1
     assert list(tm.cells_for_column(3)) == [12, 13, 14, 15]
@@ -323,15 +323,15 @@ def test_bad_inputs():
     tm = TemporalMemory(column_dimensions=(8, 8), cells_per_column=4, external_basal_size=10)
     with pytest.raises(InputError, match="64"):
         tm.compute(SDR(65, [1]))
-    with pytest.raises(TypeError):
+    with pytest.raises(InputTypeError, match="active_columns"):
         tm.compute(np.array([1, 2, 3]))
-    with pytest.raises(TypeError):
+    with pytest.raises(InputError, match="active_columns"):
         tm.compute([1, 2, 3])
     tm.compute(SDR((8, 8), [1, 2]))        # any shape of the right size
     tm.compute(SDR(64, [1, 2]), external_basal=SDR(10, [3]))
     with pytest.raises(InputError, match="10"):
         tm.compute(SDR(64, [1]), external_basal=SDR(11, [3]))
-    with pytest.raises(TypeError):
+    with pytest.raises(InputError, match="external_basal"):
         tm.compute(SDR(64, [1]), external_basal=[3])
     with pytest.raises(InputError, match="external_apical"):
         tm.compute(SDR(64, [1]), external_apical=SDR(5, [1]))

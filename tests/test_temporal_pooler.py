@@ -42,7 +42,7 @@ def _pooler(**kw):
 
 def _run(tp, seq, learn):
     tp.reset()
-    return [tp.compute(a, p, learn=learn) for a, p in seq]
+    return [tp.compute(a, learn=learn, predicted_active_cells=p) for a, p in seq]
 
 
 def _sim(a, b):
@@ -106,10 +106,10 @@ def test_output_changes_slowly_step_to_step(sequences):
 def test_predicted_input_counts_more_than_bursting():
     tp = _pooler(active_weight=0.1, predicted_weight=1.0)
     a = SDR.random(N_IN, 0.01, seed=5)
-    tp.compute(a, SDR(N_IN), learn=False)
+    tp.compute(a, learn=False, predicted_active_cells=SDR(N_IN))
     unpredicted = tp.pooling_activation.sum()
     tp.reset()
-    tp.compute(a, a, learn=False)
+    tp.compute(a, learn=False, predicted_active_cells=a)
     predicted = tp.pooling_activation.sum()
     assert predicted > 5 * unpredicted > 0
 
@@ -129,16 +129,16 @@ def test_reset_clears_pooling_but_keeps_learning(sequences):
     assert first == second  # reset makes a replay identical
     assert np.array_equal(perm_before, tp.synapses.arrays.perm)  # learn=False changes nothing
     # without reset the pooler carries the previous sequence over
-    carried = [tp.compute(a, p, learn=False) for a, p in sequences[0]]
+    carried = [tp.compute(a, learn=False, predicted_active_cells=p) for a, p in sequences[0]]
     assert carried[0] != first[0]
 
 
 def test_pooling_activation_decays_without_input():
     tp = _pooler(decay_rate=0.25)
     a = SDR.random(N_IN, 0.01, seed=9)
-    tp.compute(a, a, learn=False)
+    tp.compute(a, learn=False, predicted_active_cells=a)
     before = tp.pooling_activation
-    tp.compute(SDR(N_IN), SDR(N_IN), learn=False)
+    tp.compute(SDR(N_IN), learn=False, predicted_active_cells=SDR(N_IN))
     assert np.allclose(tp.pooling_activation, before * 0.75)
     assert len(tp.winner_cells) == 0  # nothing exceeds the stimulus threshold
 
@@ -167,14 +167,15 @@ def test_save_load_is_bit_identical(tmp_path, sequences):
         _run(tp, s, learn=True)
     tp.reset()
     for a, p in sequences[3][:4]:  # stop in the middle of a sequence
-        tp.compute(a, p, learn=True)
+        tp.compute(a, learn=True, predicted_active_cells=p)
     path = tp.save(tmp_path / "tp.htm")
     tp2 = TemporalPooler.load(path)
     assert tp2.params == tp.params
     assert tp2.active_cells == tp.active_cells and tp2.iteration == tp.iteration
     rest = sequences[3][4:] + sequences[4]
     for a, p in rest:
-        assert tp.compute(a, p, learn=True) == tp2.compute(a, p, learn=True)
+        assert (tp.compute(a, learn=True, predicted_active_cells=p)
+                == tp2.compute(a, learn=True, predicted_active_cells=p))
     s1, s2 = tp.get_state(), tp2.get_state()
     for key in ("activation", "duty_cycles", "boost", "rng", "history_indices"):
         assert np.array_equal(s1[key], s2[key]), key
@@ -201,20 +202,20 @@ def test_output_shape_and_sizes():
     tp = TemporalPooler(input_size=400, column_dimensions=(10, 20), active_sparsity=0.1,
                         winner_sparsity=0.05, seed=1)
     a = SDR.random((20, 20), 0.05, seed=2)  # any input shape of the right size
-    out = tp.compute(a, a)
+    out = tp.compute(a, predicted_active_cells=a)
     assert out.shape == (10, 20)
     assert len(out) <= 20 and len(tp.winner_cells) <= 10
     assert tp.params.num_active == 20 and tp.params.num_winners == 10
-    assert tp.compute(a, None).shape == (10, 20)
+    assert tp.compute(a).shape == (10, 20)
 
 
 def test_learning_strengthens_synapses_to_recent_predicted_input():
     tp = _pooler(column_dimensions=(64,), max_new_synapses=0, history_length=2)
     a = SDR.random(N_IN, 0.02, seed=4)
-    tp.compute(a, a, learn=True)
+    tp.compute(a, learn=True, predicted_active_cells=a)
     cell = int(tp.active_cells.indices[0])
     pre, perm0 = tp.synapses.segment_synapses(cell)
-    tp.compute(a, a, learn=True)
+    tp.compute(a, learn=True, predicted_active_cells=a)
     _, perm1 = tp.synapses.segment_synapses(cell)
     on = np.isin(pre, a.indices)
     assert on.any()
@@ -226,7 +227,7 @@ def test_growth_adds_synapses_to_predicted_cells():
     tp = _pooler(column_dimensions=(64,), potential_pct=0.01, max_new_synapses=5)
     a = SDR.random(N_IN, 0.02, seed=4)
     before = tp.synapses.num_synapses
-    tp.compute(a, a, learn=True)
+    tp.compute(a, learn=True, predicted_active_cells=a)
     assert tp.synapses.num_synapses == before + 5 * len(tp.active_cells)
     tp.synapses.check()
 
@@ -234,11 +235,11 @@ def test_growth_adds_synapses_to_predicted_cells():
 def test_input_errors():
     tp = _pooler(column_dimensions=(32,))
     with pytest.raises(InputError, match="active_cells"):
-        tp.compute(SDR(10, [1]), SDR(N_IN))
+        tp.compute(SDR(10, [1]), predicted_active_cells=SDR(N_IN))
     with pytest.raises(InputError, match="predicted_active_cells"):
-        tp.compute(SDR(N_IN), SDR(10))
-    with pytest.raises(TypeError):
-        tp.compute([1, 2, 3], None)
+        tp.compute(SDR(N_IN), predicted_active_cells=SDR(10))
+    with pytest.raises(InputError, match="active_cells"):
+        tp.compute([1, 2, 3])
 
 
 @pytest.mark.parametrize(

@@ -21,6 +21,11 @@ from htmkit.vision.hierarchy import (
 )
 
 
+def _hp(**kw):
+    """HierarchyParams from the flat names of the first release, as old saved models hold them."""
+    return HierarchyParams.from_dict(kw)
+
+
 def _jaccard(a: np.ndarray, b: np.ndarray) -> float:
     a, b = set(np.asarray(a).tolist()), set(np.asarray(b).tolist())
     return len(a & b) / max(len(a | b), 1)
@@ -41,7 +46,7 @@ SMALL = dict(image_shape=(8, 8), upsample=2, l1_grid=(8, 8), l1_depth=12, l1_rad
 @pytest.fixture(scope="module")
 def trained(digits):
     x, y = digits
-    h = VisionHierarchy(HierarchyParams(**SMALL))
+    h = VisionHierarchy(_hp(**SMALL))
     h.fit(x[:700], y[:700])
     return h
 
@@ -87,7 +92,7 @@ def test_eye_movies_feed_the_hierarchy(digits):
     assert h.params.retina_shape == (24, 24)  # the 8x8 digits are zoomed 3x
     tr = h.run_movie(x[0])
     assert len(tr["a1"]) == T
-    window = h.params.l1_window
+    window = h.params.level1.window
     assert len(tr["a2"]) == T - window + 1 == len(tr["p1"])
     assert all(0 < len(a) <= h.n_l1 for a in tr["a1"])
     assert tr["pool1"].shape == (h.n_l1,) and tr["pool2"].shape == (h.n_l2,)
@@ -95,7 +100,7 @@ def test_eye_movies_feed_the_hierarchy(digits):
     assert feats.shape == (4, h.n_features) and feats.dtype == np.float32
     assert h.timing["transform_ms_per_image"] > 0
     # a movie of random eye movements (an Eye's sweeps) feeds it the same way
-    hs = VisionHierarchy(HierarchyParams(image_shape=(8, 8), movie="sweeps", n_views=5,
+    hs = VisionHierarchy(_hp(image_shape=(8, 8), movie="sweeps", n_views=5,
                                          l1_grid=(8, 8), l1_depth=4, l1_radius=2,
                                          l2_grid=(4, 4), l2_depth=8))
     assert hs.views(x[:2]).shape == (2, 5, 8, 8)
@@ -104,12 +109,12 @@ def test_eye_movies_feed_the_hierarchy(digits):
 
 def test_bad_inputs_and_params():
     with pytest.raises(ParameterError):
-        HierarchyParams(image_shape=(8, 8), movie="blink")
+        _hp(image_shape=(8, 8), movie="blink")
     with pytest.raises(ParameterError):
-        HierarchyParams(image_shape=(8, 8), levels=3)
+        _hp(image_shape=(8, 8), levels=3)
     with pytest.raises(ParameterError):
-        HierarchyParams(image_shape=(8, 8), movie="jitter", step=0)
-    h = VisionHierarchy(HierarchyParams(**{**SMALL, "levels": 1, "step": 0}))
+        _hp(image_shape=(8, 8), movie="jitter", step=0)
+    h = VisionHierarchy(_hp(**{**SMALL, "levels": 1, "step": 0}))
     with pytest.raises(InputError):
         h.transform(np.zeros((2, 9, 9), np.uint8))
     with pytest.raises(InputError):
@@ -149,7 +154,7 @@ def test_end_to_end_digits_above_chance(trained, digits):
 def test_single_level_sp_model(digits):
     x, y = digits
     assert bench_params("sp", (8, 8)).levels == 1
-    h = VisionHierarchy(HierarchyParams(**{**SMALL, "levels": 1, "step": 0}))
+    h = VisionHierarchy(_hp(**{**SMALL, "levels": 1, "step": 0}))
     assert len(h.offsets) == 1 and h.sp2 is None
     h.fit(x[:600], y[:600])
     acc = float(np.mean(h.predict(x[1000:1200]) == y[1000:1200]))
@@ -194,14 +199,14 @@ def test_fractional_level1_network_view_and_save_load(digits, tmp_path):
     from htmkit.sdr import SDR
     from htmkit.vision.hierarchy import build_network
 
-    assert bench_params("hierarchy", (28, 28)).l1_min_fraction == 0.4
+    assert bench_params("hierarchy", (28, 28)).level1.min_fraction == 0.4
     mnist_sp = bench_params("sp", (28, 28))
-    assert (mnist_sp.l1_min_fraction, mnist_sp.l1_density) == (0.3, 0.08)
+    assert (mnist_sp.level1.min_fraction, mnist_sp.level1.density) == (0.3, 0.08)
     digits_h = bench_params("hierarchy", (8, 8))
-    assert (digits_h.l1_min_fraction, digits_h.l1_density) == (0.3, 0.15)
-    assert bench_params("sp", (8, 8)).l1_min_fraction is None
+    assert (digits_h.level1.min_fraction, digits_h.level1.density) == (0.3, 0.15)
+    assert bench_params("sp", (8, 8)).level1.min_fraction is None
     x, y = digits
-    h = VisionHierarchy(HierarchyParams(**{**SMALL, "n_learn": 200, "l1_min_fraction": 0.3}))
+    h = VisionHierarchy(_hp(**{**SMALL, "n_learn": 200, "l1_min_fraction": 0.3}))
     assert h.sp1.params.inference_min_fraction == 0.3
     h.fit(x[:300], y[:300])
     tr = h.run_movie(x[1500])
@@ -227,16 +232,17 @@ def test_bench_registry_builds_htm_models():
     ctx = ModelContext("digits", 0, True, (8, 8), 100)
     assert make_model("sp", ctx).name == "sp"
     m = make_model("hierarchy-fixate", ctx)
-    assert m.name == "hierarchy-fixate" and m.hierarchy.params.fixate
+    assert m.name == "hierarchy-fixate" and m.hierarchy.params.eye.fixate
     eye = make_model("hierarchy-eye", ModelContext("digits", 0, True, (8, 8), 100, jobs=2))
-    assert eye.hierarchy.params.test_fixations == "cross" and eye.hierarchy.n_jobs == 2
+    assert eye.hierarchy.params.eye.test_fixations == "cross" and eye.hierarchy.n_jobs == 2
     # MNIST-sized images: spatial dropout for "hierarchy", reading by parts for "-parts"
     big = ModelContext("mnist", 0, True, (28, 28), 100)
-    assert make_model("hierarchy", big).hierarchy.params.readout_dropout == 0.5
-    assert make_model("hierarchy", ctx).hierarchy.params.readout_dropout == 0.0
+    assert make_model("hierarchy", big).hierarchy.params.readout.dropout == 0.5
+    assert make_model("hierarchy", ctx).hierarchy.params.readout.dropout == 0.0
     parts = make_model("hierarchy-parts", big).hierarchy.params
-    assert (parts.readout_dropout, parts.test_ignore, parts.l2_grid) == (0.7, 4, (7, 7))
-    assert make_model("hierarchy-parts", ctx).hierarchy.params.test_ignore == 3  # 6x6 grid
+    assert (parts.readout.dropout, parts.readout.test_ignore, parts.level2.grid) == (0.7, 4, (7, 7))
+    parts_small = make_model("hierarchy-parts", ctx).hierarchy.params
+    assert parts_small.readout.test_ignore == 3  # 6x6 grid
 
 
 def test_mnist_subset_runs():
@@ -246,7 +252,7 @@ def test_mnist_subset_runs():
         x, y = load_mnist(default_mnist_dir(), "train", 400)
     except Exception as exc:  # noqa: BLE001 - any missing/corrupt data set skips
         pytest.skip(f"MNIST not available ({exc})")
-    h = VisionHierarchy(HierarchyParams(image_shape=(28, 28), levels=1, step=0, l1_depth=8,
+    h = VisionHierarchy(_hp(image_shape=(28, 28), levels=1, step=0, l1_depth=8,
                                         pooling="count", n_learn=0))
     h.fit(x[:300], y[:300])
     acc = float(np.mean(h.predict(x[300:400]) == y[300:400]))
@@ -268,7 +274,7 @@ def test_cnn_comparison_runs_when_torch_installed(digits):
 @pytest.mark.parametrize("readout", ["predictor", "knn"])
 def test_other_readouts(readout, digits, tmp_path):
     x, y = digits
-    h = VisionHierarchy(HierarchyParams(**{**SMALL, "levels": 1, "step": 0,
+    h = VisionHierarchy(_hp(**{**SMALL, "levels": 1, "step": 0,
                                            "readout": readout}))
     h.fit(x[:500], y[:500])
     pred = h.predict(x[1000:1200])
@@ -281,7 +287,7 @@ def test_train_saccades_features_and_errors(digits):
     from htmkit.vision.transforms import translate
 
     x, y = digits
-    h = VisionHierarchy(HierarchyParams(**{**SMALL, "n_learn": 150, "train_saccades": 2}))
+    h = VisionHierarchy(_hp(**{**SMALL, "n_learn": 150, "train_saccades": 2}))
     h.learn_unsupervised(x[:150])
     base = h.offsets.copy()
     imgs, labs = x[:40], y[:40]
@@ -306,7 +312,7 @@ def test_train_saccades_features_and_errors(digits):
     assert np.array_equal(movie_views(b, base + np.array([1, -1]))[0],
                           movie_views(translate(b, np.array([[1, -1]])), base)[0])
     with pytest.raises(ParameterError, match="train_saccades"):
-        HierarchyParams(train_saccades=-1)
+        _hp(train_saccades=-1)
 
 
 def test_cnn_shift_copies_errors():
@@ -328,7 +334,7 @@ def test_forked_transform_gives_the_serial_features(trained, digits):
     with pytest.raises(InputError):
         forked.transform(np.zeros((600, 5, 5), np.uint8))
     with pytest.raises(ParameterError, match="n_jobs"):
-        VisionHierarchy(HierarchyParams(**SMALL), n_jobs=0)
+        VisionHierarchy(_hp(**SMALL), n_jobs=0)
 
 
 def test_test_fixations_average_the_readout_over_fixation_points(digits):
@@ -339,7 +345,7 @@ def test_test_fixations_average_the_readout_over_fixation_points(digits):
     assert sorted(map(tuple, cross[1:].tolist())) == [(-2, 0), (0, -2), (0, 2), (2, 0)]
     ring = fixation_offsets("ring", 1)
     assert ring.shape == (9, 2) and len({tuple(r) for r in ring.tolist()}) == 9
-    h = VisionHierarchy(HierarchyParams(**{**SMALL, "n_learn": 150, "train_saccades": 1,
+    h = VisionHierarchy(_hp(**{**SMALL, "n_learn": 150, "train_saccades": 1,
                                            "test_fixations": "cross"}))
     h.fit(x[:300], y[:300])
     imgs = x[300:400]
@@ -349,14 +355,14 @@ def test_test_fixations_average_the_readout_over_fixation_points(digits):
     assert np.array_equal(pred, h.readout.classes_[np.argmax(prob, axis=1)])
     assert np.mean(pred == y[300:400]) > 0.5
     with pytest.raises(ParameterError, match="test_fixations"):
-        HierarchyParams(test_fixations="spiral")
+        _hp(test_fixations="spiral")
     with pytest.raises(ParameterError, match="readout"):
-        HierarchyParams(test_fixations="cross", readout="knn")
+        _hp(test_fixations="cross", readout="knn")
 
 
 def test_readout_dropout_patches_and_errors(digits, tmp_path):
     x, y = digits
-    h = VisionHierarchy(HierarchyParams(**{**SMALL, "n_learn": 150, "readout_dropout": 0.5}))
+    h = VisionHierarchy(_hp(**{**SMALL, "n_learn": 150, "readout_dropout": 0.5}))
     g = h.feature_patches()
     # level 2 (4x4 grid, depth 16) first, then level 1 (8x8 grid, depth 12)
     assert g.shape == (h.n_features,) and g.max() == 15
@@ -366,25 +372,25 @@ def test_readout_dropout_patches_and_errors(digits, tmp_path):
     # level-1 position (r, c) lies under level-2 position (r // 2, c // 2)
     rr, cc = np.mgrid[0:8, 0:8]
     assert np.array_equal(l1[:, :, 0], (rr // 2) * 4 + cc // 2)
-    top = VisionHierarchy(HierarchyParams(**{**SMALL, "features": "top"})).feature_patches()
+    top = VisionHierarchy(_hp(**{**SMALL, "features": "top"})).feature_patches()
     assert np.array_equal(top, g[: h.n_l2])
-    one = VisionHierarchy(HierarchyParams(**{**SMALL, "levels": 1, "step": 0})).feature_patches()
+    one = VisionHierarchy(_hp(**{**SMALL, "levels": 1, "step": 0})).feature_patches()
     assert np.array_equal(one, np.repeat(np.arange(64), 12))
     h.fit(x[:300], y[:300])
     assert h.readout.dropout == 0.5 and np.array_equal(h.readout.dropout_groups, g)
     assert np.mean(h.predict(x[300:500]) == y[300:500]) > 0.5
     back = VisionHierarchy.load(h.save(tmp_path / "drop.htm"))
-    assert back.params.readout_dropout == 0.5
+    assert back.params.readout.dropout == 0.5
     assert np.array_equal(back.predict(x[300:400]), h.predict(x[300:400]))
-    with pytest.raises(ParameterError, match="readout_dropout"):
-        HierarchyParams(readout_dropout=1.0)
-    with pytest.raises(ParameterError, match="readout_dropout"):
-        HierarchyParams(readout_dropout=0.3, readout="knn")
+    with pytest.raises(ParameterError, match="dropout"):
+        _hp(readout_dropout=1.0)
+    with pytest.raises(ParameterError, match="dropout"):
+        _hp(readout_dropout=0.3, readout="knn")
 
 
 def test_test_ignore_averages_readings_that_each_ignore_a_block(digits):
     x, y = digits
-    h = VisionHierarchy(HierarchyParams(**{**SMALL, "n_learn": 150, "readout_dropout": 0.5,
+    h = VisionHierarchy(_hp(**{**SMALL, "n_learn": 150, "readout_dropout": 0.5,
                                            "test_ignore": 2}))
     h.fit(x[:300], y[:300])
     imgs = x[300:400]
@@ -402,11 +408,11 @@ def test_test_ignore_averages_readings_that_each_ignore_a_block(digits):
     with pytest.raises(InputError, match="features"):
         h.readout_proba(feats[:, :10])
     with pytest.raises(ParameterError, match="test_ignore"):
-        HierarchyParams(**{**SMALL, "test_ignore": 4})  # the 4x4 grid has no smaller block
+        _hp(**{**SMALL, "test_ignore": 4})  # the 4x4 grid has no smaller block
     with pytest.raises(ParameterError, match="test_ignore"):
-        HierarchyParams(**{**SMALL, "test_ignore": 1.5})
+        _hp(**{**SMALL, "test_ignore": 1.5})
     with pytest.raises(ParameterError, match="test_ignore"):
-        HierarchyParams(**{**SMALL, "test_ignore": 1, "readout": "knn"})
+        _hp(**{**SMALL, "test_ignore": 1, "readout": "knn"})
 
 
 def test_bench_plots_receptive_fields_and_stability_of_hierarchy_models(tmp_path):
@@ -420,7 +426,7 @@ def test_bench_plots_receptive_fields_and_stability_of_hierarchy_models(tmp_path
 
     small = {**SMALL, "n_learn": 100}
     V.register_model("test-small-hierarchy",
-                     lambda ctx: HTMVisionModel("test-small-hierarchy", HierarchyParams(**small)),
+                     lambda ctx: HTMVisionModel("test-small-hierarchy", _hp(**small)),
                      replace=True)
     rep = V.run_vision_bench("digits", models=["raw-linear", "test-small-hierarchy"],
                              json_path=tmp_path / "r.json", plots_dir=tmp_path / "p",
@@ -434,3 +440,25 @@ def test_bench_plots_receptive_fields_and_stability_of_hierarchy_models(tmp_path
     assert stab == rep["models"]["test-small-hierarchy"]["stability"]
     # pooling makes the representation steadier over a movie than single views
     assert stab["level-1 union window"] > stab["level 1 (per view)"]
+
+
+def test_nested_params_dicts_and_flat_names():
+    from htmkit.vision.hierarchy import EyeParams, LevelParams, ReadoutParams
+
+    nested = HierarchyParams(eye=EyeParams(image_shape=(8, 8), upsample=2),
+                             level1=LevelParams(grid=(8, 8), depth=12, radius=3, density=0.12,
+                                                stimulus=3),
+                             level2={"grid": (4, 4), "depth": 16, "radius": 2, "density": 0.05},
+                             synapses={"boost_strength": 2.0}, pooling="count", n_learn=400,
+                             seed=0)
+    assert nested == _hp(**SMALL)                       # the flat names of the first release
+    d = nested.to_dict()
+    assert d["eye"]["image_shape"] == [8, 8] and d["level2"]["depth"] == 16
+    assert HierarchyParams.from_dict(d) == nested       # YAML-like nested dict round trip
+    assert nested.replace(readout={"dropout": 0.5}).readout == ReadoutParams(dropout=0.5)
+    with pytest.raises(ParameterError, match="eye: unknown"):
+        HierarchyParams(eye={"colour": 1})
+    with pytest.raises(ParameterError, match="unknown HierarchyParams parameter 'bogus'"):
+        HierarchyParams.from_dict({"bogus": 1})
+    with pytest.raises(ParameterError, match="depth"):
+        HierarchyParams(level1={"depth": 0})

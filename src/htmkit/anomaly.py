@@ -32,12 +32,12 @@ from __future__ import annotations
 import math
 import numbers
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from .errors import InputError, ParameterError
-from .params import check_int, params_from_dict, params_to_dict
+from .params import Constraints, Interval, params_from_dict, params_to_dict, validate
 from .sdr import SDR
 from .serialization import Persistable
 
@@ -157,6 +157,14 @@ class AnomalyLikelihoodParams:
         Number of raw scores averaged before the tail probability is taken.
     """
 
+    _parameter_constraints: ClassVar[Constraints] = {
+        "learning_period": Interval(int, 0),
+        "estimation_samples": Interval(int, 1),
+        "historic_window_size": Interval(int, 1),
+        "reestimation_period": Interval(int, 1),
+        "averaging_window": Interval(int, 1),
+    }
+
     learning_period: int = 288
     estimation_samples: int = 100
     historic_window_size: int = 8640
@@ -164,16 +172,7 @@ class AnomalyLikelihoodParams:
     averaging_window: int = 10
 
     def __post_init__(self) -> None:
-        set_ = object.__setattr__
-        set_(self, "learning_period", check_int("learning_period", self.learning_period, low=0))
-        set_(self, "estimation_samples",
-             check_int("estimation_samples", self.estimation_samples, low=1))
-        set_(self, "historic_window_size",
-             check_int("historic_window_size", self.historic_window_size, low=1))
-        set_(self, "reestimation_period",
-             check_int("reestimation_period", self.reestimation_period, low=1))
-        set_(self, "averaging_window",
-             check_int("averaging_window", self.averaging_window, low=1))
+        validate(self)
         if self.historic_window_size < self.estimation_samples:
             raise ParameterError(
                 f"historic_window_size ({self.historic_window_size}) must be >= "
@@ -297,10 +296,6 @@ class AnomalyLikelihood(Persistable):
         self._count = min(self._count + 1, w)
         self._iteration += 1
         return likelihood
-
-    def anomaly_probability(self, value: Any, raw_score: float, timestamp: Any = None) -> float:
-        """NuPIC-style argument order for :meth:`update`."""
-        return self.update(raw_score, value=value, timestamp=timestamp)
 
     # ------------------------------------------------------------------ internals
     def _window(self) -> tuple[np.ndarray, np.ndarray]:

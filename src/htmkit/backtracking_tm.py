@@ -66,14 +66,24 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
-from .errors import InputError, ParameterError
+from .errors import InputError, InputTypeError, ParameterError
 from .kernels import backtracking_tm as K
 from .kernels import rng as krng
-from .params import check_float, check_int, check_shape, params_from_dict, params_to_dict
+from .params import (
+    NUPIC_BACKTRACKING_TM,
+    NUPIC_TM,
+    Constraints,
+    Interval,
+    Options,
+    Shape,
+    params_from_dict,
+    params_to_dict,
+    validate,
+)
 from .sdr import SDR
 from .serialization import Persistable
 
@@ -82,26 +92,11 @@ __all__ = ["BacktrackingTemporalMemoryParams", "BacktrackingTemporalMemory", "NA
 #: Values of ``anomaly_mode``.
 ANOMALY_MODES = ("confidence", "predicted")
 
-#: TM parameters of Numenta's NAB entry with the backtracking TM (``temporalImp: cpp``:
-#: NuPIC's ``best_single_metric_anomaly_params_cpp.json``; backtrack lengths and
-#: ``maxSeqLength`` are the NuPIC defaults).
-NAB_PARAMS: dict[str, Any] = {
-    "cells_per_column": 32,
-    "activation_threshold": 13,
-    "min_threshold": 10,
-    "max_new_synapse_count": 20,
-    "initial_permanence": 0.21,
-    "connected_permanence": 0.5,
-    "permanence_increment": 0.1,
-    "permanence_decrement": 0.1,
-    "predicted_segment_decrement": 0.0,
-    "max_segments_per_cell": 128,
-    "max_synapses_per_segment": 32,
-    "pam_length": 3,
-    "max_inf_backtrack": 10,
-    "max_lrn_backtrack": 5,
-    "max_seq_length": 32,
-}
+#: TM parameters of Numenta's NAB entry with the backtracking TM (``temporalImp: cpp``):
+#: :data:`htmkit.params.NUPIC_TM` and :data:`htmkit.params.NUPIC_BACKTRACKING_TM`, which are
+#: also the defaults of :class:`BacktrackingTemporalMemoryParams`.
+NAB_PARAMS: dict[str, Any] = {**NUPIC_TM, **NUPIC_BACKTRACKING_TM}
+_NAB = NAB_PARAMS
 
 
 @dataclass(frozen=True)
@@ -144,47 +139,44 @@ class BacktrackingTemporalMemoryParams:
         Seed of the kernel RNG.
     """
 
+    _parameter_constraints: ClassVar[Constraints] = {
+        "column_dimensions": Shape(),
+        "cells_per_column": Interval(int, 2),
+        **{name: Interval(int, 1) for name in (
+            "activation_threshold", "min_threshold", "max_new_synapse_count",
+            "max_segments_per_cell", "max_synapses_per_segment", "pam_length")},
+        **{name: Interval(int, 0) for name in (
+            "max_inf_backtrack", "max_lrn_backtrack", "max_seq_length", "seed")},
+        "initial_permanence": Interval(float, 0.0, 1.0, closed="right"),
+        "permanence_max": Interval(float, 0.0, 1.0, closed="right"),
+        **{name: Interval(float, 0.0, 1.0) for name in (
+            "connected_permanence", "permanence_increment", "permanence_decrement",
+            "predicted_segment_decrement")},
+        "anomaly_mode": Options(ANOMALY_MODES),
+    }
+
     column_dimensions: tuple[int, ...] = (2048,)
-    cells_per_column: int = 32
-    activation_threshold: int = 13
-    min_threshold: int = 10
-    max_new_synapse_count: int = 20
-    initial_permanence: float = 0.21
-    connected_permanence: float = 0.5
-    permanence_increment: float = 0.1
-    permanence_decrement: float = 0.1
+    cells_per_column: int = _NAB["cells_per_column"]
+    activation_threshold: int = _NAB["activation_threshold"]
+    min_threshold: int = _NAB["min_threshold"]
+    max_new_synapse_count: int = _NAB["max_new_synapse_count"]
+    initial_permanence: float = _NAB["initial_permanence"]
+    connected_permanence: float = _NAB["connected_permanence"]
+    permanence_increment: float = _NAB["permanence_increment"]
+    permanence_decrement: float = _NAB["permanence_decrement"]
     permanence_max: float = 1.0
-    predicted_segment_decrement: float = 0.0
-    max_segments_per_cell: int = 128
-    max_synapses_per_segment: int = 32
-    pam_length: int = 3
-    max_inf_backtrack: int = 10
-    max_lrn_backtrack: int = 5
-    max_seq_length: int = 32
+    predicted_segment_decrement: float = _NAB["predicted_segment_decrement"]
+    max_segments_per_cell: int = _NAB["max_segments_per_cell"]
+    max_synapses_per_segment: int = _NAB["max_synapses_per_segment"]
+    pam_length: int = _NAB["pam_length"]
+    max_inf_backtrack: int = _NAB["max_inf_backtrack"]
+    max_lrn_backtrack: int = _NAB["max_lrn_backtrack"]
+    max_seq_length: int = _NAB["max_seq_length"]
     anomaly_mode: str = "confidence"
     seed: int = 42
 
     def __post_init__(self) -> None:
-        def put(name: str, value: Any) -> None:
-            object.__setattr__(self, name, value)
-
-        put("column_dimensions", check_shape("column_dimensions", self.column_dimensions))
-        put("cells_per_column", check_int("cells_per_column", self.cells_per_column, low=2))
-        for name in ("activation_threshold", "min_threshold", "max_new_synapse_count",
-                     "max_segments_per_cell", "max_synapses_per_segment", "pam_length"):
-            put(name, check_int(name, getattr(self, name), low=1))
-        for name in ("max_inf_backtrack", "max_lrn_backtrack", "max_seq_length", "seed"):
-            put(name, check_int(name, getattr(self, name), low=0))
-        put("initial_permanence", check_float("initial_permanence", self.initial_permanence,
-                                              low=0.0, high=1.0, low_open=True))
-        put("permanence_max", check_float("permanence_max", self.permanence_max,
-                                          low=0.0, high=1.0, low_open=True))
-        for name in ("connected_permanence", "permanence_increment", "permanence_decrement",
-                     "predicted_segment_decrement"):
-            put(name, check_float(name, getattr(self, name), low=0.0, high=1.0))
-        if self.anomaly_mode not in ANOMALY_MODES:
-            raise ParameterError(f"anomaly_mode must be one of {list(ANOMALY_MODES)}, got "
-                                 f"{self.anomaly_mode!r}")
+        validate(self)
         if self.max_new_synapse_count > self.max_synapses_per_segment:
             raise ParameterError(
                 f"max_new_synapse_count ({self.max_new_synapse_count}) must be <= "
@@ -224,7 +216,8 @@ class BacktrackingTemporalMemory(Persistable):
     >>> tm = BacktrackingTemporalMemory(column_dimensions=64, cells_per_column=4,
     ...                                 activation_threshold=3, min_threshold=2,
     ...                                 max_new_synapse_count=4, max_synapses_per_segment=8)
-    >>> tm.compute(SDR(64, [1, 2, 3, 4]))
+    >>> tm.compute(SDR(64, [1, 2, 3, 4])).num_active
+    16
     >>> tm.anomaly
     1.0
     """
@@ -238,11 +231,11 @@ class BacktrackingTemporalMemory(Persistable):
                     f"unknown BacktrackingTemporalMemory parameter(s): {unknown}")
             params = BacktrackingTemporalMemoryParams(**kwargs)
         elif kwargs:
-            raise TypeError("pass either a BacktrackingTemporalMemoryParams or keyword "
-                            "arguments, not both")
+            raise ParameterError("params: pass either a BacktrackingTemporalMemoryParams or "
+                                 "keyword arguments, not both")
         elif not isinstance(params, BacktrackingTemporalMemoryParams):
-            raise TypeError("params must be a BacktrackingTemporalMemoryParams, got "
-                            f"{type(params).__name__}")
+            raise ParameterError("params must be a BacktrackingTemporalMemoryParams, got "
+                                 f"{type(params).__name__}")
         p = params
         self._setup(p)
         n_cells, n_cols, m = p.num_cells, p.num_columns, p.max_synapses_per_segment
@@ -414,19 +407,18 @@ class BacktrackingTemporalMemory(Persistable):
         return int(self._a["meta"][K.M_NSYN])
 
     # ------------------------------------------------------------------ algorithm
-    def compute(self, active_columns: SDR, learn: bool = True) -> None:
+    def compute(self, active_columns: SDR, learn: bool = True) -> SDR:
         """Run one step: raw anomaly, inference (with backtracking), and learning when
-        ``learn``.
+        ``learn``. Returns the active cells of the inference state (:attr:`active_cells`).
 
         Raises
         ------
-        TypeError
-            If ``active_columns`` is not an SDR.
         InputError
-            If it has the wrong size.
+            If ``active_columns`` is not an SDR or has the wrong size.
         """
         if not isinstance(active_columns, SDR):
-            raise TypeError(f"active_columns must be an SDR, got {type(active_columns).__name__}")
+            raise InputTypeError(
+                f"active_columns must be an SDR, got {type(active_columns).__name__}")
         if active_columns._size != self.num_columns:
             raise InputError(f"active_columns must have size {self.num_columns}, got an SDR "
                              f"of size {active_columns._size}")
@@ -435,6 +427,7 @@ class BacktrackingTemporalMemory(Persistable):
         if learn:
             self._ensure_room(cols.shape[0])
         K.btm_compute(self._st, self._ip, self._fp, cols, learn)
+        return self.active_cells
 
     def reset(self) -> None:
         """Start a new sequence: clear all cell states, queued updates and input histories;

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from .backtracking_tm import NAB_PARAMS
-from .errors import InputError, ParameterError
+from .errors import InputError, InputTypeError, ParameterError
 from .model import DEFAULT_CONFIG
 from .serialization import Persistable
 
@@ -60,21 +60,11 @@ TM_SECTIONS: dict[str, dict[str, Any]] = {
     },
 }
 
-#: Model configuration of the detector (Numenta's NAB parameters for scalar + time of day).
+#: Model configuration of the detector (Numenta's NAB parameters for scalar + time of day):
+#: HTMModel's defaults (whose encoders and SP are those of Numenta's NAB entry) with the
+#: backtracking TM section and no predictor.
 DETECTOR_CONFIG: dict[str, Any] = {
-    "value": {"encoder": {"size": 400, "active_bits": 21, "buckets": 130,
-                          "min_resolution": 0.001, "seed": 1}},
-    "timestamp": {"encoder": {"time_of_day_width": 21, "time_of_day_radius": 9.49}},
-    "sp": {
-        "column_dimensions": [2048],
-        "num_active_columns_per_inh_area": 40,
-        "global_inhibition": True,
-        "potential_pct": 0.8,
-        "syn_perm_connected": 0.2,
-        "syn_perm_active_inc": 0.003,
-        "syn_perm_inactive_dec": 0.0005,
-        "boost_strength": 0.0,
-    },
+    **copy.deepcopy(DEFAULT_CONFIG),
     "tm": copy.deepcopy(TM_SECTIONS["backtracking"]),
     "predictor": {"steps": []},
 }
@@ -260,7 +250,7 @@ class AnomalyDetector(Persistable):
         """Score one record; returns the anomaly score in [0, 1] (log-likelihood scale)."""
         if isinstance(value, bool) or not isinstance(value, (int, float, np.integer,
                                                              np.floating)):
-            raise TypeError(f"value must be a number, got {type(value).__name__}")
+            raise InputTypeError(f"value must be a number, got {type(value).__name__}")
         v = float(value)
         if not math.isfinite(v):
             raise InputError(f"value must be finite, got {value!r}")
@@ -312,10 +302,6 @@ class AnomalyDetector(Persistable):
         if sup is not None and out >= sup[0]:
             self._suppress_left = int(sup[1])
         return out
-
-    def handle_record(self, timestamp: Any, value: float) -> float:
-        """NAB's name for :meth:`update`."""
-        return self.update(timestamp, value)
 
     # ------------------------------------------------------------------ state
     def get_state(self) -> dict[str, Any]:

@@ -19,6 +19,11 @@ class InputError(HTMKitError, ValueError):
     """Input data has the wrong shape, range or content; the message names the problem."""
 
 
+class InputTypeError(InputError, TypeError):
+    """Input data of the wrong type (e.g. not an SDR, not a number); the message names the
+    argument or field. Also a ``TypeError``, so ``except TypeError`` keeps working."""
+
+
 class FormatError(HTMKitError, ValueError):
     """A saved file is truncated, corrupted, of another class or of an unsupported version."""
 

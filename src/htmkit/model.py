@@ -44,7 +44,8 @@ from typing import Any
 
 import numpy as np
 
-from .errors import InputError, ParameterError
+from .errors import InputError, InputTypeError, ParameterError
+from .params import NUPIC_TM
 from .sdr import SDR
 from .serialization import Persistable
 
@@ -67,6 +68,8 @@ def tm_class(implementation: Any) -> type:
     raise ParameterError(f"tm.implementation must be one of {list(TM_IMPLEMENTATIONS)}, "
                          f"got {implementation!r}")
 
+#: The default configuration. The value and time-of-day encoders and the SP are those of
+#: Numenta's NAB entry (:data:`htmkit.detector.DETECTOR_CONFIG` takes them from here).
 DEFAULT_CONFIG: dict[str, Any] = {
     "value": {
         "encoder": {
@@ -100,19 +103,8 @@ DEFAULT_CONFIG: dict[str, Any] = {
         "syn_perm_inactive_dec": 0.0005,
         "boost_strength": 0.0,
     },
-    "tm": {
-        "cells_per_column": 32,
-        "activation_threshold": 13,
-        "min_threshold": 10,
-        "max_new_synapse_count": 20,
-        "initial_permanence": 0.21,
-        "connected_permanence": 0.5,
-        "permanence_increment": 0.1,
-        "permanence_decrement": 0.1,
-        "predicted_segment_decrement": 0.0,
-        "max_segments_per_cell": 128,
-        "max_synapses_per_segment": 128,
-    },
+    # NuPIC's TM parameters (htmkit.params.NUPIC_TM) with larger segment limits
+    "tm": {**NUPIC_TM, "max_segments_per_cell": 128, "max_synapses_per_segment": 128},
     "predictor": {"steps": [1], "alpha": 0.1, "resolution": None},
     "likelihood": {},
     "seed": 42,
@@ -330,7 +322,7 @@ class HTMModel(Persistable):
         else:
             value, timestamp = record, None
         if value is not None and not isinstance(value, (int, float, np.integer, np.floating)):
-            raise TypeError(f"value: expected a number, got {type(value).__name__}")
+            raise InputTypeError(f"value: expected a number, got {type(value).__name__}")
         fvalue = float("nan") if value is None else float(value)
         missing = not math.isfinite(fvalue)
         sp_input = self.encode(None if missing else fvalue, timestamp)

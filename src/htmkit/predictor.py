@@ -18,12 +18,21 @@ import math
 import numbers
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
-from .errors import InputError, ParameterError
-from .params import check_float, check_int, params_from_dict, params_to_dict
+from .errors import InputError, InputTypeError
+from .params import (
+    Constraints,
+    Interval,
+    IntSequence,
+    Optional,
+    check_float,
+    params_from_dict,
+    params_to_dict,
+    validate,
+)
 from .sdr import SDR
 from .serialization import Persistable
 
@@ -67,29 +76,20 @@ class PredictorParams:
         Size of the input SDRs. ``None``: fixed by the first pattern learned.
     """
 
+    _parameter_constraints: ClassVar[Constraints] = {
+        "steps": IntSequence(0, None, min_length=1, unique=True, sort=True),
+        "alpha": Interval(float, 0.0, 1.0, closed="right"),
+        "max_classes": Optional(Interval(int, 1)),
+        "input_size": Optional(Interval(int, 1)),
+    }
+
     steps: tuple[int, ...] = (1,)
     alpha: float = 0.001
     max_classes: int | None = None
     input_size: int | None = None
 
     def __post_init__(self) -> None:
-        set_ = object.__setattr__
-        steps = self.steps
-        if _is_int(steps):
-            steps = (steps,)
-        if isinstance(steps, (str, bytes)) or not hasattr(steps, "__iter__"):
-            raise ParameterError(f"steps must be an int or a sequence of ints, got {steps!r}")
-        steps = tuple(check_int(f"steps[{i}]", s, low=0) for i, s in enumerate(steps))
-        if not steps:
-            raise ParameterError("steps must hold at least one step")
-        if len(set(steps)) != len(steps):
-            raise ParameterError(f"steps must not repeat a step, got {steps}")
-        set_(self, "steps", tuple(sorted(steps)))
-        set_(self, "alpha", check_float("alpha", self.alpha, low=0.0, high=1.0, low_open=True))
-        if self.max_classes is not None:
-            set_(self, "max_classes", check_int("max_classes", self.max_classes, low=1))
-        if self.input_size is not None:
-            set_(self, "input_size", check_int("input_size", self.input_size, low=1))
+        validate(self)
 
 
 # ---------------------------------------------------------------------------- predictor
@@ -175,7 +175,7 @@ class Predictor(Persistable):
 
     def _check_pattern(self, pattern: SDR) -> np.ndarray:
         if not isinstance(pattern, SDR):
-            raise TypeError(f"pattern must be an SDR, got {type(pattern).__name__}")
+            raise InputTypeError(f"pattern must be an SDR, got {type(pattern).__name__}")
         if self._input_size is not None and pattern.size != self._input_size:
             raise InputError(
                 f"pattern has size {pattern.size}, but this predictor's input size is "

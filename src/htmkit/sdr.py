@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import InputError
+from .errors import InputError, InputTypeError
 
 __all__ = ["SDR"]
 
@@ -199,7 +199,7 @@ class SDR:
     # ------------------------------------------------------------------ operations
     def _check_same_size(self, other: SDR, what: str) -> None:
         if not isinstance(other, SDR):
-            raise TypeError(f"{what} needs an SDR, got {type(other).__name__}")
+            raise InputTypeError(f"{what} needs an SDR, got {type(other).__name__}")
         if other._size != self._size:
             raise InputError(f"{what}: sizes differ ({self._size} vs {other._size})")
 
@@ -246,7 +246,7 @@ class SDR:
             raise InputError("concatenate needs at least one SDR")
         for s in sdrs:
             if not isinstance(s, SDR):
-                raise TypeError(f"concatenate needs SDRs, got {type(s).__name__}")
+                raise InputTypeError(f"concatenate needs SDRs, got {type(s).__name__}")
         if all(len(s.shape) == 1 for s in sdrs) and axis in (0, -1):
             offsets = np.cumsum([0] + [s.size for s in sdrs[:-1]])
             idx = np.concatenate([s.indices.astype(np.int64) + o for s, o in zip(sdrs, offsets,

@@ -51,7 +51,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -59,7 +59,16 @@ from .errors import InputError, ParameterError
 from .kernels import rng as R
 from .kernels import spatial_pooler as K
 from .kernels import synapses as KS
-from .params import check_float, check_int, check_shape, params_from_dict, params_to_dict
+from .params import (
+    Boolean,
+    Constraints,
+    Interval,
+    Optional,
+    Shape,
+    params_from_dict,
+    params_to_dict,
+    validate,
+)
 from .sdr import SDR
 from .serialization import Persistable
 from .synapses import SynapseStore
@@ -68,12 +77,6 @@ __all__ = ["SpatialPooler", "SpatialPoolerParams"]
 
 #: Largest density the inhibition allows when derived from ``num_active_columns_per_inh_area``.
 MAX_LOCAL_AREA_DENSITY = 0.5
-
-
-def _check_bool(name: str, value: Any) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise ParameterError(f"{name} must be True or False, got {value!r}")
-    return bool(value)
 
 
 @dataclass(frozen=True)
@@ -132,6 +135,29 @@ class SpatialPoolerParams:
         same increasing map and keep their order. ``None`` (default): off.
     """
 
+    _parameter_constraints: ClassVar[Constraints] = {
+        "input_dimensions": Shape(),
+        "column_dimensions": Shape(),
+        "potential_radius": Interval(int, 0),
+        "potential_pct": Interval(float, 0.0, 1.0, closed="right"),
+        "global_inhibition": Boolean(),
+        "local_area_density": Optional(Interval(float, 0.0, 1.0, closed="right")),
+        "num_active_columns_per_inh_area": Optional(Interval(int, 1)),
+        "stimulus_threshold": Interval(int, 0),
+        "syn_perm_inactive_dec": Interval(float, 0.0, 1.0),
+        "syn_perm_active_inc": Interval(float, 0.0, 1.0),
+        "syn_perm_connected": Interval(float, 0.0, 1.0, closed="neither"),
+        "syn_perm_below_stimulus_inc": Optional(Interval(float, 0.0, 1.0, closed="right")),
+        "min_pct_overlap_duty_cycle": Interval(float, 0.0, 1.0),
+        "duty_cycle_period": Interval(int, 1),
+        "boost_strength": Interval(float, 0.0),
+        "update_period": Interval(int, 1),
+        "init_connected_pct": Interval(float, 0.0, 1.0),
+        "wrap_around": Boolean(),
+        "seed": Interval(int, 0),
+        "inference_min_fraction": Optional(Interval(float, 0.0, 1.0, closed="left")),
+    }
+
     input_dimensions: tuple[int, ...]
     column_dimensions: tuple[int, ...]
     potential_radius: int = 16
@@ -157,12 +183,7 @@ class SpatialPoolerParams:
         def put(name: str, value: Any) -> None:
             object.__setattr__(self, name, value)
 
-        put("input_dimensions", check_shape("input_dimensions", self.input_dimensions))
-        put("column_dimensions", check_shape("column_dimensions", self.column_dimensions))
-        put("potential_radius", check_int("potential_radius", self.potential_radius, low=0))
-        put("potential_pct", check_float("potential_pct", self.potential_pct, low=0.0,
-                                         high=1.0, low_open=True))
-        put("global_inhibition", _check_bool("global_inhibition", self.global_inhibition))
+        validate(self)
         num_columns = math.prod(self.column_dimensions)
         if self.local_area_density is not None and self.num_active_columns_per_inh_area is not None:
             raise ParameterError(
@@ -171,43 +192,20 @@ class SpatialPoolerParams:
                 f"num_active_columns_per_inh_area={self.num_active_columns_per_inh_area!r}"
             )
         if self.num_active_columns_per_inh_area is not None:
-            put("num_active_columns_per_inh_area",
-                check_int("num_active_columns_per_inh_area", self.num_active_columns_per_inh_area,
-                          low=1, high=num_columns))
+            if self.num_active_columns_per_inh_area > num_columns:
+                raise ParameterError(
+                    f"num_active_columns_per_inh_area must be <= {num_columns} (the number of "
+                    f"columns), got {self.num_active_columns_per_inh_area}")
         else:
             density = 0.02 if self.local_area_density is None else self.local_area_density
-            put("local_area_density", check_float("local_area_density", density, low=0.0,
-                                                  high=1.0, low_open=True))
-            if self.global_inhibition and math.floor(self.local_area_density * num_columns
-                                                     + 0.5) < 1:
+            put("local_area_density", density)
+            if self.global_inhibition and math.floor(density * num_columns + 0.5) < 1:
                 raise ParameterError(
                     f"local_area_density={self.local_area_density} selects no column out of "
                     f"{num_columns}; raise it or add columns"
                 )
-        put("stimulus_threshold", check_int("stimulus_threshold", self.stimulus_threshold,
-                                            low=0))
-        for name in ("syn_perm_inactive_dec", "syn_perm_active_inc"):
-            put(name, check_float(name, getattr(self, name), low=0.0, high=1.0))
-        put("syn_perm_connected", check_float("syn_perm_connected", self.syn_perm_connected,
-                                              low=0.0, high=1.0, low_open=True, high_open=True))
         if self.syn_perm_below_stimulus_inc is None:
             put("syn_perm_below_stimulus_inc", self.syn_perm_connected / 10.0)
-        put("syn_perm_below_stimulus_inc",
-            check_float("syn_perm_below_stimulus_inc", self.syn_perm_below_stimulus_inc,
-                        low=0.0, high=1.0, low_open=True))
-        put("min_pct_overlap_duty_cycle", check_float(
-            "min_pct_overlap_duty_cycle", self.min_pct_overlap_duty_cycle, low=0.0, high=1.0))
-        put("duty_cycle_period", check_int("duty_cycle_period", self.duty_cycle_period, low=1))
-        put("boost_strength", check_float("boost_strength", self.boost_strength, low=0.0))
-        put("update_period", check_int("update_period", self.update_period, low=1))
-        put("init_connected_pct", check_float("init_connected_pct", self.init_connected_pct,
-                                              low=0.0, high=1.0))
-        put("wrap_around", _check_bool("wrap_around", self.wrap_around))
-        put("seed", check_int("seed", self.seed, low=0))
-        if self.inference_min_fraction is not None:
-            put("inference_min_fraction", check_float(
-                "inference_min_fraction", self.inference_min_fraction, low=0.0, high=1.0,
-                high_open=True))
         sizes = self._pool_sizes()
         if int(sizes.min()) < 1:
             raise ParameterError(

@@ -65,14 +65,22 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
-from .errors import InputError, ParameterError
+from .errors import InputError, InputTypeError, ParameterError
 from .kernels import rng as krng
 from .kernels import temporal_memory as K
-from .params import check_float, check_int, check_shape, params_from_dict, params_to_dict
+from .params import (
+    NUPIC_TM,
+    Constraints,
+    Interval,
+    Shape,
+    params_from_dict,
+    params_to_dict,
+    validate,
+)
 from .sdr import SDR
 from .serialization import Persistable
 from .synapses import SynapseStore
@@ -85,7 +93,8 @@ _EMPTY.flags.writeable = False
 
 @dataclass(frozen=True)
 class TemporalMemoryParams:
-    """Validated Temporal Memory parameters (htm.core's names and defaults).
+    """Validated Temporal Memory parameters (htm.core's names and defaults; the learning
+    parameters are NuPIC's, :data:`htmkit.params.NUPIC_TM`).
 
     Attributes
     ----------
@@ -113,16 +122,34 @@ class TemporalMemoryParams:
         Sizes of the optional external basal (distal context) and apical (feedback) inputs.
     """
 
+    _parameter_constraints: ClassVar[Constraints] = {
+        "column_dimensions": Shape(),
+        "cells_per_column": Interval(int, 1),
+        "activation_threshold": Interval(int, 1),
+        "min_threshold": Interval(int, 1),
+        "initial_permanence": Interval(float, 0.0, 1.0, closed="right"),
+        "connected_permanence": Interval(float, 0.0, 1.0),
+        "permanence_increment": Interval(float, 0.0, 1.0),
+        "permanence_decrement": Interval(float, 0.0, 1.0),
+        "predicted_segment_decrement": Interval(float, 0.0, 1.0),
+        "max_new_synapse_count": Interval(int, 0),
+        "max_segments_per_cell": Interval(int, 1),
+        "max_synapses_per_segment": Interval(int, 1),
+        "seed": Interval(int, 0),
+        "external_basal_size": Interval(int, 0),
+        "external_apical_size": Interval(int, 0),
+    }
+
     column_dimensions: tuple[int, ...] = (2048,)
-    cells_per_column: int = 32
-    activation_threshold: int = 13
-    min_threshold: int = 10
-    initial_permanence: float = 0.21
-    connected_permanence: float = 0.5
-    max_new_synapse_count: int = 20
-    permanence_increment: float = 0.1
-    permanence_decrement: float = 0.1
-    predicted_segment_decrement: float = 0.0
+    cells_per_column: int = NUPIC_TM["cells_per_column"]
+    activation_threshold: int = NUPIC_TM["activation_threshold"]
+    min_threshold: int = NUPIC_TM["min_threshold"]
+    initial_permanence: float = NUPIC_TM["initial_permanence"]
+    connected_permanence: float = NUPIC_TM["connected_permanence"]
+    max_new_synapse_count: int = NUPIC_TM["max_new_synapse_count"]
+    permanence_increment: float = NUPIC_TM["permanence_increment"]
+    permanence_decrement: float = NUPIC_TM["permanence_decrement"]
+    predicted_segment_decrement: float = NUPIC_TM["predicted_segment_decrement"]
     max_segments_per_cell: int = 255
     max_synapses_per_segment: int = 255
     seed: int = 42
@@ -130,30 +157,7 @@ class TemporalMemoryParams:
     external_apical_size: int = 0
 
     def __post_init__(self) -> None:
-        def put(name: str, value: Any) -> None:
-            object.__setattr__(self, name, value)
-
-        put("column_dimensions", check_shape("column_dimensions", self.column_dimensions))
-        put("cells_per_column", check_int("cells_per_column", self.cells_per_column, low=1))
-        put("activation_threshold",
-            check_int("activation_threshold", self.activation_threshold, low=1))
-        put("min_threshold", check_int("min_threshold", self.min_threshold, low=1))
-        for name in ("initial_permanence",):
-            put(name, check_float(name, getattr(self, name), low=0.0, high=1.0, low_open=True))
-        for name in ("connected_permanence", "permanence_increment", "permanence_decrement",
-                     "predicted_segment_decrement"):
-            put(name, check_float(name, getattr(self, name), low=0.0, high=1.0))
-        put("max_new_synapse_count",
-            check_int("max_new_synapse_count", self.max_new_synapse_count, low=0))
-        put("max_segments_per_cell",
-            check_int("max_segments_per_cell", self.max_segments_per_cell, low=1))
-        put("max_synapses_per_segment",
-            check_int("max_synapses_per_segment", self.max_synapses_per_segment, low=1))
-        put("seed", check_int("seed", self.seed, low=0))
-        put("external_basal_size",
-            check_int("external_basal_size", self.external_basal_size, low=0))
-        put("external_apical_size",
-            check_int("external_apical_size", self.external_apical_size, low=0))
+        validate(self)
         n_cells = int(np.prod(self.column_dimensions)) * self.cells_per_column
         if n_cells + self.external_basal_size >= 2**31:
             raise ParameterError(
@@ -186,8 +190,7 @@ class TemporalMemory(Persistable):
     --------
     >>> tm = TemporalMemory(column_dimensions=64, cells_per_column=4, activation_threshold=3,
     ...                     min_threshold=2, max_new_synapse_count=4, seed=1)
-    >>> tm.compute(SDR(64, [1, 2, 3, 4]))
-    >>> tm.active_cells.num_active
+    >>> tm.compute(SDR(64, [1, 2, 3, 4])).num_active
     16
     """
 
@@ -199,9 +202,11 @@ class TemporalMemory(Persistable):
                 raise ParameterError(f"unknown TemporalMemory parameter(s): {unknown}")
             params = TemporalMemoryParams(**kwargs)
         elif kwargs:
-            raise TypeError("pass either a TemporalMemoryParams or keyword arguments, not both")
+            raise ParameterError("params: pass either a TemporalMemoryParams or keyword "
+                                 "arguments, not both")
         elif not isinstance(params, TemporalMemoryParams):
-            raise TypeError(f"params must be a TemporalMemoryParams, got {type(params).__name__}")
+            raise ParameterError(
+                f"params must be a TemporalMemoryParams, got {type(params).__name__}")
         p = params
         n_cells = p.num_cells
         self._setup(p)
@@ -353,7 +358,7 @@ class TemporalMemory(Persistable):
         if sdr is None:
             return _EMPTY
         if not isinstance(sdr, SDR):
-            raise TypeError(f"{name} must be an SDR or None, got {type(sdr).__name__}")
+            raise InputTypeError(f"{name} must be an SDR or None, got {type(sdr).__name__}")
         if sdr._size != size:
             if size == 0:
                 raise InputError(f"{name} given, but this TemporalMemory was built with "
@@ -361,10 +366,12 @@ class TemporalMemory(Persistable):
             raise InputError(f"{name} must have size {size}, got an SDR of size {sdr._size}")
         return sdr._indices
 
-    def compute(self, active_columns: SDR, learn: bool = True,
-                external_basal: SDR | None = None, external_apical: SDR | None = None) -> None:
+    def compute(self, active_columns: SDR, learn: bool = True, *,
+                external_basal: SDR | None = None, external_apical: SDR | None = None) -> SDR:
         """Run one step: activate cells from ``active_columns`` (and the predictions of the
         last step), learn when ``learn``, then compute the predictions for the next step.
+        Returns the active cells (an SDR of size :attr:`num_cells`, the same as
+        :attr:`active_cells`).
 
         Parameters
         ----------
@@ -378,13 +385,12 @@ class TemporalMemory(Persistable):
 
         Raises
         ------
-        TypeError
-            If an input is not an SDR.
         InputError
-            If an input has the wrong size.
+            If an input is not an SDR or has the wrong size.
         """
         if not isinstance(active_columns, SDR):
-            raise TypeError(f"active_columns must be an SDR, got {type(active_columns).__name__}")
+            raise InputTypeError(
+                f"active_columns must be an SDR, got {type(active_columns).__name__}")
         if active_columns._size != self._num_columns:
             raise InputError(f"active_columns must have size {self._num_columns}, got an SDR "
                              f"of size {active_columns._size}")
@@ -407,8 +413,12 @@ class TemporalMemory(Persistable):
             self._make_room()
             anomaly = self._kernel(*self._args, active_columns._indices, ext_b, ext_a, learn)
         self._anomaly = anomaly
-        if self._sdr_cache:
-            self._sdr_cache = {}
+        # the returned SDR owns a copy of the indices (SDR._trusted copies): it stays valid
+        # after the next step
+        active = SDR._trusted(self._cells_shape,
+                              self._state.active_presyn[: self._counts[K.C_ACTIVE]])
+        self._sdr_cache = {"active": active}
+        return active
 
     def _make_room(self) -> None:
         """Reserve what the kernel asked for (``counts[C_NEED_*]``) and lengthen the

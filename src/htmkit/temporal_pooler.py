@@ -39,14 +39,22 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
-from .errors import InputError, ParameterError
+from .errors import InputError, InputTypeError, ParameterError
 from .kernels import temporal_pooler as K
 from .kernels.rng import make_state as make_rng_state
-from .params import check_float, check_int, check_shape, params_from_dict, params_to_dict
+from .params import (
+    Constraints,
+    Interval,
+    Optional,
+    Shape,
+    params_from_dict,
+    params_to_dict,
+    validate,
+)
 from .sdr import SDR
 from .serialization import Persistable
 from .synapses import SynapseStore
@@ -111,6 +119,25 @@ class TemporalPoolerParams:
         Seed of the potential pools, initial permanences and tie-breaking order.
     """
 
+    _parameter_constraints: ClassVar[Constraints] = {
+        "input_size": Interval(int, 1),
+        "column_dimensions": Shape(),
+        **{name: Interval(float, 0.0, 1.0, closed="right")
+           for name in ("active_sparsity", "winner_sparsity", "potential_pct")},
+        **{name: Interval(float, 0.0, 1.0)
+           for name in ("connected_permanence", "initial_permanence_spread",
+                        "permanence_increment", "permanence_decrement", "decay_rate")},
+        **{name: Interval(float, 0.0)
+           for name in ("active_weight", "predicted_weight", "stimulus_threshold",
+                        "min_activation")},
+        "history_length": Interval(int, 1),
+        "boost_strength": Interval(float, 0.0),
+        "duty_cycle_period": Interval(int, 1),
+        "max_new_synapses": Interval(int, 0),
+        "max_synapses_per_cell": Optional(Interval(int, 1)),
+        "seed": Interval(int, 0),
+    }
+
     input_size: int
     column_dimensions: tuple[int, ...] = (1024,)
     active_sparsity: float = 0.05
@@ -133,34 +160,14 @@ class TemporalPoolerParams:
     seed: int = 42
 
     def __post_init__(self) -> None:
-        s = object.__setattr__
-        s(self, "input_size", check_int("input_size", self.input_size, low=1))
-        s(self, "column_dimensions", check_shape("column_dimensions", self.column_dimensions))
-        for name in ("active_sparsity", "winner_sparsity", "potential_pct"):
-            s(self, name, check_float(name, getattr(self, name), low=0.0, high=1.0,
-                                      low_open=True))
+        validate(self)
         if self.winner_sparsity > self.active_sparsity:
             raise ParameterError(
                 f"winner_sparsity ({self.winner_sparsity}) must be <= active_sparsity "
                 f"({self.active_sparsity})"
             )
-        for name in ("connected_permanence", "initial_permanence_spread",
-                     "permanence_increment", "permanence_decrement", "decay_rate"):
-            s(self, name, check_float(name, getattr(self, name), low=0.0, high=1.0))
-        for name in ("active_weight", "predicted_weight", "stimulus_threshold",
-                     "min_activation"):
-            s(self, name, check_float(name, getattr(self, name), low=0.0))
         if self.active_weight == 0.0 and self.predicted_weight == 0.0:
             raise ParameterError("active_weight and predicted_weight must not both be 0")
-        s(self, "history_length", check_int("history_length", self.history_length, low=1))
-        s(self, "boost_strength", check_float("boost_strength", self.boost_strength, low=0.0))
-        s(self, "duty_cycle_period",
-          check_int("duty_cycle_period", self.duty_cycle_period, low=1))
-        s(self, "max_new_synapses", check_int("max_new_synapses", self.max_new_synapses, low=0))
-        if self.max_synapses_per_cell is not None:
-            s(self, "max_synapses_per_cell",
-              check_int("max_synapses_per_cell", self.max_synapses_per_cell, low=1))
-        s(self, "seed", check_int("seed", self.seed, low=0))
         if round(self.potential_pct * self.input_size) < 1:
             raise ParameterError(
                 f"potential_pct ({self.potential_pct}) leaves no potential synapse for "
@@ -212,7 +219,7 @@ class TemporalPooler(Persistable):
     --------
     >>> tp = TemporalPooler(input_size=2048, column_dimensions=(256,))
     >>> a = SDR.random(2048, 0.02, seed=1)
-    >>> out = tp.compute(a, a)           # active cells, predicted-active cells
+    >>> out = tp.compute(a, predicted_active_cells=a)
     >>> out.shape
     (256,)
     """
@@ -312,7 +319,7 @@ class TemporalPooler(Persistable):
     # ------------------------------------------------------------------ compute
     def _indices(self, sdr: Any, name: str) -> np.ndarray:
         if not isinstance(sdr, SDR):
-            raise TypeError(f"TemporalPooler.compute: {name} must be an SDR, "
+            raise InputTypeError(f"TemporalPooler.compute: {name} must be an SDR, "
                             f"got {type(sdr).__name__}")
         if sdr.size != self.params.input_size:
             raise InputError(
@@ -321,18 +328,23 @@ class TemporalPooler(Persistable):
             )
         return sdr.indices.astype(np.int32, copy=False)
 
-    def compute(self, active_cells: SDR, predicted_active_cells: SDR | None = None,
-                learn: bool = True) -> SDR:
+    def compute(self, active_cells: SDR, learn: bool = True, *,
+                predicted_active_cells: SDR | None = None) -> SDR:
         """Run one step; returns the output SDR (shape ``column_dimensions``).
 
         Parameters
         ----------
         active_cells : SDR
             The TM's active cells (any shape of size ``input_size``).
-        predicted_active_cells : SDR, optional
-            The TM's correctly predicted active cells (``None``: none).
         learn : bool
             Apply the Hebbian update to the output cells.
+        predicted_active_cells : SDR, optional
+            The TM's correctly predicted active cells (``None``: none).
+
+        Raises
+        ------
+        InputError
+            If an input is not an SDR or does not have ``input_size`` bits.
         """
         p = self.params
         act = self._indices(active_cells, "active_cells")

@@ -30,10 +30,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
+from ..errors import ParameterError
+from ..params import Boolean, Constraints, Interval, Options, validate
 from .seqdata import (
     HighOrderStream,
     generate_stream,
@@ -92,7 +94,23 @@ ProgressFactory = Callable[[str, int], Callable[[int], None]]
 
 @dataclass
 class SequencesConfig:
-    """Settings of one benchmark run (``quick()`` gives the seconds-long test variant)."""
+    """Settings of one benchmark run (``quick()`` gives the seconds-long test variant).
+
+    Validated at construction and again by :func:`run_benchmark` (the CLI sets fields after
+    construction)."""
+
+    _parameter_constraints: ClassVar[Constraints] = {
+        **{name: Interval(int, 1) for name in (
+            "length", "switch_at", "noise_pool", "window", "retrain_every", "lstm_hidden",
+            "lstm_epochs", "lstm_chunk", "online_window", "online_steps", "threads")},
+        "lstm_burn_in": Interval(int, 0),
+        "sequence_set": Options(("random", "paper")),
+        "lstm_optimizer": Options(("rprop", "adam")),
+        "lstm_lr": Interval(float, 0, None, closed="neither"),
+        "online_lr": Interval(float, 0, None, closed="neither"),
+        "classify_with_noise": Boolean(),
+        "quick": Boolean(),
+    }
 
     length: int = 20000
     switch_at: int = 10000
@@ -114,6 +132,12 @@ class SequencesConfig:
     threads: int = 1
     classify_with_noise: bool = False
     quick: bool = False
+
+    def __post_init__(self) -> None:
+        validate(self)
+        if self.switch_at >= self.length:
+            raise ParameterError(f"switch_at ({self.switch_at}) must be below length "
+                                 f"({self.length})")
 
     @classmethod
     def quick_config(cls) -> SequencesConfig:
@@ -276,7 +300,8 @@ def _model_runner(name: str, cfg: SequencesConfig):
             s, seed, online_window=cfg.online_window, steps_per_update=cfg.online_steps,
             hidden=cfg.lstm_hidden, lr=cfg.online_lr, threads=cfg.threads,
             classify_with_noise=cfg.classify_with_noise, progress=pr)
-    raise ValueError(f"unknown model {name!r}; choose from {', '.join(ALL_MODELS)}")
+    raise ParameterError(f"models: unknown model {name!r}; choose from "
+                         f"{', '.join(ALL_MODELS)}")
 
 
 def model_availability(name: str) -> tuple[bool, str | None]:
@@ -306,10 +331,12 @@ def run_benchmark(
     from .._version import __version__
 
     cfg = cfg or SequencesConfig()
+    cfg.__post_init__()  # the fields may have been set after construction
     models = list(models)
     for m in models:
         if m not in ALL_MODELS:
-            raise ValueError(f"unknown model {m!r}; choose from {', '.join(ALL_MODELS)}")
+            raise ParameterError(f"models: unknown model {m!r}; choose from "
+                                 f"{', '.join(ALL_MODELS)}")
     result: dict[str, Any] = {
         "benchmark": "sequences",
         "htmkit_version": __version__,

@@ -37,10 +37,12 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
+from ..errors import ParameterError
+from ..params import Boolean, Constraints, Interval, Options, validate
 from .seqdata import (
     TAXI_FILES,
     bucket_edges,
@@ -119,7 +121,19 @@ ProgressFactory = Callable[[str, int], Callable[[int], None]]
 
 @dataclass
 class TaxiConfig:
-    """Settings of one taxi benchmark run (``quick_config()`` for tests)."""
+    """Settings of one taxi benchmark run (``quick_config()`` for tests). Validated at
+    construction and again by :func:`run_benchmark`."""
+
+    _parameter_constraints: ClassVar[Constraints] = {
+        **{name: Interval(int, 1) for name in (
+            "horizon", "lstm_hidden", "lstm_epochs", "lstm_chunk", "threads", "mape_window")},
+        **{name: Interval(int, 0) for name in (
+            "score_from", "lstm_burn_in", "perturb_row", "perturbed_from")},
+        "lstm_optimizer": Options(("rprop", "adam")),
+        "lstm_lr": Interval(float, 0, None, closed="neither"),
+        "perturbed": Boolean(),
+        "quick": Boolean(),
+    }
 
     horizon: int = 5
     score_from: int = 10000
@@ -138,6 +152,9 @@ class TaxiConfig:
     perturbed_from: int = 12000  # first row scored / plotted in the adaptation run
     mape_window: int = 336
     quick: bool = False
+
+    def __post_init__(self) -> None:
+        validate(self)
 
     @classmethod
     def quick_config(cls) -> TaxiConfig:
@@ -180,7 +197,7 @@ def _readout(p: np.ndarray, values: np.ndarray, readout: str, power: float) -> f
     if readout == "mode":
         return float(values[int(np.argmax(p))])
     if readout != "mean":
-        raise ValueError(f"readout must be 'mode' or 'mean', got {readout!r}")
+        raise ParameterError(f"readout must be 'mode' or 'mean', got {readout!r}")
     w = p ** float(power) if power != 1.0 else p
     total = float(w.sum())
     return float(np.dot(w, values) / total) if total > 0 else float("nan")
@@ -359,7 +376,8 @@ def _runner(name: str, cfg: TaxiConfig):
         w = cfg.lstm_windows[name]
         return lambda df, seed, pr, sf: lstm.run_lstm_taxi(
             df, w, seed, cfg.horizon, score_from=sf, cfg=lc, progress=pr)
-    raise ValueError(f"unknown model {name!r}; choose from {', '.join(ALL_TAXI_MODELS)}")
+    raise ParameterError(f"models: unknown model {name!r}; choose from "
+                         f"{', '.join(ALL_TAXI_MODELS)}")
 
 
 def _progress_total(name: str, df, cfg: TaxiConfig, score_from: int) -> int:
@@ -405,13 +423,15 @@ def run_taxi_benchmark(
     from .._version import __version__
 
     cfg = cfg or TaxiConfig()
+    cfg.__post_init__()  # the fields may have been set after construction
     directory = Path(data_dir) if data_dir is not None else default_sequences_dir()
     df = _load(directory, "original", cfg.rows)
     dfp = _load(directory, "perturbed", cfg.rows) if cfg.perturbed else None
     models = list(models)
     for m in models:
         if m not in ALL_TAXI_MODELS:
-            raise ValueError(f"unknown model {m!r}; choose from {', '.join(ALL_TAXI_MODELS)}")
+            raise ParameterError(f"models: unknown model {m!r}; choose from "
+                                 f"{', '.join(ALL_TAXI_MODELS)}")
     truth = df["value"].to_numpy(np.float64)
     result: dict[str, Any] = {
         "benchmark": "taxi",

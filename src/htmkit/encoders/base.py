@@ -22,8 +22,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ..errors import ParameterError
-from ..params import params_from_dict, params_to_dict
+from ..errors import InputTypeError, ParameterError
+from ..params import Boolean, params_from_dict, params_to_dict
 from ..sdr import SDR
 from ..serialization import Persistable
 
@@ -74,7 +74,7 @@ def as_real(value: Any, owner: str) -> float | None:
     if value is None:
         return None
     if isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{owner} expects a real number, got bool ({value!r})")
+        raise InputTypeError(f"{owner} expects a real number, got bool ({value!r})")
     if isinstance(value, numbers.Real):
         try:
             f = float(value)
@@ -85,14 +85,14 @@ def as_real(value: Any, owner: str) -> float | None:
         return as_real(value.item(), owner)
     if type(value).__name__ in _MISSING_TYPE_NAMES:
         return None
-    raise TypeError(f"{owner} expects a real number, got {type(value).__name__} ({value!r:.40})")
+    raise InputTypeError(
+        f"{owner} expects a real number, got {type(value).__name__} ({value!r:.40})")
 
 
 def check_bool(name: str, value: Any) -> bool:
-    """Return ``value`` as bool, raising :class:`ParameterError` naming ``name`` otherwise."""
-    if not isinstance(value, (bool, np.bool_)):
-        raise ParameterError(f"{name} must be a bool, got {value!r}")
-    return bool(value)
+    """Return ``value`` as bool, raising :class:`ParameterError` naming ``name`` otherwise
+    (the check of :class:`htmkit.params.Boolean`)."""
+    return Boolean().check(name, value)
 
 
 class BoundedCache:

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
-from ..errors import InputError, ParameterError
-from ..params import check_int
+from ..errors import InputError, InputTypeError, ParameterError
+from ..params import Boolean, Constraints, Custom, Interval, Optional, Options, validate
 from ..sdr import SDR
-from .base import Encoder, check_bool, is_missing
+from .base import Encoder, is_missing
 from .scalar import MAX_SIZE
 
 __all__ = ["CategoryEncoder", "CategoryEncoderParams"]
@@ -26,16 +26,36 @@ def _category_key(value: Any, owner: str) -> Category | None:
     if t is str or t is int:
         return value
     if isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{owner} expects an int or str category, got bool ({value!r})")
+        raise InputTypeError(f"{owner} expects an int or str category, got bool ({value!r})")
     if isinstance(value, str):
         return str(value)
     if isinstance(value, (int, np.integer)):
         return int(value)
     if is_missing(value):
         return None
-    raise TypeError(
+    raise InputTypeError(
         f"{owner} expects an int or str category, got {type(value).__name__} ({value!r:.40})"
     )
+
+
+def _check_categories(name: str, cats: Any) -> tuple[Category, ...]:
+    if isinstance(cats, (str, bytes)) or not isinstance(cats, Sequence):
+        raise ParameterError(f"{name} must be a sequence of ints or strs, got {cats!r}")
+    norm = []
+    for i, c in enumerate(cats):
+        try:
+            key = _category_key(c, name)
+        except TypeError:
+            key = None
+        if key is None:
+            raise ParameterError(f"{name}[{i}] must be an int or a str, got {c!r}")
+        norm.append(key)
+    seen: set[Category] = set()
+    for c in norm:
+        if c in seen:
+            raise ParameterError(f"{name} contains {c!r} more than once")
+        seen.add(c)
+    return tuple(norm)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -60,6 +80,14 @@ class CategoryEncoderParams:
         *unknown* encoding, an extra block of ``active_bits`` bits at the end of the output.
     """
 
+    _parameter_constraints: ClassVar[Constraints] = {
+        "categories": Custom(_check_categories, "a sequence of distinct ints or strs"),
+        "active_bits": Interval(int, 1),
+        "grow": Boolean(),
+        "max_categories": Optional(Interval(int, 1)),
+        "unknown": Options(_UNKNOWN_MODES),
+    }
+
     categories: tuple[Category, ...] = ()
     active_bits: int = 21
     grow: bool = False
@@ -67,40 +95,21 @@ class CategoryEncoderParams:
     unknown: str = "error"
 
     def __post_init__(self) -> None:
-        s = object.__setattr__
-        cats = self.categories
-        if isinstance(cats, (str, bytes)) or not isinstance(cats, Sequence):
-            raise ParameterError(f"categories must be a sequence of ints or strs, got {cats!r}")
-        norm = []
-        for i, c in enumerate(cats):
-            try:
-                key = _category_key(c, "categories")
-            except TypeError:
-                key = None
-            if key is None:
-                raise ParameterError(f"categories[{i}] must be an int or a str, got {c!r}")
-            norm.append(key)
-        seen: set[Category] = set()
-        for c in norm:
-            if c in seen:
-                raise ParameterError(f"categories contains {c!r} more than once")
-            seen.add(c)
-        s(self, "categories", tuple(norm))
-        s(self, "active_bits", check_int("active_bits", self.active_bits, low=1))
-        s(self, "grow", check_bool("grow", self.grow))
+        validate(self)
+        norm = self.categories
         if self.grow:
             if self.max_categories is None:
                 raise ParameterError("max_categories is required when grow=True")
-            s(self, "max_categories", check_int("max_categories", self.max_categories,
-                                                low=max(1, len(norm))))
+            if self.max_categories < len(norm):
+                raise ParameterError(f"max_categories must be >= {len(norm)} (the number of "
+                                     f"categories), got {self.max_categories}")
         else:
             if self.max_categories is not None:
                 raise ParameterError("max_categories is only used with grow=True")
             if not norm:
                 raise ParameterError("categories must not be empty unless grow=True")
-        if self.unknown not in _UNKNOWN_MODES:
-            raise ParameterError(f"unknown must be one of {_UNKNOWN_MODES}, got {self.unknown!r}")
-        slots = (self.max_categories if self.grow else len(norm)) + (self.unknown == "encode")
+        blocks = self.max_categories if self.grow and self.max_categories else len(norm)
+        slots = blocks + (self.unknown == "encode")
         if slots * self.active_bits > MAX_SIZE:
             raise ParameterError(f"active_bits={self.active_bits} gives more than {MAX_SIZE} bits")
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import datetime as _dt
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
-from ..errors import InputError, ParameterError
-from ..params import check_float, check_int
+from ..errors import InputError, InputTypeError, ParameterError
+from ..params import Constraints, Custom, Interval, check_int, validate
 from ..sdr import SDR
 from .base import Encoder, is_missing
 from .scalar import ScalarEncoder, ScalarEncoderParams
@@ -45,6 +45,12 @@ def _normalize_holiday(i: int, h: Any) -> tuple[int, ...]:
     except ValueError as exc:
         raise ParameterError(f"{name} is not a valid date {h!r}: {exc}") from None
     return parts
+
+
+def _check_holidays(name: str, hol: Any) -> tuple[tuple[int, ...], ...]:
+    if isinstance(hol, (str, bytes)) or not isinstance(hol, Sequence):
+        raise ParameterError(f"{name} must be a sequence of dates, got {hol!r}")
+    return tuple(_normalize_holiday(i, h) for i, h in enumerate(hol))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -83,6 +89,15 @@ class DateEncoderParams:
         Hours over which time-of-day encodings overlap (``0 < radius <= 12``).
     """
 
+    _parameter_constraints: ClassVar[Constraints] = {
+        **{f"{f}_width": Interval(int, 0, 1 << 20) for f in FIELDS},
+        "season_radius": Interval(float, 0, _SEASON_PERIOD / 2, closed="right"),
+        "day_of_week_radius": Interval(float, 0, _WEEK_PERIOD / 2, closed="right"),
+        "time_of_day_radius": Interval(float, 0, _DAY_PERIOD / 2, closed="right"),
+        "holiday_radius": Interval(float, 0, _SEASON_PERIOD, closed="right"),
+        "holidays": Custom(_check_holidays, "a sequence of dates"),
+    }
+
     season_width: int = 0
     season_radius: float = 91.5
     day_of_week_width: int = 0
@@ -95,25 +110,13 @@ class DateEncoderParams:
     time_of_day_radius: float = 4.0
 
     def __post_init__(self) -> None:
-        s = object.__setattr__
-        for f in FIELDS:
-            s(self, f"{f}_width", check_int(f"{f}_width", getattr(self, f"{f}_width"), low=0,
-                                             high=1 << 20))
+        validate(self)
         if not any(getattr(self, f"{f}_width") for f in FIELDS):
             raise ParameterError(
                 "DateEncoderParams needs at least one field enabled: set one of "
                 + ", ".join(f"{f}_width" for f in FIELDS)
                 + " > 0"
             )
-        for name, high in (("season_radius", _SEASON_PERIOD / 2),
-                           ("day_of_week_radius", _WEEK_PERIOD / 2),
-                           ("time_of_day_radius", _DAY_PERIOD / 2),
-                           ("holiday_radius", _SEASON_PERIOD)):
-            s(self, name, check_float(name, getattr(self, name), low=0, high=high, low_open=True))
-        hol = self.holidays
-        if isinstance(hol, (str, bytes)) or not isinstance(hol, Sequence):
-            raise ParameterError(f"holidays must be a sequence of dates, got {hol!r}")
-        s(self, "holidays", tuple(_normalize_holiday(i, h) for i, h in enumerate(hol)))
 
 
 def to_datetime(value: Any, owner: str = "DateEncoder") -> _dt.datetime | None:
@@ -148,7 +151,7 @@ def to_datetime(value: Any, owner: str = "DateEncoder") -> _dt.datetime | None:
         return out
     if is_missing(value):
         return None
-    raise TypeError(
+    raise InputTypeError(
         f"{owner} expects a datetime, pandas Timestamp, numpy datetime64 or ISO string, "
         f"got {type(value).__name__} ({value!r:.40})"
     )

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
-from ..errors import InputError, ParameterError
-from ..params import check_float, check_int, check_shape
+from ..errors import InputError, InputTypeError, ParameterError
+from ..params import Boolean, Constraints, Interval, Options, Shape, validate
 from ..sdr import SDR
-from .base import Encoder, check_bool
+from .base import Encoder
 
 __all__ = ["ImageEncoder", "ImageEncoderParams"]
 
@@ -55,6 +55,18 @@ class ImageEncoderParams:
         bin's channel only.
     """
 
+    _parameter_constraints: ClassVar[Constraints] = {
+        "image_shape": Shape(),
+        "threshold_mode": Options(_THRESHOLD_MODES),
+        "threshold": Interval(float),
+        "window": Interval(int, 2),
+        "local_offset": Interval(float),
+        "intensity": Boolean(),
+        "edges": Boolean(),
+        "edge_threshold": Interval(float, 0),
+        "orientations": Interval(int, 0, 64),
+    }
+
     image_shape: tuple[int, int]
     threshold_mode: str = "fixed"
     threshold: float = 0.5
@@ -66,22 +78,9 @@ class ImageEncoderParams:
     orientations: int = 0
 
     def __post_init__(self) -> None:
-        s = object.__setattr__
-        shape = check_shape("image_shape", self.image_shape)
-        if len(shape) != 2:
+        validate(self)
+        if len(self.image_shape) != 2:
             raise ParameterError(f"image_shape must be (height, width), got {self.image_shape!r}")
-        s(self, "image_shape", shape)
-        if self.threshold_mode not in _THRESHOLD_MODES:
-            raise ParameterError(
-                f"threshold_mode must be one of {_THRESHOLD_MODES}, got {self.threshold_mode!r}"
-            )
-        s(self, "threshold", check_float("threshold", self.threshold))
-        s(self, "window", check_int("window", self.window, low=2))
-        s(self, "local_offset", check_float("local_offset", self.local_offset))
-        s(self, "intensity", check_bool("intensity", self.intensity))
-        s(self, "edges", check_bool("edges", self.edges))
-        s(self, "edge_threshold", check_float("edge_threshold", self.edge_threshold, low=0))
-        s(self, "orientations", check_int("orientations", self.orientations, low=0, high=64))
         if not (self.intensity or self.edges or self.orientations):
             raise ParameterError(
                 "ImageEncoderParams needs at least one channel: intensity, edges or orientations"
@@ -135,10 +134,10 @@ class ImageEncoder(Encoder):
         try:
             arr = np.asarray(value)
         except (TypeError, ValueError) as exc:
-            raise TypeError(f"ImageEncoder expects a numeric 2-D array: {exc}") from None
+            raise InputTypeError(f"ImageEncoder expects a numeric 2-D array: {exc}") from None
         kind = arr.dtype.kind
         if kind not in "biuf":
-            raise TypeError(f"ImageEncoder expects a numeric 2-D array, got dtype {arr.dtype}")
+            raise InputTypeError(f"ImageEncoder expects a numeric 2-D array, got dtype {arr.dtype}")
         if arr.shape != self._shape:
             raise InputError(
                 f"ImageEncoder: image shape {arr.shape} does not match image_shape {self._shape}"

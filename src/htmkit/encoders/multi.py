@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
-from ..errors import InputError, ParameterError
+from ..errors import InputError, InputTypeError, ParameterError
+from ..params import Constraints, Custom, validate
 from ..sdr import SDR
 from .base import Encoder, encoder_class
 
@@ -28,38 +29,47 @@ class MultiEncoderParams:
         as a tuple of pairs.
     """
 
+    _parameter_constraints: ClassVar[Constraints] = {
+        "fields": Custom(lambda name, value: _check_fields(value),
+                         "a mapping of name to encoder or a sequence of pairs"),
+    }
+
     fields: tuple[tuple[str, Encoder], ...]
 
     def __post_init__(self) -> None:
-        f = self.fields
-        if isinstance(f, Mapping):
-            items = list(f.items())
-        elif isinstance(f, Sequence) and not isinstance(f, (str, bytes)):
-            items = list(f)
-        else:
+        validate(self)
+
+
+def _check_fields(f: Any) -> tuple[tuple[str, Encoder], ...]:
+    """The ``fields`` of :class:`MultiEncoderParams` as a tuple of pairs, checked."""
+    if isinstance(f, Mapping):
+        items = list(f.items())
+    elif isinstance(f, Sequence) and not isinstance(f, (str, bytes)):
+        items = list(f)
+    else:
+        raise ParameterError(
+            f"fields must be a mapping of name to encoder or a sequence of pairs, got {f!r}"
+        )
+    if not items:
+        raise ParameterError("fields must contain at least one field")
+    out = []
+    seen: set[str] = set()
+    for i, item in enumerate(items):
+        if not isinstance(item, (tuple, list)) or len(item) != 2:
+            raise ParameterError(f"fields[{i}] must be a (name, encoder) pair, got {item!r}")
+        name, enc = item
+        if not isinstance(name, str) or not name:
+            raise ParameterError(f"fields[{i}]: field name must be a non-empty str, "
+                                 f"got {name!r}")
+        if name in seen:
+            raise ParameterError(f"fields: field name {name!r} appears more than once")
+        if not isinstance(enc, Encoder):
             raise ParameterError(
-                f"fields must be a mapping of name to encoder or a sequence of pairs, got {f!r}"
+                f"fields[{name!r}] must be an Encoder, got {type(enc).__name__}"
             )
-        if not items:
-            raise ParameterError("fields must contain at least one field")
-        out = []
-        seen: set[str] = set()
-        for i, item in enumerate(items):
-            if not isinstance(item, (tuple, list)) or len(item) != 2:
-                raise ParameterError(f"fields[{i}] must be a (name, encoder) pair, got {item!r}")
-            name, enc = item
-            if not isinstance(name, str) or not name:
-                raise ParameterError(f"fields[{i}]: field name must be a non-empty str, "
-                                     f"got {name!r}")
-            if name in seen:
-                raise ParameterError(f"fields: field name {name!r} appears more than once")
-            if not isinstance(enc, Encoder):
-                raise ParameterError(
-                    f"fields[{name!r}] must be an Encoder, got {type(enc).__name__}"
-                )
-            seen.add(name)
-            out.append((name, enc))
-        object.__setattr__(self, "fields", tuple(out))
+        seen.add(name)
+        out.append((name, enc))
+    return tuple(out)
 
 
 class MultiEncoder(Encoder):
@@ -153,7 +163,7 @@ class MultiEncoder(Encoder):
             hasattr(record, "index") and hasattr(record, "__getitem__")
             and not isinstance(record, (np.ndarray, Sequence))
         ):
-            raise TypeError(
+            raise InputTypeError(
                 f"MultiEncoder expects a mapping or a pandas Series, got {type(record).__name__}"
             )
         pieces = []
@@ -165,7 +175,7 @@ class MultiEncoder(Encoder):
             try:
                 idx = enc.encode(value).indices
             except TypeError as exc:
-                raise TypeError(f"MultiEncoder field {name!r}: {exc}") from exc
+                raise InputTypeError(f"MultiEncoder field {name!r}: {exc}") from exc
             except InputError as exc:
                 raise InputError(f"MultiEncoder field {name!r}: {exc}") from exc
             pieces.append(idx.astype(np.int64) + off if off else idx)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from ..errors import InputError, ParameterError
-from ..params import check_float, check_int
+from ..params import Constraints, Interval, Optional, validate
 from ..sdr import SDR
 from .base import BoundedCache, BucketGeometry, Encoder, as_real
 from .scalar import MAX_SIZE
@@ -82,6 +82,15 @@ class RDSEParams:
         (``0`` is an ordinary seed, not "random").
     """
 
+    _parameter_constraints: ClassVar[Constraints] = {
+        "size": Interval(int, 2, MAX_SIZE),
+        "active_bits": Optional(Interval(int, 1)),
+        "sparsity": Optional(Interval(float, 0, 1, closed="neither")),
+        "resolution": Optional(Interval(float, 0, None, closed="neither")),
+        "radius": Optional(Interval(float, 0, None, closed="neither")),
+        "seed": Interval(int, 0, 2**64 - 1),
+    }
+
     size: int
     active_bits: int | None = None
     sparsity: float | None = None
@@ -90,17 +99,15 @@ class RDSEParams:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        s = object.__setattr__
-        s(self, "size", check_int("size", self.size, low=2, high=MAX_SIZE))
+        validate(self)
         if (self.active_bits is None) == (self.sparsity is None):
             raise ParameterError("exactly one of active_bits or sparsity must be given")
         if self.active_bits is not None:
-            s(self, "active_bits", check_int("active_bits", self.active_bits, low=1,
-                                             high=self.size - 1))
+            if self.active_bits > self.size - 1:
+                raise ParameterError(f"active_bits must be <= {self.size - 1} (size - 1), got "
+                                     f"{self.active_bits}")
             active = self.active_bits
         else:
-            s(self, "sparsity", check_float("sparsity", self.sparsity, low=0, high=1,
-                                            low_open=True, high_open=True))
             active = int(round(self.sparsity * self.size))  # type: ignore[operator]
             if not 1 <= active < self.size:
                 raise ParameterError(
@@ -109,14 +116,8 @@ class RDSEParams:
                 )
         if (self.resolution is None) == (self.radius is None):
             raise ParameterError("exactly one of resolution or radius must be given")
-        if self.resolution is not None:
-            s(self, "resolution", check_float("resolution", self.resolution, low=0,
-                                              low_open=True))
-        else:
-            s(self, "radius", check_float("radius", self.radius, low=0, low_open=True))
-            if self.radius / active == 0.0:  # type: ignore[operator]
-                raise ParameterError(f"radius={self.radius} is too small")
-        s(self, "seed", check_int("seed", self.seed, low=0, high=2**64 - 1))
+        if self.radius is not None and self.radius / active == 0.0:
+            raise ParameterError(f"radius={self.radius} is too small")
 
 
 class RDSE(BucketGeometry, Encoder):

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from ..errors import InputError, ParameterError
-from ..params import check_float, check_int
+from ..params import Boolean, Constraints, Interval, Optional, validate
 from ..sdr import SDR
-from .base import BoundedCache, BucketGeometry, Encoder, as_real, check_bool
+from .base import BoundedCache, BucketGeometry, Encoder, as_real
 
 __all__ = ["ScalarEncoder", "ScalarEncoderParams"]
 
@@ -50,6 +50,17 @@ class ScalarEncoderParams:
         instead of raising :class:`~htmkit.errors.InputError`.
     """
 
+    _parameter_constraints: ClassVar[Constraints] = {
+        "minimum": Interval(float),
+        "maximum": Interval(float),
+        "active_bits": Interval(int, 1),
+        "size": Optional(Interval(int, 2, MAX_SIZE)),
+        "resolution": Optional(Interval(float, 0, None, closed="neither")),
+        "radius": Optional(Interval(float, 0, None, closed="neither")),
+        "periodic": Boolean(),
+        "clip": Boolean(),
+    }
+
     minimum: float
     maximum: float
     active_bits: int
@@ -60,29 +71,20 @@ class ScalarEncoderParams:
     clip: bool = False
 
     def __post_init__(self) -> None:
-        s = object.__setattr__
-        s(self, "minimum", check_float("minimum", self.minimum))
-        s(self, "maximum", check_float("maximum", self.maximum))
+        validate(self)
         if self.maximum <= self.minimum:
             raise ParameterError(
                 f"maximum must be > minimum, got minimum={self.minimum}, maximum={self.maximum}"
             )
-        s(self, "active_bits", check_int("active_bits", self.active_bits, low=1))
         given = [n for n in ("size", "resolution", "radius") if getattr(self, n) is not None]
         if len(given) != 1:
             raise ParameterError(
                 "exactly one of size, resolution or radius must be given, got "
                 f"{', '.join(given) if given else 'none'}"
             )
-        if self.size is not None:
-            s(self, "size", check_int("size", self.size, low=self.active_bits + 1, high=MAX_SIZE))
-        if self.resolution is not None:
-            s(self, "resolution", check_float("resolution", self.resolution, low=0,
-                                              low_open=True))
-        if self.radius is not None:
-            s(self, "radius", check_float("radius", self.radius, low=0, low_open=True))
-        s(self, "periodic", check_bool("periodic", self.periodic))
-        s(self, "clip", check_bool("clip", self.clip))
+        if self.size is not None and self.size <= self.active_bits:
+            raise ParameterError(f"size must be >= {self.active_bits + 1} (active_bits + 1), "
+                                 f"got {self.size}")
         scalar_geometry(self)  # validates the derived size
 
 

@@ -8,7 +8,10 @@ A detector sees one series, one record at a time, and returns an anomaly score p
     class MyDetector:
         name = "mine"
         def __init__(self, *, min_value, max_value, probationary_period, seed): ...
-        def handle_record(self, timestamp, value) -> float: ...
+        def update(self, timestamp, value) -> float: ...
+
+(``update`` is htmkit's one verb for streaming objects; NAB's own detectors call it
+``handleRecord``.)
 
 ``min_value``/``max_value`` are the minimum and maximum of the whole series and
 ``probationary_period`` is the number of leading rows NAB does not score -- exactly what NAB
@@ -29,7 +32,7 @@ How the HTM detector plugs in
 The name ``"htmkit"`` is registered from the start with a lazy factory: on first use it imports
 ``htmkit.detector`` and takes ``AnomalyDetector`` from it. If that class has a ``for_nab``
 classmethod it is called with the four keyword arguments, otherwise the class itself is. The
-object returned must have ``handle_record(timestamp, value) -> float``. Until that module
+object returned must have ``update(timestamp, value) -> float``. Until that module
 exists, using the name raises :class:`DetectorUnavailableError` with a clear message; nothing
 else in the NAB tooling changes when it lands.
 """
@@ -61,7 +64,7 @@ class Detector(Protocol):
 
     name: str
 
-    def handle_record(self, timestamp: Any, value: float) -> float: ...
+    def update(self, timestamp: Any, value: float) -> float: ...
 
 
 DetectorFactory = Callable[..., Detector]
@@ -69,7 +72,7 @@ DetectorFactory = Callable[..., Detector]
 
 
 class BaseDetector:
-    """Convenience base: stores the NAB arguments; subclasses implement :meth:`handle_record`."""
+    """Convenience base: stores the NAB arguments; subclasses implement :meth:`update`."""
 
     name = "base"
 
@@ -86,7 +89,7 @@ class BaseDetector:
         self.probationary_period = int(probationary_period)
         self.seed = int(seed)
 
-    def handle_record(self, timestamp: Any, value: float) -> float:  # pragma: no cover
+    def update(self, timestamp: Any, value: float) -> float:  # pragma: no cover
         raise NotImplementedError
 
 
@@ -95,7 +98,7 @@ class NullDetector(BaseDetector):
 
     name = "null"
 
-    def handle_record(self, timestamp: Any, value: float) -> float:
+    def update(self, timestamp: Any, value: float) -> float:
         return 0.5
 
 
@@ -108,7 +111,7 @@ class RandomDetector(BaseDetector):
         super().__init__(**kwargs)
         self._rng = random.Random(self.seed)
 
-    def handle_record(self, timestamp: Any, value: float) -> float:
+    def update(self, timestamp: Any, value: float) -> float:
         return self._rng.random()
 
 
@@ -163,7 +166,7 @@ class WindowedGaussianDetector(BaseDetector):
         std = float(np.std(data))
         self._std = std if std != 0.0 else 1e-6
 
-    def handle_record(self, timestamp: Any, value: float) -> float:
+    def update(self, timestamp: Any, value: float) -> float:
         value = float(value)
         score = 0.0
         if self._filled:
@@ -205,7 +208,7 @@ def _htmkit_factory(
             raise
         raise DetectorUnavailableError(
             f"detector 'htmkit' is not available yet: module {HTMKIT_MODULE!r} does not exist "
-            f"(it must define {HTMKIT_CLASS} with handle_record(timestamp, value) -> float)"
+            f"(it must define {HTMKIT_CLASS} with update(timestamp, value) -> float)"
         ) from None
     cls = getattr(module, HTMKIT_CLASS, None)
     if cls is None:
@@ -219,9 +222,9 @@ def _htmkit_factory(
         probationary_period=probationary_period,
         seed=seed,
     )
-    if not callable(getattr(det, "handle_record", None)):
+    if not callable(getattr(det, "update", None)):
         raise DetectorError(
-            f"{HTMKIT_MODULE}.{HTMKIT_CLASS} built for NAB has no handle_record(timestamp, value)"
+            f"{HTMKIT_MODULE}.{HTMKIT_CLASS} built for NAB has no update(timestamp, value)"
         )
     return det
 

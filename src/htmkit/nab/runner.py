@@ -70,7 +70,7 @@ def detect_series(detector: str, series: _corpus.Series, seed: int) -> np.ndarra
     )
     scores = np.empty(n, dtype=np.float64)
     stamps = pd.DatetimeIndex(series.timestamps)
-    handle = det.handle_record
+    handle = det.update
     for i, (t, v) in enumerate(zip(stamps, series.values.tolist(), strict=True)):
         scores[i] = handle(t, v)
     bad = np.flatnonzero(~np.isfinite(scores))

@@ -51,7 +51,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import DataError
+from ..errors import DataError, InputError, ParameterError
 from . import corpus as _corpus
 
 NOTHING_THRESHOLD = 1.1
@@ -135,7 +135,7 @@ class SeriesLayout:
     def with_scores(self, scores: np.ndarray) -> SeriesLayout:
         scores = np.asarray(scores, dtype=np.float64)
         if scores.shape != self.scores.shape:
-            raise ValueError("scores must keep the series length")
+            raise InputError("scores must keep the series length")
         return SeriesLayout(
             self.name,
             scores,
@@ -420,7 +420,7 @@ class ScoreReport:
 def round_significant(scores: np.ndarray, digits: int) -> np.ndarray:
     """Round to ``digits`` significant digits, as ``'%.{digits}g' % x`` would."""
     if digits < 1:
-        raise ValueError("digits must be >= 1")
+        raise ParameterError(f"digits must be >= 1, got {digits!r}")
     fmt = f"%.{int(digits)}g"
     return np.array([float(fmt % x) for x in np.asarray(scores, dtype=np.float64).tolist()])
 

@@ -286,8 +286,8 @@ class Network(Persistable):
         missing = [m for m in ("input_shapes", "output_shape", "compute", "reset",
                                "get_state") if not hasattr(region, m)]
         if missing:
-            raise TypeError(f"region {name!r} ({type(region).__name__}) does not implement the "
-                            f"Region interface: missing {missing}")
+            raise NetworkError(f"region {name!r} ({type(region).__name__}) does not implement "
+                               f"the Region interface: missing {missing}")
         self._regions[name] = region
         self._invalidate()
         return region

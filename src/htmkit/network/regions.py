@@ -359,7 +359,8 @@ class EncoderSensor(RegionBase):
 
     def __init__(self, encoder: Any):
         if not hasattr(encoder, "encode") or not hasattr(encoder, "dimensions"):
-            raise TypeError(f"EncoderSensor needs an Encoder, got {type(encoder).__name__}")
+            raise ParameterError(
+                f"encoder: EncoderSensor needs an Encoder, got {type(encoder).__name__}")
         self._core = encoder
         self._value: Any = None
         self._init_output()
@@ -676,7 +677,7 @@ class TemporalPoolerRegion(RegionBase):
         ff = inputs.get("feedforward")
         if ff is None:
             ff = _as_input(None, self.input_shapes["feedforward"])
-        return self._core.compute(ff, inputs.get("predicted"), learn=learn)
+        return self._core.compute(ff, learn, predicted_active_cells=inputs.get("predicted"))
 
     def reset(self) -> None:
         self._core.reset()

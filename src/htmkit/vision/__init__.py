@@ -16,6 +16,11 @@ _LAZY = {
     "Movie": "htmkit.vision.eye",
     "VisionHierarchy": "htmkit.vision.hierarchy",
     "HierarchyParams": "htmkit.vision.hierarchy",
+    "EyeParams": "htmkit.vision.hierarchy",
+    "LevelParams": "htmkit.vision.hierarchy",
+    "SynapseParams": "htmkit.vision.hierarchy",
+    "SequenceParams": "htmkit.vision.hierarchy",
+    "ReadoutParams": "htmkit.vision.hierarchy",
 }
 
 __all__ = list(_LAZY)

@@ -34,19 +34,36 @@ docs/experiments/vision-mnist.md and the vision-* pages it links.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from typing import Any, ClassVar
 
 import numpy as np
 
 from ..errors import InputError, ParameterError
-from ..params import params_from_dict, params_to_dict
+from ..params import (
+    Boolean,
+    Constraints,
+    Custom,
+    Interval,
+    Optional,
+    Options,
+    Shape,
+    check_shape,
+    params_to_dict,
+    validate,
+)
 from ..sdr import SDR
 from ..serialization import Persistable
 from ..spatial_pooler import SpatialPooler
 
 __all__ = [
+    "EyeParams",
     "HierarchyParams",
+    "LevelParams",
+    "ReadoutParams",
+    "SequenceParams",
+    "SynapseParams",
     "VisionHierarchy",
     "build_network",
     "movie_offsets",
@@ -155,8 +172,8 @@ def _transform_part(bounds: tuple[int, int]) -> np.ndarray:
 
 # ----------------------------------------------------------------------------------- params
 @dataclass(frozen=True)
-class HierarchyParams:
-    """Parameters of a :class:`VisionHierarchy`.
+class EyeParams:
+    """The retina and the eye movements of a :class:`VisionHierarchy`.
 
     Attributes
     ----------
@@ -169,73 +186,35 @@ class HierarchyParams:
     threshold : float
         A pixel is on when ``value / 255 > threshold`` (the ImageEncoder's "fixed" mode).
     movie, n_views, step, stride : str, int, int, int
-        The eye movement of every movie (see :func:`movie_offsets`).
-    levels : 1 or 2
-        1 gives the single-level model (level-1 pooled output only).
-    l1_grid, l1_depth, l1_radius, l1_density, l1_stimulus : level-1 SP
-        Column grid (``None``: half the image), mini-columns per grid position, potential
-        radius in pixels, local area density, stimulus threshold.
-    l1_min_fraction : float or None
-        Fractional inference at level 1 (the SP's ``inference_min_fraction``): after learning,
-        level-1 columns compete on the fraction of their connected synapses that see on-pixels
-        instead of the count, and fire only above this fraction. Level 1 learns as usual;
-        level 2 learns on, and the readout sees, the fractional level-1 output. ``None``: off.
-    l1_window : int
-        Views pooled (union) before the result goes up to level 2 (``0``: the whole movie).
-    pooling : {"union", "count"}
-        What a level's pooled output over the movie is: the union (OR) of its active columns,
-        or the fraction of views in which each column was active (a graded union).
-    l2_grid, l2_depth, l2_radius, l2_density, l2_stimulus : level-2 SP
-        As for level 1; the radius is in level-1 grid positions.
-    potential_pct, perm_inc, perm_dec, perm_connected, boost_strength : both SPs.
+        The eye movement of every movie (see :func:`movie_offsets`); ``step`` 0 only with the
+        ``"spiral"`` movie (one view).
     fixate : bool
         Before the movie, the eye makes a centring saccade: the binary image is moved (whole
         pixels, zero-filled) so that the centre of mass of its on-pixels lands on the centre of
-        the field of view. A sensor-level attention step (the eye fixates the object), applied
-        identically to training and test images; off by default (see the ``hierarchy-fixate``
-        benchmark model).
-    n_learn : int
-        Training images whose movies the SPs learn on (0: all of them).
+        the field of view, identically for training and test images.
     train_saccades : int
-        Extra movies of every training image for the readout (0: none). In each extra movie the
-        eye fixates the image at a point displaced by ``(dy, dx)``, each drawn (seeded) from
-        ``{-d, 0, d}`` with ``d = step * stride``, so the readout learns what the pooled
-        representation of a digit looks like from nearby fixation points. The images stay clean
-        and centred; it is the eye that moves. In effect a shift augmentation of the readout's
-        training set (the ``hierarchy-saccades`` benchmark model; see
-        docs/experiments/vision-eye-movements.md).
+        Extra movies of every training image for the readout (0: none), each from a fixation
+        point displaced by ``(dy, dx)`` drawn (seeded) from ``{-d, 0, d}``,
+        ``d = step * stride`` (docs/experiments/vision-eye-movements.md).
     test_fixations : {"centre", "cross", "ring"}
-        Where the eye looks at test time (:meth:`VisionHierarchy.predict`): one movie from the
-        centre, or also movies from the 4 (``"cross"``) or 8 (``"ring"``) fixation points
-        displaced by ``step * stride`` pixels (:func:`fixation_offsets`); the readout's class
-        probabilities are averaged over the fixations. Costs one movie per fixation; needs the
-        linear readout.
-    l1_tm, tm_images, tm_weight : optional level-1 Temporal Memory (see the module docstring;
-        measured in docs/experiments/vision-settings.md).
-    features : {"top", "all"}
-        The readout sees the top level's pooled output only, or every level's.
-    readout : {"linear", "predictor", "knn"}
-    readout_dropout : float
-        Spatial dropout while the linear readout learns (0: off): in every mini-batch, each
-        *patch* of each training example -- one level-2 grid position together with the
-        level-1 grid positions beneath it (one level-1 position for a single level) -- has
-        all its pooled features zeroed with this probability (the readout's ``dropout`` and
-        ``dropout_groups``). The readout then has to spread its evidence over the whole
-        digit instead of leaning on a few places, which is what keeps it right when a part of
-        the digit is missing (occlusion); prediction uses every feature. A regulariser of the
-        readout only: the images stay clean and centred, and the patches dropped are scattered
-        at random, not squares.
-    test_ignore : int
-        Reading by parts at test time (0: off). With ``k > 0`` the readout reads each test
-        movie once per k x k block of patches (see ``readout_dropout``; on a 7 x 7 level-2 grid
-        over 28 x 28 pixels, k = 4 is a 16 x 16-pixel region), each time ignoring the features
-        of that block, and averages the class probabilities of those readings: where part of
-        the digit is missing or cut (occlusion), most readings ignore some of the misleading
-        evidence around it. No extra movie: the readout is linear, so a reading is the full
-        logits minus the block's share. Needs the linear readout; best with
-        ``readout_dropout``, whose readout has learned to classify from part of the patches.
-    seed : int
+        Where the eye looks at test time: one movie from the centre, or also movies from the 4
+        (``"cross"``) or 8 (``"ring"``) fixation points displaced by ``step * stride`` pixels
+        (:func:`fixation_offsets`); the class probabilities are averaged over the fixations.
+        Needs the linear readout.
     """
+
+    _parameter_constraints: ClassVar[Constraints] = {
+        "image_shape": Shape(),
+        "upsample": Interval(int, 1),
+        "threshold": Interval(float, 0.0, 1.0, closed="left"),
+        "movie": Options(MOVIE_MODES),
+        "n_views": Interval(int, 1),
+        "step": Interval(int, 0),
+        "stride": Interval(int, 1),
+        "fixate": Boolean(),
+        "train_saccades": Interval(int, 0),
+        "test_fixations": Options(FIXATIONS),
+    }
 
     image_shape: tuple[int, int] = (28, 28)
     upsample: int = 1
@@ -244,92 +223,16 @@ class HierarchyParams:
     n_views: int = 9
     step: int = 1
     stride: int = 1
-    levels: int = 2
-    l1_grid: tuple[int, int] | None = None
-    l1_depth: int = 16
-    l1_radius: int = 3
-    l1_density: float = 0.08
-    l1_stimulus: int = 2
-    l1_min_fraction: float | None = None
-    l1_window: int = 3
-    pooling: str = "union"
-    l2_grid: tuple[int, int] | None = None
-    l2_depth: int = 32
-    l2_radius: int = 2
-    l2_density: float = 0.05
-    l2_stimulus: int = 2
-    potential_pct: float = 0.9
-    perm_inc: float = 0.05
-    perm_dec: float = 0.01
-    perm_connected: float = 0.2
-    boost_strength: float = 0.0
     fixate: bool = False
-    n_learn: int = 2000
     train_saccades: int = 0
     test_fixations: str = "centre"
-    l1_tm: bool = False
-    tm_images: int = 200
-    tm_weight: float = 1.0
-    features: str = "all"
-    readout: str = "linear"
-    readout_dropout: float = 0.0
-    test_ignore: int = 0
-    seed: int = 0
 
     def __post_init__(self) -> None:
-        def put(name: str, value: Any) -> None:
-            object.__setattr__(self, name, value)
-
-        put("image_shape", tuple(int(v) for v in self.image_shape))
-        if int(self.upsample) < 1:
-            raise ParameterError(f"upsample must be >= 1, got {self.upsample!r}")
-        H, W = self.retina_shape
-        if self.l1_grid is None:
-            put("l1_grid", (max(1, H // 2), max(1, W // 2)))
-        put("l1_grid", tuple(int(v) for v in self.l1_grid))
-        if self.l2_grid is None:
-            put("l2_grid", (max(1, self.l1_grid[0] // 2), max(1, self.l1_grid[1] // 2)))
-        put("l2_grid", tuple(int(v) for v in self.l2_grid))
-        if self.movie not in MOVIE_MODES:
-            raise ParameterError(f"movie must be one of {MOVIE_MODES}, got {self.movie!r}")
-        if self.levels not in (1, 2):
-            raise ParameterError(f"levels must be 1 or 2, got {self.levels!r}")
-        if self.readout not in READOUTS:
-            raise ParameterError(f"readout must be one of {READOUTS}, got {self.readout!r}")
-        if self.pooling not in ("union", "count"):
-            raise ParameterError(f"pooling must be 'union' or 'count', got {self.pooling!r}")
-        if self.test_fixations not in FIXATIONS:
-            raise ParameterError(
-                f"test_fixations must be one of {FIXATIONS}, got {self.test_fixations!r}")
-        if self.test_fixations != "centre" and self.readout != "linear":
-            raise ParameterError("test_fixations other than 'centre' need readout='linear' "
-                                 "(it averages the readout's class probabilities)")
-        if self.features not in ("top", "all"):
-            raise ParameterError(f"features must be 'top' or 'all', got {self.features!r}")
-        if not 0.0 <= float(self.readout_dropout) < 1.0:
-            raise ParameterError(
-                f"readout_dropout must be in [0, 1), got {self.readout_dropout!r}")
-        if self.readout_dropout > 0 and self.readout != "linear":
-            raise ParameterError("readout_dropout needs readout='linear'")
-        grid = self.l2_grid if self.levels == 2 else self.l1_grid
-        if (isinstance(self.test_ignore, bool) or int(self.test_ignore) != self.test_ignore
-                or not 0 <= int(self.test_ignore) < min(grid)):
-            raise ParameterError(f"test_ignore must be an integer in [0, {min(grid)}) (blocks "
-                                 f"of the {grid[0]}x{grid[1]} patch grid), got "
-                                 f"{self.test_ignore!r}")
-        put("test_ignore", int(self.test_ignore))
-        if self.test_ignore > 0 and self.readout != "linear":
-            raise ParameterError("test_ignore needs readout='linear'")
-        if not 0.0 <= float(self.threshold) < 1.0:
-            raise ParameterError(f"threshold must be in [0, 1), got {self.threshold!r}")
-        for name in ("n_views", "l1_depth", "l2_depth"):
-            if int(getattr(self, name)) < 1:
-                raise ParameterError(f"{name} must be >= 1")
-        if int(self.step) < 0 or (self.step == 0 and self.movie != "spiral"):
+        validate(self)
+        if len(self.image_shape) != 2:
+            raise ParameterError(f"image_shape must be (height, width), got {self.image_shape}")
+        if self.step == 0 and self.movie != "spiral":
             raise ParameterError("step must be >= 0 (0 only for the 'spiral' movie: one view)")
-        if (self.n_learn < 0 or self.l1_window < 0 or self.tm_images < 0
-                or self.train_saccades < 0):
-            raise ParameterError("n_learn, l1_window, tm_images and train_saccades must be >= 0")
 
     @property
     def retina_shape(self) -> tuple[int, int]:
@@ -342,6 +245,329 @@ class HierarchyParams:
         return (2 * self.step + 1) ** 2 if self.movie == "spiral" else self.n_views
 
 
+def _grid(name: str, value: Any) -> tuple[int, ...] | None:
+    if value is None:
+        return None
+    g = check_shape(name, value)
+    if len(g) != 2:
+        raise ParameterError(f"{name} must be (rows, columns), got {value!r}")
+    return g
+
+
+@dataclass(frozen=True)
+class LevelParams:
+    """The SP of one level of a :class:`VisionHierarchy`.
+
+    Attributes
+    ----------
+    grid : (int, int) or None
+        Column grid (``None``: half the level below: the retina for level 1).
+    depth : int
+        Mini-columns per grid position.
+    radius : int
+        Potential radius (level 1: in pixels; level 2: in level-1 grid positions).
+    density, stimulus : float, int
+        Local area density and stimulus threshold of the SP.
+    min_fraction : float or None
+        Fractional inference (the SP's ``inference_min_fraction``): after learning, columns
+        compete on the fraction of their connected synapses that see active inputs and fire
+        only above this fraction. ``None``: off. Level 1 only.
+    window : int
+        Level 1 only: views pooled (union) before the result goes up to level 2 (``0``: the
+        whole movie).
+    """
+
+    _parameter_constraints: ClassVar[Constraints] = {
+        "grid": Custom(_grid, "None or (rows, columns)"),
+        "depth": Interval(int, 1),
+        "radius": Interval(int, 0),
+        "density": Interval(float, 0.0, 1.0, closed="right"),
+        "stimulus": Interval(int, 0),
+        "min_fraction": Optional(Interval(float, 0.0, 1.0, closed="left")),
+        "window": Interval(int, 0),
+    }
+
+    grid: tuple[int, int] | None = None
+    depth: int = 16
+    radius: int = 3
+    density: float = 0.08
+    stimulus: int = 2
+    min_fraction: float | None = None
+    window: int = 3
+
+    def __post_init__(self) -> None:
+        validate(self)
+
+    @property
+    def column_dimensions(self) -> tuple[int, int, int]:
+        """``(rows, columns, depth)``: the column space of the level's SP (once the grid is
+        known, as in a :class:`HierarchyParams`)."""
+        if self.grid is None:
+            raise ParameterError("grid is not set (HierarchyParams derives it)")
+        return (int(self.grid[0]), int(self.grid[1]), self.depth)
+
+
+@dataclass(frozen=True)
+class SynapseParams:
+    """Permanence and boosting settings shared by the SPs of every level."""
+
+    _parameter_constraints: ClassVar[Constraints] = {
+        "potential_pct": Interval(float, 0.0, 1.0, closed="right"),
+        "perm_inc": Interval(float, 0.0, 1.0),
+        "perm_dec": Interval(float, 0.0, 1.0),
+        "perm_connected": Interval(float, 0.0, 1.0, closed="neither"),
+        "boost_strength": Interval(float, 0.0),
+    }
+
+    potential_pct: float = 0.9
+    perm_inc: float = 0.05
+    perm_dec: float = 0.01
+    perm_connected: float = 0.2
+    boost_strength: float = 0.0
+
+    def __post_init__(self) -> None:
+        validate(self)
+
+
+@dataclass(frozen=True)
+class SequenceParams:
+    """The optional level-1 Temporal Memory (see the module docstring; measured in
+    docs/experiments/vision-settings.md).
+
+    Attributes
+    ----------
+    enabled : bool
+        Run a TM on the level-1 columns.
+    images : int
+        Training images whose movies the TM learns on.
+    weight : float
+        Weight of the TM's predicted-active columns in the level-1 pooled output.
+    """
+
+    _parameter_constraints: ClassVar[Constraints] = {
+        "enabled": Boolean(),
+        "images": Interval(int, 0),
+        "weight": Interval(float),
+    }
+
+    enabled: bool = False
+    images: int = 200
+    weight: float = 1.0
+
+    def __post_init__(self) -> None:
+        validate(self)
+
+
+@dataclass(frozen=True)
+class ReadoutParams:
+    """The readout of a :class:`VisionHierarchy`.
+
+    Attributes
+    ----------
+    kind : {"linear", "predictor", "knn"}
+        The classifier on the pooled features.
+    features : {"top", "all"}
+        The readout sees the top level's pooled output only, or every level's.
+    dropout : float
+        Spatial dropout while the linear readout learns (0: off): in every mini-batch, each
+        *patch* of each training example -- one level-2 grid position together with the
+        level-1 grid positions beneath it (one level-1 position for a single level) -- has
+        all its pooled features zeroed with this probability. A regulariser of the readout
+        that keeps it right when part of the digit is missing (occlusion).
+    test_ignore : int
+        Reading by parts at test time (0: off). With ``k > 0`` the readout reads each test
+        movie once per k x k block of patches (see ``dropout``), each time ignoring the
+        features of that block, and averages the class probabilities of those readings.
+        Needs the linear readout.
+    """
+
+    _parameter_constraints: ClassVar[Constraints] = {
+        "kind": Options(READOUTS),
+        "features": Options(("top", "all")),
+        "dropout": Interval(float, 0.0, 1.0, closed="left"),
+        "test_ignore": Interval(int, 0),
+    }
+
+    kind: str = "linear"
+    features: str = "all"
+    dropout: float = 0.0
+    test_ignore: int = 0
+
+    def __post_init__(self) -> None:
+        validate(self)
+        if self.dropout > 0 and self.kind != "linear":
+            raise ParameterError("dropout needs kind='linear'")
+        if self.test_ignore > 0 and self.kind != "linear":
+            raise ParameterError("test_ignore needs kind='linear'")
+
+
+#: The sections of :class:`HierarchyParams` and their classes.
+_SECTIONS: dict[str, type] = {
+    "eye": EyeParams, "level1": LevelParams, "level2": LevelParams,
+    "synapses": SynapseParams, "tm": SequenceParams, "readout": ReadoutParams,
+}
+
+#: The flat parameter names of the first htmkit release (``(section, field)``; ``section``
+#: None: top level); :meth:`HierarchyParams.from_dict` reads them so that models saved then
+#: still load.
+_FLAT_NAMES: dict[str, tuple[str | None, str]] = {
+    **{n: ("eye", n) for n in ("image_shape", "upsample", "threshold", "movie", "n_views",
+                                 "step", "stride", "fixate", "train_saccades",
+                                 "test_fixations")},
+    **{f"l1_{n}": ("level1", n) for n in ("grid", "depth", "radius", "density", "stimulus",
+                                           "min_fraction", "window")},
+    **{f"l2_{n}": ("level2", n) for n in ("grid", "depth", "radius", "density", "stimulus")},
+    **{n: ("synapses", n) for n in ("potential_pct", "perm_inc", "perm_dec", "perm_connected",
+                                      "boost_strength")},
+    "l1_tm": ("tm", "enabled"), "tm_images": ("tm", "images"), "tm_weight": ("tm", "weight"),
+    "readout": ("readout", "kind"), "features": ("readout", "features"),
+    "readout_dropout": ("readout", "dropout"), "test_ignore": ("readout", "test_ignore"),
+    **{n: (None, n) for n in ("levels", "pooling", "n_learn", "seed")},
+}
+
+
+def _level2_default() -> LevelParams:
+    return LevelParams(depth=32, radius=2, density=0.05, stimulus=2, window=0)
+
+
+@dataclass(frozen=True)
+class HierarchyParams:
+    """Parameters of a :class:`VisionHierarchy`, in sections.
+
+    Build it from the section dataclasses, from dicts
+    (``HierarchyParams(eye={"image_shape": (8, 8)}, level1={"depth": 8})``: a section given
+    as a mapping changes those fields of the section's defaults), or from a nested dict such
+    as a YAML file's with :meth:`from_dict`; :meth:`to_dict` writes that dict back and
+    :meth:`replace` changes some fields of some sections.
+
+    Attributes
+    ----------
+    eye : EyeParams
+        The retina and the eye movements.
+    levels : 1 or 2
+        1 gives the single-level model (level-1 pooled output only).
+    level1, level2 : LevelParams
+        The SP of each level (level 2 is unused with ``levels=1``).
+    synapses : SynapseParams
+        Permanence and boosting settings of both SPs.
+    tm : SequenceParams
+        The optional level-1 Temporal Memory.
+    pooling : {"union", "count"}
+        What a level's pooled output over the movie is: the union (OR) of its active columns,
+        or the fraction of views in which each column was active (a graded union).
+    readout : ReadoutParams
+        The classifier on the pooled features.
+    n_learn : int
+        Training images whose movies the SPs learn on (0: all of them).
+    seed : int
+    """
+
+    _parameter_constraints: ClassVar[Constraints] = {
+        "levels": Options((1, 2)),
+        "pooling": Options(("union", "count")),
+        "n_learn": Interval(int, 0),
+        "seed": Interval(int, 0),
+    }
+
+    eye: EyeParams = field(default_factory=EyeParams)
+    levels: int = 2
+    level1: LevelParams = field(default_factory=LevelParams)
+    level2: LevelParams = field(default_factory=_level2_default)
+    synapses: SynapseParams = field(default_factory=SynapseParams)
+    tm: SequenceParams = field(default_factory=SequenceParams)
+    pooling: str = "union"
+    readout: ReadoutParams = field(default_factory=ReadoutParams)
+    n_learn: int = 2000
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        def put(name: str, value: Any) -> None:
+            object.__setattr__(self, name, value)
+
+        defaults = {f.name: f.default_factory for f in fields(self) if f.name in _SECTIONS}
+        for name, cls in _SECTIONS.items():
+            sec = getattr(self, name)
+            if isinstance(sec, Mapping):
+                unknown = sorted(set(sec) - {f.name for f in fields(cls)})
+                if unknown:
+                    raise ParameterError(f"{name}: unknown parameter(s) {unknown}")
+                # the fields not given keep this section's defaults (level 2 has its own)
+                make: Any = defaults[name]
+                sec = replace(make(), **sec)
+            if not isinstance(sec, cls):
+                raise ParameterError(f"{name} must be a {cls.__name__} or a mapping, got "
+                                     f"{type(sec).__name__}")
+            put(name, sec)
+        validate(self)
+        H, W = self.eye.retina_shape
+        if self.level1.grid is None:
+            put("level1", replace(self.level1, grid=(max(1, H // 2), max(1, W // 2))))
+        g1 = self.level1.grid
+        assert g1 is not None
+        if self.level2.grid is None:
+            put("level2", replace(self.level2, grid=(max(1, g1[0] // 2), max(1, g1[1] // 2))))
+        if self.eye.test_fixations != "centre" and self.readout.kind != "linear":
+            raise ParameterError("eye.test_fixations other than 'centre' need readout.kind="
+                                 "'linear' (it averages the readout's class probabilities)")
+        grid = self.level2.grid if self.levels == 2 else self.level1.grid
+        assert grid is not None
+        if not self.readout.test_ignore < min(grid):
+            raise ParameterError(f"readout.test_ignore must be an integer in [0, {min(grid)}) "
+                                 f"(blocks of the {grid[0]}x{grid[1]} patch grid), got "
+                                 f"{self.readout.test_ignore!r}")
+
+    @property
+    def retina_shape(self) -> tuple[int, int]:
+        """Shape of the binary views (``eye.retina_shape``)."""
+        return self.eye.retina_shape
+
+    # ------------------------------------------------------------------ dicts
+    def to_dict(self) -> dict[str, Any]:
+        """The parameters as a nested dict of plain values (tuples become lists)."""
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            v = getattr(self, f.name)
+            out[f.name] = params_to_dict(v) if f.name in _SECTIONS else v
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> HierarchyParams:
+        """Build from a nested dict (as :meth:`to_dict` writes it, or a YAML file's sections;
+        missing keys take the defaults). The flat names of the first release (``l1_depth``,
+        ``readout_dropout``, ...) are read too, so models saved then still load."""
+        if not isinstance(data, Mapping):
+            raise ParameterError(f"HierarchyParams needs a mapping, got {type(data).__name__}")
+        nested: dict[str, Any] = {}
+        top = {f.name for f in fields(cls)}
+        for key, value in data.items():
+            if key in _SECTIONS and isinstance(value, Mapping):
+                nested.setdefault(key, {}).update(
+                    {k: tuple(v) if isinstance(v, list) else v for k, v in value.items()})
+            elif key in top and key not in _SECTIONS:
+                nested[key] = value
+            elif key in _FLAT_NAMES:
+                section, name = _FLAT_NAMES[key]
+                value = tuple(value) if isinstance(value, list) else value
+                if section is None:
+                    nested[name] = value
+                else:
+                    nested.setdefault(section, {})[name] = value
+            else:
+                raise ParameterError(f"unknown HierarchyParams parameter {key!r}")
+        return cls(**nested)
+
+    def replace(self, **changes: Any) -> HierarchyParams:
+        """A copy with ``changes``: top-level fields, or sections given as mappings of the
+        fields to change (``p.replace(readout={"test_ignore": 2}, seed=1)``)."""
+        kwargs: dict[str, Any] = {}
+        for key, value in changes.items():
+            if key in _SECTIONS and isinstance(value, Mapping):
+                kwargs[key] = replace(getattr(self, key), **value)
+            else:
+                kwargs[key] = value
+        return replace(self, **kwargs)
+
+
 # ----------------------------------------------------------------------------------- model
 def _level_sp(p: HierarchyParams, input_dims: tuple[int, ...], column_dims: tuple[int, ...],
               radius: int, density: float, stimulus: int, seed: int,
@@ -350,10 +576,10 @@ def _level_sp(p: HierarchyParams, input_dims: tuple[int, ...], column_dims: tupl
     permanence and boosting settings of ``p``."""
     return SpatialPooler(
         input_dimensions=input_dims, column_dimensions=column_dims, potential_radius=radius,
-        potential_pct=p.potential_pct, global_inhibition=False, local_area_density=density,
-        stimulus_threshold=stimulus, syn_perm_inactive_dec=p.perm_dec,
-        syn_perm_active_inc=p.perm_inc, syn_perm_connected=p.perm_connected,
-        boost_strength=p.boost_strength, wrap_around=False, seed=seed,
+        potential_pct=p.synapses.potential_pct, global_inhibition=False, local_area_density=density,
+        stimulus_threshold=stimulus, syn_perm_inactive_dec=p.synapses.perm_dec,
+        syn_perm_active_inc=p.synapses.perm_inc, syn_perm_connected=p.synapses.perm_connected,
+        boost_strength=p.synapses.boost_strength, wrap_around=False, seed=seed,
         inference_min_fraction=min_fraction,
     )
 
@@ -381,15 +607,17 @@ class VisionHierarchy(Persistable):
         self.n_jobs = int(n_jobs)
         self.params = params
         p = params
-        self.offsets = movie_offsets(p.movie, p.n_views, p.step, p.seed, p.stride)
-        self.sp1 = _level_sp(p, p.retina_shape, (*p.l1_grid, p.l1_depth), p.l1_radius,
-                             p.l1_density, p.l1_stimulus, p.seed + 1, p.l1_min_fraction)
+        self.offsets = movie_offsets(p.eye.movie, p.eye.n_views, p.eye.step, p.seed, p.eye.stride)
+        self.sp1 = _level_sp(p, p.retina_shape, p.level1.column_dimensions, p.level1.radius,
+                             p.level1.density, p.level1.stimulus, p.seed + 1,
+                             p.level1.min_fraction)
         self.sp2: SpatialPooler | None = None
         if p.levels >= 2:
-            self.sp2 = _level_sp(p, (*p.l1_grid, p.l1_depth), (*p.l2_grid, p.l2_depth),
-                                 p.l2_radius, p.l2_density, p.l2_stimulus, p.seed + 2)
+            self.sp2 = _level_sp(p, p.level1.column_dimensions, p.level2.column_dimensions,
+                                 p.level2.radius, p.level2.density, p.level2.stimulus,
+                                 p.seed + 2)
         self.tm = None
-        if p.l1_tm:
+        if p.tm.enabled:
             from ..temporal_memory import TemporalMemory
 
             self.tm = TemporalMemory(
@@ -417,7 +645,7 @@ class VisionHierarchy(Persistable):
         p = self.params
         if self.sp2 is None:
             return self.n_l1
-        return self.n_l2 + (self.n_l1 if p.features == "all" else 0)
+        return self.n_l2 + (self.n_l1 if p.readout.features == "all" else 0)
 
     # ------------------------------------------------------------------ encoding
     def encode(self, images: np.ndarray) -> np.ndarray:
@@ -425,20 +653,20 @@ class VisionHierarchy(Persistable):
         imgs = np.asarray(images)
         if imgs.ndim == 2:
             imgs = imgs[None]
-        if imgs.ndim != 3 or tuple(imgs.shape[1:]) != self.params.image_shape:
+        if imgs.ndim != 3 or tuple(imgs.shape[1:]) != self.params.eye.image_shape:
             raise InputError(
-                f"images must have shape [N, {self.params.image_shape[0]}, "
-                f"{self.params.image_shape[1]}], got {imgs.shape}"
+                f"images must have shape [N, {self.params.eye.image_shape[0]}, "
+                f"{self.params.eye.image_shape[1]}], got {imgs.shape}"
             )
         scale = 255.0 if np.issubdtype(imgs.dtype, np.integer) else 1.0
-        u = int(self.params.upsample)
+        u = int(self.params.eye.upsample)
         if u > 1:
             from scipy.ndimage import zoom
 
             imgs = zoom(imgs.astype(np.float32), (1, u, u), order=1, mode="nearest",
                         grid_mode=True)
-        binary = (imgs > self.params.threshold * scale).astype(np.uint8)
-        if self.params.fixate:
+        binary = (imgs > self.params.eye.threshold * scale).astype(np.uint8)
+        if self.params.eye.fixate:
             binary = fixate(binary)
         return binary
 
@@ -458,7 +686,7 @@ class VisionHierarchy(Persistable):
         n1 = self.n_l1
         shape1 = sp1.column_dimensions
         flat = views.reshape(T, -1)
-        window = T if p.l1_window == 0 else min(p.l1_window, T)
+        window = T if p.level1.window == 0 else min(p.level1.window, T)
         a1_hist: list[np.ndarray] = []
         pool1 = np.zeros(n1, dtype=np.float32)
         pool2 = None if sp2 is None else np.zeros(sp2.num_columns, dtype=np.float32)
@@ -476,10 +704,10 @@ class VisionHierarchy(Persistable):
                 pool1[cols] = 1.0
             if tm is not None:
                 tm.compute(SDR._trusted((n1,), cols), learn=tm_learn)
-                if p.tm_weight > 0 and t > 0:
+                if p.tm.weight > 0 and t > 0:
                     cpc = tm.params.cells_per_column
                     pidx = np.unique(tm.predicted_active_cells.indices // cpc)
-                    pool1[pidx] += p.tm_weight
+                    pool1[pidx] += p.tm.weight
             a1_hist.append(cols)
             if keep:
                 trace["a1"].append(cols)
@@ -519,7 +747,7 @@ class VisionHierarchy(Persistable):
             self.timing["learn_l2_s"] = time.perf_counter() - t0
         if self.tm is not None:
             t0 = time.perf_counter()
-            m = min(p.tm_images, n)
+            m = min(p.tm.images, n)
             for i in range(m):
                 self._run(views[i], learn1=False, learn2=False, tm_learn=True)
             self.timing["learn_tm_s"] = time.perf_counter() - t0
@@ -550,7 +778,7 @@ class VisionHierarchy(Persistable):
                 pool1, pool2, _ = self._run(views[j], learn1=False, learn2=False)
                 if pool2 is None:
                     out[s + j] = pool1
-                elif p.features == "all":
+                elif p.readout.features == "all":
                     out[s + j, : self.n_l2] = pool2
                     out[s + j, self.n_l2 :] = pool1
                 else:
@@ -596,14 +824,14 @@ class VisionHierarchy(Persistable):
         from ..readout import LinearReadout
 
         p = self.params
-        if p.readout_dropout == 0:
+        if p.readout.dropout == 0:
             return LinearReadout(seed=p.seed)
-        return LinearReadout(seed=p.seed, dropout=p.readout_dropout,
+        return LinearReadout(seed=p.seed, dropout=p.readout.dropout,
                              dropout_groups=self.feature_patches())
 
     def feature_patches(self) -> np.ndarray:
-        """Patch of every readout feature (see ``readout_dropout``): the level-2 grid position
-        above it, ``row * l2_grid[1] + col`` (for level-1 features the level-2 position whose
+        """Patch of every readout feature (see ``readout.dropout``): the level-2 grid position
+        above it, ``row * level2.grid[1] + col`` (for level-1 features the level-2 position whose
         area holds their level-1 position); with one level, the level-1 grid position."""
         p = self.params
         g1 = self.sp1.column_dimensions
@@ -612,7 +840,7 @@ class VisionHierarchy(Persistable):
             return np.repeat(r1 * g1[1] + c1, g1[2])
         g2 = self.sp2.column_dimensions
         top = np.repeat(np.arange(g2[0] * g2[1]), g2[2])
-        if p.features == "top":
+        if p.readout.features == "top":
             return top
         below = (r1 * g2[0] // g1[0]) * g2[1] + c1 * g2[1] // g1[1]
         return np.concatenate([top, np.repeat(below, g1[2])])
@@ -624,7 +852,7 @@ class VisionHierarchy(Persistable):
         self.timing["unsupervised_s"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         feats = self.transform(images)
-        if self.params.train_saccades:
+        if self.params.eye.train_saccades:
             feats, labels = self._saccade_features(np.asarray(images), np.asarray(labels), feats)
         self.timing["train_features_s"] = time.perf_counter() - t0
         t0 = time.perf_counter()
@@ -634,11 +862,11 @@ class VisionHierarchy(Persistable):
 
     def _saccade_features(self, images: np.ndarray, labels: np.ndarray,
                           centred: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Features of the centred movies followed by ``train_saccades`` movies per image from
+        """Features of the centred movies followed by ``eye.train_saccades`` movies per image from
         displaced fixation points (see :class:`HierarchyParams`), and the matching labels."""
         p = self.params
-        n, k = len(images), int(p.train_saccades)
-        d = int(p.step) * int(p.stride)
+        n, k = len(images), int(p.eye.train_saccades)
+        d = int(p.eye.step) * int(p.eye.stride)
         out = np.empty(((k + 1) * n, centred.shape[1]), dtype=np.float32)
         out[:n] = centred
         rng = np.random.default_rng([p.seed, 7])
@@ -652,7 +880,7 @@ class VisionHierarchy(Persistable):
 
     def fit_readout(self, feats: np.ndarray, labels: np.ndarray) -> None:
         y = np.asarray(labels, dtype=np.int64)
-        kind = self.params.readout
+        kind = self.params.readout.kind
         if kind == "linear":
             self.readout = self._make_readout().fit(feats, y)
         elif kind == "knn":
@@ -669,7 +897,7 @@ class VisionHierarchy(Persistable):
     def predict_features(self, feats: np.ndarray) -> np.ndarray:
         if self.readout is None:
             raise InputError("VisionHierarchy: predict called before fit")
-        kind = self.params.readout
+        kind = self.params.readout.kind
         if kind == "linear":
             return self.readout.predict(feats)
         if kind == "knn":
@@ -688,12 +916,12 @@ class VisionHierarchy(Persistable):
         the class of highest probability averaged over the eye's fixation points (and with
         ``test_ignore`` over the readings by parts of every movie)."""
         p = self.params
-        if p.test_fixations == "centre" and p.test_ignore == 0:
+        if p.eye.test_fixations == "centre" and p.readout.test_ignore == 0:
             return self.predict_features(self.transform(images))
         if self.readout is None:
             raise InputError("VisionHierarchy: predict called before fit")
         prob = None
-        for shift in fixation_offsets(p.test_fixations, int(p.step) * int(p.stride)):
+        for shift in fixation_offsets(p.eye.test_fixations, int(p.eye.step) * int(p.eye.stride)):
             pr = self.readout_proba(self.transform(images, shift))
             prob = pr if prob is None else prob + pr
         return self.readout.classes_[np.argmax(prob, axis=1)]
@@ -702,7 +930,7 @@ class VisionHierarchy(Persistable):
         """Class probabilities of the linear readout for pooled features ``[N, n_features]``;
         with ``test_ignore = k`` their average over the readings that each ignore one k x k
         block of patches (:meth:`feature_patches`)."""
-        k = self.params.test_ignore
+        k = self.params.readout.test_ignore
         if k == 0:
             return self.readout.predict_proba(feats)
         ro = self.readout
@@ -735,19 +963,19 @@ class VisionHierarchy(Persistable):
     # ------------------------------------------------------------------ state
     def get_state(self) -> dict[str, Any]:
         state: dict[str, Any] = {
-            "params": params_to_dict(self.params),
+            "params": self.params.to_dict(),
             "sp1": self.sp1.get_state(),
             "sp2": None if self.sp2 is None else self.sp2.get_state(),
             "tm": None if self.tm is None else self.tm.get_state(),
-            "readout_kind": self.params.readout,
+            "readout_kind": self.params.readout.kind,
             "readout": None,
         }
         r = self.readout
         if r is not None:
-            if self.params.readout == "linear":
+            if self.params.readout.kind == "linear":
                 state["readout"] = {"W": r.W, "b": r.b, "classes": r.classes_,
                                     "epochs_run": int(r.epochs_run)}
-            elif self.params.readout == "knn":
+            elif self.params.readout.kind == "knn":
                 state["readout"] = {"x": r["x"], "y": r["y"]}
             else:
                 state["readout"] = r.get_state()
@@ -755,12 +983,12 @@ class VisionHierarchy(Persistable):
 
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> VisionHierarchy:
-        params = params_from_dict(HierarchyParams, state["params"])
+        params = HierarchyParams.from_dict(state["params"])
         obj = cls.__new__(cls)
         obj.params = params
         obj.n_jobs = 1
-        obj.offsets = movie_offsets(params.movie, params.n_views, params.step, params.seed,
-                                    params.stride)
+        obj.offsets = movie_offsets(params.eye.movie, params.eye.n_views, params.eye.step,
+                                    params.seed, params.eye.stride)
         obj.sp1 = SpatialPooler.from_state(state["sp1"])
         obj.sp2 = None if state["sp2"] is None else SpatialPooler.from_state(state["sp2"])
         obj.tm = None
@@ -772,14 +1000,14 @@ class VisionHierarchy(Persistable):
         r = state.get("readout")
         obj.readout = None
         if r is not None:
-            if params.readout == "linear":
+            if params.readout.kind == "linear":
                 ro = obj._make_readout()
                 ro.W = np.asarray(r["W"], np.float32)
                 ro.b = np.asarray(r["b"], np.float32)
                 ro.classes_ = np.asarray(r["classes"])
                 ro.epochs_run = int(r["epochs_run"])
                 obj.readout = ro
-            elif params.readout == "knn":
+            elif params.readout.kind == "knn":
                 obj.readout = {"x": np.asarray(r["x"], np.float32), "y": np.asarray(r["y"])}
             else:
                 from ..predictor import Predictor
@@ -788,7 +1016,7 @@ class VisionHierarchy(Persistable):
         return obj
 
     def describe(self) -> dict[str, Any]:
-        d = asdict(self.params)
+        d = self.params.to_dict()
         d["n_features"] = self.n_features
         d["movie_offsets"] = self.offsets.tolist()
         d["timing"] = dict(self.timing)
@@ -800,7 +1028,7 @@ def build_network(h: VisionHierarchy) -> Any:
     """The hierarchy's regions as a :class:`~htmkit.network.Network` (shared, not copied).
 
     Regions: ``retina`` (SDR sensor, one binary view) -> ``level1`` (the level-1 SP);
-    ``level1_pooled`` (SDR sensor: the union of level-1 outputs over the last ``l1_window``
+    ``level1_pooled`` (SDR sensor: the union of level-1 outputs over the last ``level1.window``
     views, which :meth:`VisionHierarchy.run_movie` computes) -> ``level2`` (the level-2 SP).
     Running it with ``learn=False`` gives exactly what the fast path computes (it calls the
     same SP objects); the fast path skips the network's per-step bookkeeping because a movie

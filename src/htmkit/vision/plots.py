@@ -30,7 +30,7 @@ def receptive_fields(h: Any) -> tuple[np.ndarray, np.ndarray | None]:
     n1 = h.sp1.num_columns
     rf1 = np.stack([np.asarray(h.sp1.permanences(c), np.float32).reshape(H, W)
                     for c in range(n1)])
-    conn1 = rf1 >= h.params.perm_connected
+    conn1 = rf1 >= h.params.synapses.perm_connected
     if h.sp2 is None:
         return rf1, None
     n2 = h.sp2.num_columns
