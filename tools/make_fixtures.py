@@ -140,10 +140,10 @@ def build(name: str) -> Any:
                             external_apical_size=32, seed=4)
         seq, ap = tm_sequence(), _random_sdrs(21, (32,), 6, 4)
         for _ in range(8):
-            for x, a in zip(seq, ap):
+            for x, a in zip(seq, ap, strict=True):
                 tm.compute(x, learn=True, external_apical=a)
             tm.reset()
-        for x, a in zip(seq[:3], ap[:3]):
+        for x, a in zip(seq[:3], ap[:3], strict=True):
             tm.compute(x, learn=True, external_apical=a)
         return tm
     if name == "backtracking_tm":
@@ -165,7 +165,7 @@ def build(name: str) -> Any:
         tp = TemporalPooler(input_size=256, column_dimensions=[48], active_sparsity=0.1,
                             winner_sparsity=0.05, potential_pct=0.3, seed=2)
         act, pred = _random_sdrs(31, (256,), 30, 16), _random_sdrs(32, (256,), 30, 8)
-        for a, p in zip(act, pred):
+        for a, p in zip(act, pred, strict=True):
             tp.compute(a, predicted_active_cells=p, learn=True)
         return tp
     if name == "predictor":
@@ -179,7 +179,7 @@ def build(name: str) -> Any:
         from htmkit.predictor import ScalarPredictor
 
         pr = ScalarPredictor(steps=(1,), resolution=2.0, alpha=0.1)
-        for x, v in zip(_random_sdrs(42, (80,), 20, 8), _values(20)):
+        for x, v in zip(_random_sdrs(42, (80,), 20, 8), _values(20), strict=True):
             pr.learn(x, v)
         return pr
     if name == "anomaly_likelihood":
@@ -188,7 +188,7 @@ def build(name: str) -> Any:
         lk = AnomalyLikelihood(learning_period=20, estimation_samples=30,
                                reestimation_period=10, historic_window_size=100)
         rng = _rng(51)
-        for v, ts in zip(_values(80), _stamps(80)):
+        for v, ts in zip(_values(80), _stamps(80), strict=True):
             lk.update(float(rng.random() ** 3), v, ts)
         return lk
     if name in ("htm_model", "htm_model_backtracking"):
@@ -210,7 +210,7 @@ def build(name: str) -> Any:
                          "activation_threshold": 4, "min_threshold": 3,
                          "max_new_synapse_count": 6}
         model = HTMModel(cfg)
-        for v, ts in zip(_values(120), _stamps(120)):
+        for v, ts in zip(_values(120), _stamps(120), strict=True):
             model.run({"value": v, "timestamp": ts})
         return model
     if name == "anomaly_detector":
@@ -223,7 +223,7 @@ def build(name: str) -> Any:
                                          "num_active_columns_per_inh_area": 8},
                                   "tm": {"cells_per_column": 4, "activation_threshold": 4,
                                          "min_threshold": 3, "max_new_synapse_count": 6}})
-        for v, ts in zip(_values(300), _stamps(300)):
+        for v, ts in zip(_values(300), _stamps(300), strict=True):
             det.update(ts, v)
         return det
     if name == "network":
@@ -331,7 +331,7 @@ def _feed_btm(tm: Any) -> list[Any]:
 def _feed_tp(tp: Any) -> list[Any]:
     act, pred = _random_sdrs(33, (256,), N_STEPS, 16), _random_sdrs(34, (256,), N_STEPS, 8)
     return [_ind(tp.compute(a, predicted_active_cells=p, learn=True))
-            for a, p in zip(act, pred)]
+            for a, p in zip(act, pred, strict=True)]
 
 
 def _feed_predictor(pr: Any) -> list[Any]:
@@ -345,7 +345,7 @@ def _feed_predictor(pr: Any) -> list[Any]:
 
 def _feed_scalar_predictor(pr: Any) -> list[Any]:
     out = []
-    for x, v in zip(_random_sdrs(44, (80,), N_STEPS, 8), _values(N_STEPS, seed=10)):
+    for x, v in zip(_random_sdrs(44, (80,), N_STEPS, 8), _values(N_STEPS, seed=10), strict=True):
         inf = pr.infer(x)
         out.append({str(k): [_f(p.value), _f(p.confidence)] for k, p in sorted(inf.items())})
         pr.learn(x, v)
@@ -355,12 +355,12 @@ def _feed_scalar_predictor(pr: Any) -> list[Any]:
 def _feed_likelihood(lk: Any) -> list[Any]:
     rng = _rng(52)
     return [_f(lk.update(float(rng.random() ** 3), v, ts))
-            for v, ts in zip(_values(N_STEPS, seed=11), _stamps(N_STEPS, start=80))]
+            for v, ts in zip(_values(N_STEPS, seed=11), _stamps(N_STEPS, start=80), strict=True)]
 
 
 def _feed_model(model: Any) -> list[Any]:
     out = []
-    for v, ts in zip(_values(N_STEPS, seed=12), _stamps(N_STEPS, start=120)):
+    for v, ts in zip(_values(N_STEPS, seed=12), _stamps(N_STEPS, start=120), strict=True):
         r = model.run({"value": v, "timestamp": ts})
         out.append({"anomaly_score": _f(r.anomaly_score),
                     "anomaly_likelihood": _f(r.anomaly_likelihood),
@@ -370,7 +370,7 @@ def _feed_model(model: Any) -> list[Any]:
 
 def _feed_detector(det: Any) -> list[Any]:
     return [_f(det.update(ts, v))
-            for v, ts in zip(_values(N_STEPS, seed=13), _stamps(N_STEPS, start=300))]
+            for v, ts in zip(_values(N_STEPS, seed=13), _stamps(N_STEPS, start=300), strict=True)]
 
 
 def _feed_network(net: Any) -> list[Any]:
@@ -427,8 +427,9 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     import subprocess
 
-    import htmkit
     import numba
+
+    import htmkit
 
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
                             text=True, cwd=Path(__file__).parent).stdout.strip()
