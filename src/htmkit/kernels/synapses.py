@@ -218,7 +218,7 @@ def segment_activity(st, active_presyn, connected, n_connected, n_potential, tou
         for k in range(start, start + st.rev_count[p]):
             warm += st.perm[st.arena[k]]
     # Pass 2, branch-free in the loop body.
-    n_touched = 0
+    n_touched = np.int64(0)
     for i in range(active_presyn.shape[0]):
         p = active_presyn[i]
         start = st.rev_start[p]
@@ -230,7 +230,7 @@ def segment_activity(st, active_presyn, connected, n_connected, n_potential, tou
             n_potential[seg] += 1
             n_connected[seg] += np.int32(st.perm[slot] >= thr)
     if warm < np.float32(-1.0):  # never true (permanences are >= 0); keeps pass 1 alive
-        n_touched = -1
+        n_touched = np.int64(-1)
     return n_touched
 
 

@@ -48,6 +48,7 @@ basal/apical segments):
 from __future__ import annotations
 
 from collections import namedtuple
+from typing import Any
 
 import numpy as np
 from numba import njit
@@ -133,7 +134,8 @@ SEG_FIELDS = ("seg_nconn", "seg_npot", "touched", "active_segs", "matching_segs"
 APSEG_FIELDS = ("ap_nconn", "ap_npot", "ap_touched", "ap_active_segs", "ap_matching_segs",
                 "ap_act_next", "ap_match_next")
 
-TMState = namedtuple(
+_namedtuple: Any = namedtuple  # (mypy cannot read fields built from the lists above)
+TMState = _namedtuple(
     "TMState",
     ["rng", "counts"] + [f for f, _ in I32_FIELDS] + [f for f, _ in BOOL_FIELDS]
     + list(SEG_FIELDS) + list(APSEG_FIELDS),
@@ -167,7 +169,7 @@ def new_buffers(lay: np.ndarray, basal_segments: int, apical_segments: int
     return np.zeros(N_COUNTS, dtype=np.int64), i32, flags, seg, apseg
 
 
-def views(rng, counts, i32, flags, seg, apseg, lay) -> TMState:
+def views(rng, counts, i32, flags, seg, apseg, lay) -> Any:  # a TMState
     """The TMState views of the buffers (Python side; :func:`unpack` is the kernel twin)."""
     n_i32 = len(I32_FIELDS) + 1
     out = [rng, counts]
@@ -187,8 +189,7 @@ def views(rng, counts, i32, flags, seg, apseg, lay) -> TMState:
 # beyond it (arrays a kernel allocates itself are still managed normally).
 
 
-@intrinsic
-def borrow(typingctx, arr):
+def _borrow(typingctx, arr):
     """``arr`` viewed without reference counting (valid while the caller holds ``arr``)."""
     if not isinstance(arr, types.Array):
         return None
@@ -206,6 +207,10 @@ def borrow(typingctx, arr):
         return out._getvalue()
 
     return arr(arr), codegen
+
+
+#: :func:`_borrow` as a numba intrinsic, called from kernels as ``borrow(arr)``
+borrow: Any = intrinsic(_borrow)
 
 
 # unpack() below spells out these counts
