@@ -11,8 +11,10 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import json
+import math
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,16 +33,37 @@ def _make_fixtures():
 MAKER = _make_fixtures()
 
 
+def _close(got, want, rel):
+    """``got == want``, floats within ``rel`` (relative) when ``rel`` is not zero."""
+    if isinstance(want, float) and isinstance(got, float) and rel:
+        return math.isclose(got, want, rel_tol=rel, abs_tol=rel)
+    if isinstance(want, list) and isinstance(got, list):
+        return len(got) == len(want) and all(_close(g, w, rel) for g, w in zip(got, want,
+                                                                                 strict=True))
+    if isinstance(want, dict) and isinstance(got, dict):
+        return got.keys() == want.keys() and all(_close(got[k], want[k], rel) for k in want)
+    return got == want
+
+
+def _same_numpy(written_by):
+    """Whether this numpy is the minor release the fixtures were written with: only then are
+    float results (numpy's own sums and exponentials) bit-identical."""
+    return np.__version__.split(".")[:2] == written_by["numpy"].split(".")[:2]
+
+
 def _cases():
     for release in RELEASES:
         expected = json.loads((FIXTURES / release / "expected.json").read_text())
+        rel = 0.0 if _same_numpy(expected["__written_by__"]) else 1e-12
         for name, entry in expected.items():
             if not name.startswith("__"):
-                yield pytest.param(release, name, entry, id=f"{release}-{name}")
+                yield pytest.param(release, name, entry, rel, id=f"{release}-{name}")
 
 
-@pytest.mark.parametrize("release, name, entry", list(_cases()))
-def test_saved_file_loads_and_continues_exactly(release, name, entry):
+@pytest.mark.parametrize("release, name, entry, rel", list(_cases()))
+def test_saved_file_loads_and_continues_exactly(release, name, entry, rel):
+    """Bit-identical outputs (with another numpy minor release than the one that wrote the
+    fixtures, floats may differ in their last bits: compared to 1e-12 then)."""
     cls_name, module, feed = MAKER.FEEDERS[name]
     assert cls_name == entry["class"]
     cls = getattr(importlib.import_module(module), cls_name)
@@ -50,7 +73,7 @@ def test_saved_file_loads_and_continues_exactly(release, name, entry):
     want = entry["outputs"]
     assert len(got) == len(want)
     for step, (g, w) in enumerate(zip(got, want, strict=True)):
-        assert g == w, f"{name}: step {step} differs"
+        assert _close(g, w, rel), f"{name}: step {step} differs: {g} != {w}"
 
 
 def test_fixtures_are_small_and_cover_every_persistable_class():
