@@ -234,3 +234,23 @@ def test_subclass_calling_super_from_state_upgrades_once():
     obj = Child.from_state({"m": 5})
     assert (obj.n, obj.extra, calls) == (5, True, [1])
     assert Child().get_state() == {"n": 1, "__class__": "Child", "__version__": 2}
+
+
+def test_library_objects_record_nested_versions(tmp_path):
+    """A network saved today lists the version of every region and core inside it; an old
+    file (no versions) read and written again gains them."""
+    from pathlib import Path
+
+    from htmkit.network import Network
+    from htmkit.temporal_memory import TemporalMemory
+
+    tm = TemporalMemory(column_dimensions=[16], cells_per_column=2, external_apical_size=4)
+    versions = _manifest(tm.save(tmp_path / "tm.htm"))["state_versions"]
+    assert versions[""] == ["TemporalMemory", TemporalMemory.STATE_VERSION]
+    assert versions["/basal"][0] == versions["/apical"][0] == "SynapseStore"
+    old = Path(__file__).parent / "fixtures" / "v0_1_0" / "network.htm"
+    assert "state_versions" not in _manifest(old)
+    versions = _manifest(Network.load(old).save(tmp_path / "net.htm"))["state_versions"]
+    assert versions[""] == ["Network", Network.STATE_VERSION]
+    classes = {v[0] for v in versions.values()}
+    assert {"SpatialPooler", "TemporalMemory", "TemporalPooler", "SynapseStore"} <= classes
