@@ -54,10 +54,13 @@ def test_random_operations_keep_store_consistent(seed):
     active = np.sort(rng.choice(120, 25, replace=False)).astype(np.int32)
     n = st.num_segments_allocated
     conn, pot = np.zeros(n, np.int32), np.zeros(n, np.int32)
-    K.compute_activity(st.arrays, active, 0.5, conn, pot)
+    touched = np.full(n, -1, np.int64)
+    n_touched = K.segment_activity(st.arrays, active, np.float32(0.5), conn, pot, touched)
     bconn, bpot = _brute_activity(st, active, 0.5)
     assert np.array_equal(conn[: st.high_water], bconn)
     assert np.array_equal(pot[: st.high_water], bpot)
+    # the segments reached, each listed once
+    assert sorted(touched[:n_touched].tolist()) == np.flatnonzero(bpot).tolist()
     conn2 = np.zeros(n, np.int32)
     K.compute_connected(st.arrays, active, 0.5, conn2)
     assert np.array_equal(conn2, conn)
@@ -93,3 +96,47 @@ def test_segments_of_owner_and_growth():
     K.segment_destroy(st.arrays, made[2])
     assert made[2] not in st.segments_of(1)
     st.check()
+
+
+def _adapt_reference(presyn, perm, mask, inc, dec, prune_below):
+    """The BAMI update of one segment in plain numpy (float32): the (presyn, perm) pairs kept."""
+    v = perm + np.where(mask[presyn], np.float32(inc), -np.float32(dec)).astype(np.float32)
+    v = np.clip(v, np.float32(0.0), np.float32(1.0)).astype(np.float32)
+    keep = v >= np.float32(prune_below)
+    return sorted(zip(presyn[keep].tolist(), v[keep].tolist(), strict=True))
+
+
+@pytest.mark.parametrize("typed", [True, False])
+def test_adapt_segment_matches_reference(typed):
+    """The store's (branch-free) adapt_segment: float32 update, clip, prune, count removed;
+    the same with float32 and Python float parameters."""
+    rng = np.random.default_rng(4)
+    store = SynapseStore(10, 50, 16, initial_segments=8)
+    store.reserve(8, 200)
+    for s in range(8):
+        pre = rng.choice(50, int(rng.integers(1, 17)), replace=False)
+        perm = rng.choice(np.array([0.0, 0.05, 0.1, 0.3, 0.95, 1.0], np.float32), pre.size)
+        seg = K.segment_create(store.arrays, s % 10)
+        for p, v in zip(pre, perm, strict=True):
+            K.synapse_add(store.arrays, seg, int(p), v)
+    for _ in range(40):
+        mask = rng.random(50) < 0.5
+        seg = int(rng.integers(8))
+        inc, dec = float(rng.choice([0.0, 0.1])), float(rng.choice([0.0, 0.05, 0.1]))
+        prune = float(rng.choice([-1.0, 1e-6, 0.06]))
+        pre, perm = store.segment_synapses(seg)
+        want = _adapt_reference(pre, perm, mask, inc, dec, prune)
+        args = (np.float32(inc), np.float32(dec), np.float32(prune)) if typed else (
+            inc, dec, prune)
+        removed = K.adapt_segment(store.arrays, seg, mask, *args)
+        pre2, perm2 = store.segment_synapses(seg)
+        assert sorted(zip(pre2.tolist(), perm2.tolist(), strict=True)) == want
+        assert removed == pre.size - pre2.size
+        store.check()
+
+
+def test_store_state_carries_its_version():
+    st = SynapseStore(3, 10, 4, initial_segments=1)
+    state = st.get_state()
+    assert (state["__class__"], state["__version__"]) == ("SynapseStore",
+                                                           SynapseStore.STATE_VERSION)

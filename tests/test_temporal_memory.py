@@ -456,35 +456,6 @@ def test_kernel_state_views_match_python_views():
     assert np.array_equal(got, want)
 
 
-def test_fast_adapt_matches_the_synapse_store_adapt():
-    from htmkit.kernels import synapses as KS
-    from htmkit.kernels import temporal_memory as K
-    from htmkit.synapses import SynapseStore
-
-    rng = np.random.default_rng(4)
-    stores = [SynapseStore(10, 50, 16, initial_segments=8) for _ in range(2)]
-    for store in stores:
-        store.reserve(8, 200)
-    for s in range(8):
-        pre = rng.choice(50, int(rng.integers(1, 17)), replace=False)
-        perm = rng.choice(np.array([0.0, 0.05, 0.1, 0.3, 0.95, 1.0], np.float32), pre.size)
-        for store in stores:
-            seg = KS.segment_create(store.arrays, s % 10)
-            for p, v in zip(pre, perm, strict=True):
-                KS.synapse_add(store.arrays, seg, int(p), v)
-    for _ in range(20):
-        mask = rng.random(50) < 0.5
-        seg = int(rng.integers(8))
-        inc, dec = float(rng.choice([0.0, 0.1])), float(rng.choice([0.0, 0.05, 0.1]))
-        KS.adapt_segment(stores[0].arrays, seg, mask, np.float32(inc), np.float32(dec),
-                         np.float32(K.PRUNE_EPSILON))
-        K.adapt_segment_fast(stores[1].arrays, seg, mask, np.float32(inc), np.float32(dec),
-                             np.float32(K.PRUNE_EPSILON))
-        for a, b in zip(stores[0].arrays, stores[1].arrays, strict=True):
-            assert np.array_equal(a, b)
-    stores[1].check()
-
-
 def _active_segments_by_cell(store, active, params):
     mask = np.zeros(store.num_presynaptic, bool)
     mask[active] = True

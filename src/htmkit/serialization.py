@@ -5,10 +5,13 @@ File format (``.htm``, a zip archive readable by ``numpy.load(..., allow_pickle=
 * ``__manifest__`` — a UTF-8 JSON document stored as a ``uint8`` array::
 
       {"format": "htmkit", "format_version": 1, "class": "SpatialPooler",
-       "htmkit_version": "0.1.0", "state": {...}, "checksums": {"<array key>": "<sha256>"}}
+       "htmkit_version": "0.2.0", "state": {...}, "checksums": {"<array key>": "<sha256>"},
+       "state_versions": {"": ["SpatialPooler", 1], "/synapses": ["SynapseStore", 1]}}
 
   ``state`` is the object's state dict with every numpy array replaced by
-  ``{"__array__": "<key>"}``.
+  ``{"__array__": "<key>"}``. ``state_versions`` lists every persistable object in the file
+  (the top one at ``""``, nested ones by their path in ``state``) with its class and the
+  version of that class's state layout.
 * one ``.npy`` member per array, named by its key.
 
 No pickle is ever written or read. Files are written to a temporary file in the target folder
@@ -20,6 +23,19 @@ object that would have been built is simply not returned.
 Objects take part by implementing ``get_state() -> dict`` and a classmethod
 ``from_state(state) -> obj`` (see :class:`Persistable`). Composite objects nest the state dicts
 of their parts.
+
+State versions
+--------------
+``format_version`` is the version of the container above and changes only when the container
+does. The layout of each class's state has its own version, :attr:`Persistable.STATE_VERSION`
+(1 for the layouts of htmkit 0.1.0, whose files carry no per-class versions). Every state dict
+a :class:`Persistable` returns carries its class and version (keys ``"__class__"`` and
+``"__version__"``; nested parts carry their own), and ``from_state`` brings an older state up
+to date with the class's :meth:`~Persistable._upgrade_state` before reading it. To change a
+class's layout: bump its ``STATE_VERSION`` and teach its ``_upgrade_state`` to turn a state of
+the previous version into the new layout; files written before keep loading, and no other
+class's files are affected. The files of ``tests/fixtures/`` (written by earlier releases)
+must keep loading.
 """
 
 from __future__ import annotations
@@ -30,6 +46,8 @@ import json
 import os
 import tempfile
 import zipfile
+from collections.abc import Callable
+from functools import wraps
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
@@ -41,6 +59,9 @@ from .errors import FormatError
 FORMAT_NAME = "htmkit"
 FORMAT_VERSION = 1
 MANIFEST_KEY = "__manifest__"
+#: keys of the class name and state version in each persistable object's state dict
+CLASS_KEY = "__class__"
+VERSION_KEY = "__version__"
 
 T = TypeVar("T", bound="Persistable")
 
@@ -95,6 +116,23 @@ def publish_temp(tmp: str | os.PathLike[str], path: str | os.PathLike[str]) -> N
     os.replace(tmp, path)
 
 
+def state_versions(state: Any, path: str = "") -> dict[str, list[Any]]:
+    """``{path: [class, version]}`` of every versioned object state inside ``state`` (the
+    dicts that carry ``"__class__"`` and ``"__version__"``), the outermost at ``""``."""
+    out: dict[str, list[Any]] = {}
+    if isinstance(state, dict):
+        if CLASS_KEY in state and VERSION_KEY in state:
+            out[path] = [state[CLASS_KEY], state[VERSION_KEY]]
+        for k, v in state.items():
+            if isinstance(v, (dict, list, tuple)):
+                out.update(state_versions(v, f"{path}/{k}"))
+    elif isinstance(state, (list, tuple)):
+        for i, v in enumerate(state):
+            if isinstance(v, (dict, list, tuple)):
+                out.update(state_versions(v, f"{path}[{i}]"))
+    return out
+
+
 def save_state(path: str | os.PathLike[str], class_name: str, state: dict[str, Any]) -> Path:
     """Write ``state`` for an object of ``class_name`` to ``path`` atomically."""
     path = Path(path)
@@ -107,6 +145,7 @@ def save_state(path: str | os.PathLike[str], class_name: str, state: dict[str, A
         "htmkit_version": __version__,
         "state": flat,
         "checksums": {k: _sha256(a) for k, a in arrays.items()},
+        "state_versions": state_versions(flat),
     }
     blob = np.frombuffer(json.dumps(manifest, allow_nan=True).encode("utf-8"), dtype=np.uint8)
 
@@ -209,11 +248,62 @@ def load_state(path: str | os.PathLike[str], class_name: str | None = None) -> d
     return _unflatten(manifest["state"], arrays)
 
 
+class _CurrentState(dict):  # type: ignore[type-arg]
+    """A state dict already brought up to its class's current version (so that a
+    ``from_state`` calling ``super().from_state`` does not upgrade it twice)."""
+
+
+def _versioned_get_state(fn: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
+    @wraps(fn)
+    def get_state(self: Persistable) -> dict[str, Any]:
+        state = fn(self)
+        if not isinstance(state, dict):
+            return state
+        cls = type(self)
+        return {**state, CLASS_KEY: cls._state_name(), VERSION_KEY: cls.STATE_VERSION}
+
+    get_state.__wrapped_state__ = True  # type: ignore[attr-defined]
+    return get_state
+
+
+def _versioned_from_state(fn: Callable[..., Any]) -> Callable[..., Any]:
+    @wraps(fn)
+    def from_state(cls: type[Persistable], state: dict[str, Any]) -> Any:
+        if isinstance(state, dict) and not isinstance(state, _CurrentState):
+            state = cls._current_state(state)
+        return fn(cls, state)
+
+    from_state.__wrapped_state__ = True  # type: ignore[attr-defined]
+    return from_state
+
+
 class Persistable:
-    """Mixin giving ``save(path)`` and ``Class.load(path)`` on top of get_state/from_state."""
+    """Mixin giving ``save(path)`` and ``Class.load(path)`` on top of get_state/from_state.
+
+    Subclasses implement ``get_state() -> dict`` and the classmethod ``from_state(state)``.
+    Both are wrapped when the subclass is defined: ``get_state`` adds the class name and
+    :attr:`STATE_VERSION` to the dict it returns (so nested parts carry their own versions
+    too), and ``from_state`` first brings an older state up to date with
+    :meth:`_upgrade_state`, then hands it (without those two keys) to the subclass's code.
+    """
 
     #: Name stored in the manifest; defaults to the class name.
     state_class_name: ClassVar[str | None] = None
+    #: Version of this class's state layout; bump it when the layout changes and teach
+    #: :meth:`_upgrade_state` to convert the previous one. States without a version (files of
+    #: htmkit 0.1.0) are version 1.
+    STATE_VERSION: ClassVar[int] = 1
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        get = cls.__dict__.get("get_state")
+        if callable(get) and not getattr(get, "__wrapped_state__", False):
+            cls.get_state = _versioned_get_state(get)  # type: ignore[method-assign]
+        load = cls.__dict__.get("from_state")
+        if isinstance(load, classmethod) and not getattr(load.__func__, "__wrapped_state__",
+                                                         False):
+            cls.from_state = classmethod(  # type: ignore[method-assign, assignment]
+                _versioned_from_state(load.__func__))
 
     def get_state(self) -> dict[str, Any]:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -221,6 +311,38 @@ class Persistable:
     @classmethod
     def from_state(cls: type[T], state: dict[str, Any]) -> T:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    @classmethod
+    def _upgrade_state(cls, state: dict[str, Any], from_version: int) -> dict[str, Any]:
+        """Turn a state of layout ``from_version`` into one of layout ``from_version + 1``.
+
+        Called once per version step by :meth:`from_state`, from the file's version up to
+        :attr:`STATE_VERSION`. The default knows no older layout; a class that bumps its
+        version overrides it (and calls ``super()`` for versions it does not handle).
+
+        Raises
+        ------
+        FormatError
+            If this class cannot convert ``from_version``.
+        """
+        raise FormatError(f"{cls._state_name()}: no upgrade from state version "
+                          f"{from_version} to {from_version + 1}")
+
+    @classmethod
+    def _current_state(cls, state: dict[str, Any]) -> dict[str, Any]:
+        """``state`` without its class/version keys, upgraded to :attr:`STATE_VERSION`."""
+        version = state.get(VERSION_KEY, 1)
+        if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+            raise FormatError(f"{cls._state_name()}: bad state version {version!r}")
+        if version > cls.STATE_VERSION:
+            raise FormatError(
+                f"{cls._state_name()}: state version {version} is newer than this htmkit "
+                f"reads ({cls.STATE_VERSION}); upgrade htmkit")
+        out = {k: v for k, v in state.items() if k not in (CLASS_KEY, VERSION_KEY)}
+        while version < cls.STATE_VERSION:
+            out = cls._upgrade_state(out, version)
+            version += 1
+        return _CurrentState(out)
 
     @classmethod
     def _state_name(cls) -> str:
@@ -232,9 +354,12 @@ class Persistable:
 
     @classmethod
     def load(cls: type[T], path: str | os.PathLike[str]) -> T:
-        """Load an object saved with :meth:`save`; raises ``FormatError`` on a bad file."""
+        """Load an object saved with :meth:`save` (by this or an earlier htmkit; older state
+        layouts are upgraded); raises ``FormatError`` on a bad file."""
         state = load_state(path, cls._state_name())
         try:
             return cls.from_state(state)
+        except FormatError as exc:
+            raise FormatError(f"{path}: {exc}") from None
         except (KeyError, TypeError, IndexError) as exc:
             raise FormatError(f"{path}: state is incomplete or inconsistent ({exc})") from None

@@ -15,9 +15,10 @@ import numpy as np
 
 from .errors import ParameterError
 from .kernels import synapses as K
+from .serialization import Persistable
 
 
-class SynapseStore:
+class SynapseStore(Persistable):
     """Segments and synapses in flat arrays (see :mod:`htmkit.kernels.synapses` for the layout).
 
     Parameters

@@ -199,32 +199,46 @@ def synapse_add(st, seg, p, permanence):
 
 
 @njit(cache=True)
-def compute_activity(st, active_presyn, connected, n_connected, n_potential):
-    """Count, for every segment, active connected synapses (``perm >= connected``) into
-    ``n_connected`` and active potential synapses into ``n_potential``.
-
-    Only the synapses of the active presynaptic indices are visited.
-    """
+def segment_activity(st, active_presyn, connected, n_connected, n_potential, touched):
+    """Count, for every segment fed by an active presynaptic index, its active potential
+    synapses into ``n_potential`` and its active connected synapses (``permanence >=
+    connected``) into ``n_connected``, walking only the reverse-index buckets of the active
+    indices. Both arrays must be zero on entry (for at least the segments reached); the
+    segments reached are listed in ``touched`` (room for every segment). Returns their
+    number."""
     cap = st.presyn.shape[0] // st.seg_nsyn.shape[0]
-    high = st.meta[M_HIGH]
-    for s in range(high):
-        n_connected[s] = 0
-        n_potential[s] = 0
+    inv_cap = 1.0 / cap
     thr = np.float32(connected)
+    # Pass 1 only loads the permanences that pass 2 reads: independent loads that the CPU
+    # overlaps, where pass 2 alone would wait on more of the cache misses in turn.
+    warm = np.float32(0.0)
+    for i in range(active_presyn.shape[0]):
+        p = active_presyn[i]
+        start = st.rev_start[p]
+        for k in range(start, start + st.rev_count[p]):
+            warm += st.perm[st.arena[k]]
+    # Pass 2, branch-free in the loop body.
+    n_touched = np.int64(0)
     for i in range(active_presyn.shape[0]):
         p = active_presyn[i]
         start = st.rev_start[p]
         for k in range(start, start + st.rev_count[p]):
             slot = st.arena[k]
-            seg = slot // cap
+            seg = np.int64((slot + 0.5) * inv_cap)  # == slot // cap, without a division
+            touched[n_touched] = seg                # kept only when seen the first time
+            n_touched += np.int64(n_potential[seg] == 0)
             n_potential[seg] += 1
-            if st.perm[slot] >= thr:
-                n_connected[seg] += 1
+            n_connected[seg] += np.int32(st.perm[slot] >= thr)
+    if warm < np.float32(-1.0):  # never true (permanences are >= 0); keeps pass 1 alive
+        n_touched = np.int64(-1)
+    return n_touched
 
 
 @njit(cache=True)
 def compute_connected(st, active_presyn, connected, n_connected):
-    """Like :func:`compute_activity` but counts connected synapses only (SP overlap)."""
+    """Count, for every segment below the high-water mark, its active connected synapses
+    (``permanence >= connected``) into ``n_connected`` (cleared first); only the synapses of
+    the active presynaptic indices are visited."""
     cap = st.presyn.shape[0] // st.seg_nsyn.shape[0]
     high = st.meta[M_HIGH]
     for s in range(high):
@@ -243,30 +257,34 @@ def compute_connected(st, active_presyn, connected, n_connected):
 def adapt_segment(st, seg, presyn_active, inc, dec, prune_below):
     """BAMI permanence update of one segment: ``+inc`` for synapses from active presynaptic
     indices (``presyn_active`` is a dense boolean mask), ``-dec`` for the others, clipped to
-    [0, 1]. Synapses whose permanence falls below ``prune_below`` are removed (pass a negative
-    value to keep all). Returns the number of synapses removed.
+    [0, 1], in float32 (``inc, dec >= 0``). Synapses whose permanence falls below
+    ``prune_below`` are removed (pass a negative value to keep all). Returns the number of
+    synapses removed.
+
+    The update loop is branch-free (a data-dependent branch per synapse costs a misprediction
+    every few synapses, and this runs for every learning segment); removals follow, from the
+    last synapse back, the last synapse moving into each freed slot.
     """
     cap = st.presyn.shape[0] // st.seg_nsyn.shape[0]
     base = seg * cap
+    n = st.seg_nsyn[seg]
     finc = np.float32(inc)
     fdec = np.float32(dec)
     fprune = np.float32(prune_below)
-    removed = 0
-    for k in range(st.seg_nsyn[seg] - 1, -1, -1):
-        slot = base + k
-        v = st.perm[slot]
-        if presyn_active[st.presyn[slot]]:
-            v = v + finc
-            if v > np.float32(1.0):
-                v = np.float32(1.0)
-        else:
-            v = v - fdec
-            if v < np.float32(0.0):
-                v = np.float32(0.0)
+    zero = np.float32(0.0)
+    one = np.float32(1.0)
+    any_low = False
+    for slot in range(base, base + n):
+        v = st.perm[slot] + (finc if presyn_active[st.presyn[slot]] else -fdec)
+        v = min(max(v, zero), one)
         st.perm[slot] = v
-        if prune_below >= 0.0 and v < fprune:
-            synapse_remove(st, slot)
-            removed += 1
+        any_low |= v < fprune
+    removed = 0
+    if any_low:
+        for k in range(n - 1, -1, -1):
+            if st.perm[base + k] < fprune:
+                synapse_remove(st, base + k)
+                removed += 1
     return removed
 
 

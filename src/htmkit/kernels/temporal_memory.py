@@ -8,8 +8,8 @@ following BAMI's "Temporal Memory Algorithm Details" step by step:
 1. :func:`activate_cells` -- for every active column (in index order):
    :func:`activate_predicted_column` if the column holds predictive cells, else
    :func:`burst_column` (which uses :func:`best_matching_segment` or :func:`least_used_cell`);
-   learning on the chosen segments is :func:`learn_on_segment` = :func:`adapt_segment_fast`
-   (the synapse store's ``adapt_segment``, branch-free) + :func:`grow_synapses`; then
+   learning on the chosen segments is :func:`learn_on_segment` = the synapse store's
+   :func:`~htmkit.kernels.synapses.adapt_segment` + :func:`grow_synapses`; then
    :func:`punish_predicted_column` for every inactive column with matching segments.
 2. :func:`learn_apical` -- apical segments of the winner cells (apical tie-break extension).
 3. :func:`commit_step` -- the new active / winner cells become the "previous" ones.
@@ -18,9 +18,9 @@ following BAMI's "Temporal Memory Algorithm Details" step by step:
    segments and the predictive cells for the next step.
 
 Segment activity is counted only from the synapses of active presynaptic cells, through the
-synapse store's reverse index (:func:`segment_activity`); every per-segment, per-cell and
-per-column scratch array is cleared sparsely from the lists that filled it, so a step costs
-time in proportion to the activity, not to the size of the network.
+synapse store's reverse index (:func:`~htmkit.kernels.synapses.segment_activity`); every
+per-segment, per-cell and per-column scratch array is cleared sparsely from the lists that
+filled it, so a step costs time in proportion to the activity, not to the size of the network.
 
 State layout (:class:`TMState`: views into a few flat buffers -- int32 ``i32``, bool
 ``flags``, int64 ``counts``, the RNG, and the ``(7, segments)`` arrays ``seg`` / ``apseg`` --
@@ -48,6 +48,7 @@ basal/apical segments):
 from __future__ import annotations
 
 from collections import namedtuple
+from typing import Any
 
 import numpy as np
 from numba import njit
@@ -59,7 +60,9 @@ from .synapses import (
     M_FREE,
     M_ITER,
     StoreArrays,
+    adapt_segment,
     arena_needs,
+    segment_activity,
     segment_create,
     segment_destroy,
     synapse_add,
@@ -131,7 +134,8 @@ SEG_FIELDS = ("seg_nconn", "seg_npot", "touched", "active_segs", "matching_segs"
 APSEG_FIELDS = ("ap_nconn", "ap_npot", "ap_touched", "ap_active_segs", "ap_matching_segs",
                 "ap_act_next", "ap_match_next")
 
-TMState = namedtuple(
+_namedtuple: Any = namedtuple  # (mypy cannot read fields built from the lists above)
+TMState = _namedtuple(
     "TMState",
     ["rng", "counts"] + [f for f, _ in I32_FIELDS] + [f for f, _ in BOOL_FIELDS]
     + list(SEG_FIELDS) + list(APSEG_FIELDS),
@@ -165,7 +169,7 @@ def new_buffers(lay: np.ndarray, basal_segments: int, apical_segments: int
     return np.zeros(N_COUNTS, dtype=np.int64), i32, flags, seg, apseg
 
 
-def views(rng, counts, i32, flags, seg, apseg, lay) -> TMState:
+def views(rng, counts, i32, flags, seg, apseg, lay) -> Any:  # a TMState
     """The TMState views of the buffers (Python side; :func:`unpack` is the kernel twin)."""
     n_i32 = len(I32_FIELDS) + 1
     out = [rng, counts]
@@ -185,8 +189,7 @@ def views(rng, counts, i32, flags, seg, apseg, lay) -> TMState:
 # beyond it (arrays a kernel allocates itself are still managed normally).
 
 
-@intrinsic
-def borrow(typingctx, arr):
+def _borrow(typingctx, arr):
     """``arr`` viewed without reference counting (valid while the caller holds ``arr``)."""
     if not isinstance(arr, types.Array):
         return None
@@ -204,6 +207,10 @@ def borrow(typingctx, arr):
         return out._getvalue()
 
     return arr(arr), codegen
+
+
+#: :func:`_borrow` as a numba intrinsic, called from kernels as ``borrow(arr)``
+borrow: Any = intrinsic(_borrow)
 
 
 # unpack() below spells out these counts
@@ -258,40 +265,6 @@ def unpack_config(ip, fp):
 
 
 # ====================================================================== segment activity
-@njit(cache=True)
-def segment_activity(st, active_presyn, connected, n_connected, n_potential, touched):
-    """Count, for every segment fed by an active presynaptic index, its active potential
-    synapses into ``n_potential`` and its active connected synapses (``permanence >=
-    connected``) into ``n_connected``, walking only the reverse-index buckets of the active
-    indices. Both arrays must be zero on entry; the segments reached are listed in
-    ``touched``. Returns their number."""
-    cap = st.presyn.shape[0] // st.seg_nsyn.shape[0]
-    inv_cap = 1.0 / cap
-    # Pass 1 only loads the permanences that pass 2 reads: independent loads that the CPU
-    # overlaps, where pass 2 alone would wait on more of the cache misses in turn.
-    warm = np.float32(0.0)
-    for i in range(active_presyn.shape[0]):
-        p = active_presyn[i]
-        start = st.rev_start[p]
-        for k in range(start, start + st.rev_count[p]):
-            warm += st.perm[st.arena[k]]
-    # Pass 2, branch-free in the loop body.
-    n_touched = 0
-    for i in range(active_presyn.shape[0]):
-        p = active_presyn[i]
-        start = st.rev_start[p]
-        for k in range(start, start + st.rev_count[p]):
-            slot = st.arena[k]
-            seg = np.int64((slot + 0.5) * inv_cap)  # == slot // cap, without a division
-            touched[n_touched] = seg                # kept only when seen the first time
-            n_touched += np.int64(n_potential[seg] == 0)
-            n_potential[seg] += 1
-            n_connected[seg] += np.int32(st.perm[slot] >= connected)
-    if warm < np.float32(-1.0):  # never true (permanences are >= 0); keeps pass 1 alive
-        n_touched = -1
-    return n_touched
-
-
 @njit(cache=True)
 def _link(st, segs, n, divisor, heads, next_seg, groups):
     """Chain ``segs[:n]`` into one list per group ``owner // divisor`` (``heads[g]`` first,
@@ -518,36 +491,12 @@ def create_segment(st, cell, max_segments):
     return segment_create(st, cell)
 
 
-@njit(cache=True)
-def adapt_segment_fast(st, seg, presyn_active, inc, dec, prune_below):
-    """The BAMI permanence update of :func:`htmkit.kernels.synapses.adapt_segment` (``+inc``
-    on synapses from active presynaptic indices, ``-dec`` on the others, clipped to [0, 1];
-    synapses left below ``prune_below`` removed), with identical results, for ``inc, dec >=
-    0``. The update loop is branch-free: a data-dependent branch per synapse costs a
-    misprediction every few synapses, and this runs for every learning segment."""
-    cap = st.presyn.shape[0] // st.seg_nsyn.shape[0]
-    base = seg * cap
-    n = st.seg_nsyn[seg]
-    zero = np.float32(0.0)
-    one = np.float32(1.0)
-    any_low = False
-    for slot in range(base, base + n):
-        v = st.perm[slot] + (inc if presyn_active[st.presyn[slot]] else -dec)
-        v = min(max(v, zero), one)
-        st.perm[slot] = v
-        any_low |= v < prune_below
-    if any_low:  # same removal order as adapt_segment: backwards, the last synapse moving in
-        for k in range(n - 1, -1, -1):
-            if st.perm[base + k] < prune_below:
-                synapse_remove(st, base + k)
-
-
 @njit(cache=True, inline="always")
 def learn_on_segment(st, seg, n_active_potential, active_mask, candidates, n_candidates,
                      cand_pos, ts, cfg):
     """Reinforce ``seg`` (``+inc`` active / ``-dec`` inactive presynaptic, BAMI) and grow
     ``max_new_synapse_count - n_active_potential`` synapses to previous winners."""
-    adapt_segment_fast(st, seg, active_mask, cfg.permanence_increment,
+    adapt_segment(st, seg, active_mask, cfg.permanence_increment,
                        cfg.permanence_decrement, cfg.prune_below)
     st.seg_last_used[seg] = st.meta[M_ITER]
     grow_synapses(st, seg, cfg.max_new_synapse_count - n_active_potential, candidates,
