@@ -56,6 +56,7 @@ from ..params import (
 from ..sdr import SDR
 from ..serialization import Persistable
 from ..spatial_pooler import SpatialPooler
+from .transforms import check_images, translate
 
 __all__ = [
     "EyeParams",
@@ -139,8 +140,6 @@ def fixate(binary: np.ndarray) -> np.ndarray:
     safe = np.maximum(mass, 1.0)
     dy = np.where(mass > 0, np.rint((H - 1) / 2.0 - ys / safe), 0).astype(np.int64)
     dx = np.where(mass > 0, np.rint((W - 1) / 2.0 - xs / safe), 0).astype(np.int64)
-    from .transforms import translate
-
     return translate(binary, np.stack([dy, dx], axis=1))
 
 
@@ -731,7 +730,7 @@ class VisionHierarchy(Persistable):
     def learn_unsupervised(self, images: np.ndarray) -> VisionHierarchy:
         """Level by level: SP1 on every view, then SP2 on pooled level 1, then the TM."""
         p = self.params
-        imgs = np.asarray(images)
+        imgs = check_images(images)
         n = len(imgs) if p.n_learn == 0 else min(p.n_learn, len(imgs))
         views = self.views(imgs[:n])
         t0 = time.perf_counter()
