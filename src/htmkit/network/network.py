@@ -232,12 +232,37 @@ def _compose(links: Sequence[Link], source_shapes: Sequence[Shape], where: str,
 
 
 # ============================================================================ network
+#: How :meth:`Network.run` reads one link's value: (delayed?, source, output name).
+_Read = tuple[bool, str, str]
+
+
 @dataclass
 class _Plan:
     order: list[str]
     levels: dict[str, int]
     ports: dict[str, list[_PortPlan]]
     delayed: list[tuple[str, str]]          # (source, output name) read with delay 1
+    # precompiled for Network.run
+    sensors: list[tuple[str, Any]]          # regions taking a value
+    needs_value: list[str]                  # sensors that must be given one
+    # per region in order: (name, compute, [(port, shape, mode, reads, data)]) with mode
+    # 0: pass one link through, 1: concatenate with flat offsets, 2: index maps
+    steps: list[tuple[str, Any, list[tuple[str, Shape, int, list[_Read], list[Any]]]]]
+
+
+def _flat_offsets(pp: _PortPlan, source_shapes: Sequence[Shape]) -> list[int] | None:
+    """Offsets when the port is a plain concatenation of its uncropped, untiled links in
+    order (each source's flat indices shifted by the sizes before it), else ``None``."""
+    if any(lk.crop is not None or lk.tile is not None for lk in pp.links):
+        return None
+    shapes = [tuple(s) for s in source_shapes]
+    if len(shapes) < 2 or any(len(s) != 1 for s in shapes):
+        return None
+    out, start = [], 0
+    for s in shapes:
+        out.append(start)
+        start += int(s[0])
+    return out
 
 
 def _output_shapes(region: Any) -> dict[str, Shape]:
@@ -499,7 +524,25 @@ class Network(Persistable):
             key = (lk.source, lk.output or "output")
             if lk.delay and key not in delayed:
                 delayed.append(key)
-        self._plan = _Plan(order, levels, port_plans, delayed)
+        sensors = [(nm, r) for nm, r in self._regions.items() if hasattr(r, "set_value")]
+        needs = [nm for nm, r in self._regions.items() if getattr(r, "needs_value", False)]
+        steps = []
+        for nm in order:
+            region = self._regions[nm]
+            compute = getattr(region, "compute_trusted", None) or region.compute
+            specs = []
+            for pp in port_plans[nm]:
+                reads = [(bool(lk.delay), lk.source, lk.output or "output") for lk in pp.links]
+                if pp.identity:
+                    specs.append((pp.port, pp.shape, 0, reads, []))
+                    continue
+                offsets = _flat_offsets(pp, [self._source_shape(lk) for lk in pp.links])
+                if offsets is not None:
+                    specs.append((pp.port, pp.shape, 1, reads, offsets))
+                else:
+                    specs.append((pp.port, pp.shape, 2, reads, list(pp.maps)))
+            steps.append((nm, compute, specs))
+        self._plan = _Plan(order, levels, port_plans, delayed, sensors, needs, steps)
         for key in delayed:
             shape = self._source_shape(Link(key[0], "", output=key[1]))
             old = self._delayed.get(key)
@@ -522,67 +565,79 @@ class Network(Persistable):
         learn : bool
             Passed to every region.
         """
-        plan = self._compile()
-        values = dict(inputs or {})
+        plan = self._plan or self._compile()
+        values = inputs or {}
+        regions = self._regions
         for nm in values:
-            if nm not in self._regions:
+            if nm not in regions:
                 raise InputError(f"run: no region named {nm!r} to take a value")
-            if not hasattr(self._regions[nm], "set_value"):
-                raise InputError(f"run: region {nm!r} ({_type_name(self._regions[nm])}) is not "
+            if not hasattr(regions[nm], "set_value"):
+                raise InputError(f"run: region {nm!r} ({_type_name(regions[nm])}) is not "
                                  "a sensor and takes no value")
-        for nm, region in self._regions.items():
-            if getattr(region, "needs_value", False) and nm not in values:
+        for nm in plan.needs_value:
+            if nm not in values:
                 raise InputError(f"run: no value given for sensor {nm!r}")
-        for nm, region in self._regions.items():  # all values first: a bad one changes nothing
-            if hasattr(region, "set_value"):
-                region.set_value(values.get(nm))
+        for nm, region in plan.sensors:  # all values first: a bad one changes nothing
+            region.set_value(values.get(nm))
         now: dict[str, SDR] = {}
-        named: dict[str, dict[str, SDR]] = {}
+        named: dict[tuple[str, str], SDR] = {}
+        delayed_values = self._delayed
 
-        def value_of(lk: Link) -> SDR:
-            key = lk.output or "output"
-            if lk.delay:
-                return self._delayed[(lk.source, key)]
+        def read(delayed: bool, src: str, key: str) -> SDR:
+            if delayed:
+                return delayed_values[(src, key)]
             if key == "output":
-                return now[lk.source]
-            if lk.source not in named:
-                named[lk.source] = dict(self._regions[lk.source].outputs)
-            return named[lk.source][key]
+                return now[src]
+            sdr = named.get((src, key))
+            if sdr is None:
+                sdr = named[(src, key)] = self._named_output(src, key)
+            return sdr
 
-        for nm in plan.order:
-            region = self._regions[nm]
+        for nm, compute, specs in plan.steps:
             port_inputs: dict[str, SDR] = {}
-            for pp in plan.ports[nm]:
-                if pp.identity:
-                    sdr = value_of(pp.links[0])
-                    port_inputs[pp.port] = sdr if sdr.shape == pp.shape else sdr.reshape(
-                        pp.shape)
-                    continue
-                parts = []
-                for lk, m in zip(pp.links, pp.maps, strict=True):
-                    idx = value_of(lk).indices
-                    if m is None:
-                        parts.append(idx.astype(np.int64))
+            for port, shape, mode, reads, data in specs:
+                if mode == 0:
+                    delayed, src, key = reads[0]
+                    if not delayed and key == "output":
+                        sdr = now[src]
                     else:
-                        mapped = m[idx]
-                        parts.append(mapped[mapped >= 0])
-                idx = np.sort(np.concatenate(parts)) if parts else np.zeros(0, np.int64)
-                port_inputs[pp.port] = SDR._trusted(pp.shape, idx)
-            out = region.compute(port_inputs, learn)
+                        sdr = read(delayed, src, key)
+                    port_inputs[port] = sdr if sdr._shape == shape else SDR._trusted(
+                        shape, sdr._indices)
+                    continue
+                if mode == 1:
+                    parts = [read(*r)._indices.astype(np.int64) + off
+                             for r, off in zip(reads, data, strict=True)]
+                    idx = np.concatenate(parts)
+                else:
+                    parts = []
+                    for r, m in zip(reads, data, strict=True):
+                        src_idx = read(*r)._indices
+                        if m is None:
+                            parts.append(src_idx.astype(np.int64))
+                        else:
+                            mapped = m[src_idx]
+                            parts.append(mapped[mapped >= 0])
+                    idx = np.sort(np.concatenate(parts)) if parts else np.zeros(0, np.int64)
+                port_inputs[port] = SDR._trusted(shape, idx)
+            out = compute(port_inputs, learn)
             if not isinstance(out, SDR):
                 raise TypeError(f"region {nm!r} returned {type(out).__name__}, not an SDR")
             now[nm] = out
         for key in plan.delayed:
             src, name = key
-            if name == "output":
-                self._delayed[key] = now[src]
-            else:
-                if src not in named:
-                    named[src] = dict(self._regions[src].outputs)
-                self._delayed[key] = named[src][name]
+            delayed_values[key] = now[src] if name == "output" else read(False, src, name)
         self._outputs = now
         self._step += 1
         return dict(now)
+
+    def _named_output(self, source: str, name: str) -> SDR:
+        """A named output of a region for the current step."""
+        region = self._regions[source]
+        getter = getattr(region, "named_output", None)
+        if getter is not None:
+            return getter(name)
+        return region.outputs[name]
 
     def reset(self) -> None:
         """Reset every region (sequence boundary) and clear the delayed link values."""

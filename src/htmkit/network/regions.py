@@ -205,6 +205,12 @@ class RegionBase(Persistable):
         self._output = self._compute(fitted, bool(learn))
         return self._output
 
+    def compute_trusted(self, inputs: dict[str, SDR], learn: bool) -> SDR:
+        """:meth:`compute` without the port checks: the :class:`~htmkit.network.Network`
+        calls this with inputs it has already shaped to :attr:`input_shapes`."""
+        self._output = out = self._compute(inputs, learn)
+        return out
+
     def _compute(self, inputs: dict[str, SDR], learn: bool) -> SDR:  # pragma: no cover
         raise NotImplementedError
 
@@ -357,12 +363,20 @@ class EncoderSensor(RegionBase):
     type_name = "Encoder"
     needs_value = True
 
-    def __init__(self, encoder: Any):
+    def __init__(self, encoder: Any, *, field: str | None = None):
         if not hasattr(encoder, "encode") or not hasattr(encoder, "dimensions"):
             raise TypeError(f"EncoderSensor needs an Encoder, got {type(encoder).__name__}")
+        if field is not None and not isinstance(field, str):
+            raise ParameterError(f"Encoder region field must be a string, got {field!r}")
         self._core = encoder
+        self._field = field
         self._value: Any = None
         self._init_output()
+
+    @property
+    def field(self) -> str | None:
+        """Name of the record field this sensor encodes (prefixes its encoding errors)."""
+        return self._field
 
     @property
     def output_shape(self) -> Shape:
@@ -372,10 +386,19 @@ class EncoderSensor(RegionBase):
         self._value = value
 
     def _compute(self, inputs: dict[str, SDR], learn: bool) -> SDR:
-        return self._core.encode(self._value)
+        if self._field is None:
+            return self._core.encode(self._value)
+        try:
+            return self._core.encode(self._value)
+        except (TypeError, InputError) as exc:
+            raise type(exc)(f"{self._field}: {exc}") from None
 
     def describe(self) -> str:
-        return f"Encoder {type(self._core).__name__}"
+        field = "" if self._field is None else f" ({self._field})"
+        return f"Encoder {type(self._core).__name__}{field}"
+
+    def _options(self) -> dict[str, Any]:
+        return {} if self._field is None else {"field": self._field}
 
     def to_config(self) -> dict[str, Any]:
         enc = self._core
@@ -386,13 +409,16 @@ class EncoderSensor(RegionBase):
             raise NotImplementedError(
                 f"a {type(enc).__name__} cannot be written to a config; build it in code"
             )
-        return {"type": self.type_name, "encoder": type(enc).__name__,
-                "params": params_to_dict(enc.params)}
+        cfg = {"type": self.type_name, "encoder": type(enc).__name__,
+               "params": params_to_dict(enc.params)}
+        if self._field is not None:
+            cfg["field"] = self._field
+        return cfg
 
     @classmethod
     def from_config(cls, cfg: Mapping[str, Any], input_shapes: Mapping[str, Shape]
                     ) -> EncoderSensor:
-        _check_cfg_keys(cfg, {"encoder", "params"}, "Encoder")
+        _check_cfg_keys(cfg, {"encoder", "params", "field"}, "Encoder")
         from ..encoders.base import encoder_class
 
         name = cfg.get("encoder")
@@ -401,7 +427,8 @@ class EncoderSensor(RegionBase):
         enc_cls = encoder_class(name)
         if enc_cls.params_class is None:  # pragma: no cover - all encoders have params
             raise ParameterError(f"{name} cannot be built from a config")
-        return cls(enc_cls(_dataclass_from(enc_cls.params_class, _params_dict(cfg))))
+        return cls(enc_cls(_dataclass_from(enc_cls.params_class, _params_dict(cfg))),
+                   field=cfg.get("field"))
 
     @classmethod
     def config_output_shapes(cls, cfg: Mapping[str, Any], ff_shape: Shape | None
@@ -415,7 +442,8 @@ class EncoderSensor(RegionBase):
     def _from_core_state(cls, core: Any, options: dict[str, Any]) -> EncoderSensor:
         from ..encoders.base import encoder_class
 
-        return cls(encoder_class(core["encoder"]).from_state(core["state"]))
+        return cls(encoder_class(core["encoder"]).from_state(core["state"]),
+                   field=options.get("field"))
 
 
 # ============================================================================ algorithms
@@ -489,7 +517,10 @@ class SpatialPoolerRegion(RegionBase):
 
 #: Outputs a :class:`TemporalMemoryRegion` offers (links pick one with ``output=``).
 TM_OUTPUTS = ("active_cells", "predicted_active_cells", "winner_cells", "predictive_cells",
-              "columns")
+              "columns", "unpredicted_columns")
+
+#: The outputs of :data:`TM_OUTPUTS` shaped like the columns (the others are cells).
+_COLUMN_OUTPUTS = ("columns", "unpredicted_columns")
 
 
 class TemporalMemoryRegion(RegionBase):
@@ -505,7 +536,9 @@ class TemporalMemoryRegion(RegionBase):
     tm : TemporalMemory or TemporalMemoryParams, optional
         Or pass the TM's keyword parameters.
     output : str
-        The main output: one of :data:`TM_OUTPUTS` (``"columns"``: the active columns).
+        The main output: one of :data:`TM_OUTPUTS` (``"columns"``: the active columns;
+        ``"unpredicted_columns"``: the active columns that were not predicted, the ones the
+        TM's raw anomaly counts).
     """
 
     type_name = "TemporalMemory"
@@ -526,6 +559,8 @@ class TemporalMemoryRegion(RegionBase):
         p = tm.params
         self._col_shape = tuple(p.column_dimensions)
         self._cell_shape = (*self._col_shape, int(p.cells_per_column))
+        self._cells_per_column = int(p.cells_per_column)
+        self._columns: np.ndarray | None = None  # active columns of the last step
         self._init_output()
 
     @property
@@ -544,26 +579,44 @@ class TemporalMemoryRegion(RegionBase):
 
     @property
     def output_shape(self) -> Shape:
-        return self._col_shape if self._output_name == "columns" else self._cell_shape
+        return self._col_shape if self._output_name in _COLUMN_OUTPUTS else self._cell_shape
 
     @property
     def output_shapes(self) -> dict[str, Shape]:
-        shapes = {name: self._cell_shape for name in TM_OUTPUTS}
-        shapes["columns"] = self._col_shape
+        shapes = {name: (self._col_shape if name in _COLUMN_OUTPUTS else self._cell_shape)
+                  for name in self.output_names}
         shapes["output"] = self.output_shape
         return shapes
 
+    #: The named outputs this region offers.
+    output_names: ClassVar[tuple[str, ...]] = TM_OUTPUTS
+
+    def _active_columns(self) -> np.ndarray:
+        if self._columns is None:
+            self._columns = np.unique(self._core.active_cells.indices // self._cells_per_column)
+        return self._columns
+
+    def _predicted_columns(self) -> np.ndarray:
+        """Columns of the last step's active cells that had been predicted."""
+        return self._core.predicted_active_cells.indices // self._cells_per_column
+
     def named_output(self, name: str) -> SDR:
-        """One of :data:`TM_OUTPUTS` for the last step."""
-        tm = self._core
+        """One of :attr:`output_names` for the last step."""
+        if name == "active_cells":
+            return SDR._trusted(self._cell_shape, self._core.active_cells.indices)
         if name == "columns":
-            cols = np.unique(tm.active_cells.indices // int(tm.params.cells_per_column))
-            return SDR._trusted(self._col_shape, cols)
-        return getattr(tm, name).reshape(self._cell_shape)
+            return SDR._trusted(self._col_shape, self._active_columns())
+        if name == "unpredicted_columns":
+            unpredicted = np.setdiff1d(self._active_columns(), self._predicted_columns())
+            return SDR._trusted(self._col_shape, unpredicted.astype(np.int64, copy=False))
+        if name not in self.output_names:
+            raise KeyError(f"{self.type_name} region has no output {name!r} "
+                           f"(outputs: {list(self.output_names)})")
+        return SDR._trusted(self._cell_shape, getattr(self._core, name).indices)
 
     @property
     def outputs(self) -> dict[str, SDR]:
-        out = {name: self.named_output(name) for name in TM_OUTPUTS}
+        out = {name: self.named_output(name) for name in self.output_names}
         out["output"] = out[self._output_name]
         return out
 
@@ -577,13 +630,16 @@ class TemporalMemoryRegion(RegionBase):
             ff = _as_input(None, self._col_shape)
         basal = inputs.get("basal")
         apical = inputs.get("apical")
-        self._core.compute(ff.flatten(), learn,
+        flat = ff if len(ff.shape) == 1 else ff.flatten()
+        self._columns = flat.indices
+        self._core.compute(flat, learn,
                            external_basal=None if basal is None else basal.flatten(),
                            external_apical=None if apical is None else apical.flatten())
         return self.named_output(self._output_name)
 
     def reset(self) -> None:
         self._core.reset()
+        self._columns = None
         self._init_output()
 
     def describe(self) -> str:
