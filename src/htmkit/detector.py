@@ -182,9 +182,10 @@ class AnomalyDetector(Persistable):
             suppression = (level, recs, factor)
         if (min_value is None) != (max_value is None):
             raise ParameterError("give both min_value and max_value, or neither")
-        if min_value is not None and not float(min_value) <= float(max_value):
+        if (min_value is not None and max_value is not None
+                and not float(min_value) <= float(max_value)):
             raise ParameterError(f"min_value {min_value} is above max_value {max_value}")
-        self.settings = {
+        self.settings: dict[str, Any] = {
             "probationary_period": int(probationary_period),
             "seed": int(seed),
             "spatial_tolerance": None if spatial_tolerance is None else float(spatial_tolerance),
@@ -202,7 +203,7 @@ class AnomalyDetector(Persistable):
         self.members: list[Any] = []  # the ensemble's other models
         self._held: list[tuple[Any, float]] = []
         self.records = 0
-        if min_value is not None:
+        if min_value is not None and max_value is not None:
             self._build(float(min_value), float(max_value))
 
     @classmethod

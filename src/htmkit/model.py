@@ -54,7 +54,7 @@ __all__ = ["DEFAULT_CONFIG", "HTMModel", "ModelResult", "load_config", "merge_co
 TM_IMPLEMENTATIONS = ("temporal_memory", "backtracking")
 
 
-def tm_class(implementation: Any) -> type:
+def tm_class(implementation: Any) -> Any:
     """The Temporal Memory class of a ``tm.implementation`` value."""
     if implementation == "temporal_memory":
         from .temporal_memory import TemporalMemory

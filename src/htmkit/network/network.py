@@ -160,7 +160,7 @@ def _compose(links: Sequence[Link], source_shapes: Sequence[Shape], where: str,
         assert tile is not None
         if any(lk.tile != tile for lk in links):
             raise NetworkError(f"{where}: links disagree on tile "
-                               f"({sorted({lk.tile for lk in links})})")
+                               f"({sorted({lk.tile or () for lk in links})})")
         m = len(tile)
         cells = int(np.prod(tile))
         if n != cells:
@@ -258,7 +258,8 @@ def _flat_offsets(pp: _PortPlan, source_shapes: Sequence[Shape]) -> list[int] | 
     shapes = [tuple(s) for s in source_shapes]
     if len(shapes) < 2 or any(len(s) != 1 for s in shapes):
         return None
-    out, start = [], 0
+    out: list[int] = []
+    start = 0
     for s in shapes:
         out.append(start)
         start += int(s[0])
@@ -369,7 +370,8 @@ class Network(Persistable):
             crop_t = tuple((int(a), int(b)) for a, b in crop_t)
         if source == target and int(delay) == 0:
             raise NetworkError(f"{where}: a region cannot feed itself without delay=1")
-        lk = Link(source, target, kind, output, tile_t, pos_t, crop_t, int(delay))
+        lk = Link(source, target, kind, output, tile_t, pos_t,
+                  crop_t, int(delay))  # type: ignore[arg-type]
         self._links.append(lk)
         self._invalidate()
         return lk
@@ -517,20 +519,21 @@ class Network(Persistable):
                                    f"its {', '.join(repr(m) for m in missing)} input")
         levels: dict[str, int] = {}
         for nm in order:
-            srcs = [levels[lk.source] for lk in self._links if lk.target == nm and lk.delay == 0]
-            levels[nm] = 1 + max(srcs) if srcs else 0
-        delayed = []
+            feeding = [levels[lk.source] for lk in self._links
+                       if lk.target == nm and lk.delay == 0]
+            levels[nm] = 1 + max(feeding) if feeding else 0
+        delayed: list[tuple[str, str]] = []
         for lk in self._links:
             key = (lk.source, lk.output or "output")
             if lk.delay and key not in delayed:
                 delayed.append(key)
         sensors = [(nm, r) for nm, r in self._regions.items() if hasattr(r, "set_value")]
         needs = [nm for nm, r in self._regions.items() if getattr(r, "needs_value", False)]
-        steps = []
+        steps: list[tuple[str, Any, list[Any]]] = []
         for nm in order:
             region = self._regions[nm]
             compute = getattr(region, "compute_trusted", None) or region.compute
-            specs = []
+            specs: list[tuple[str, Shape, int, list[_Read], list[Any]]] = []
             for pp in port_plans[nm]:
                 reads = [(bool(lk.delay), lk.source, lk.output or "output") for lk in pp.links]
                 if pp.identity:
@@ -624,9 +627,9 @@ class Network(Persistable):
             if not isinstance(out, SDR):
                 raise TypeError(f"region {nm!r} returned {type(out).__name__}, not an SDR")
             now[nm] = out
-        for key in plan.delayed:
-            src, name = key
-            delayed_values[key] = now[src] if name == "output" else read(False, src, name)
+        for dkey in plan.delayed:
+            dsrc, dname = dkey
+            delayed_values[dkey] = now[dsrc] if dname == "output" else read(False, dsrc, dname)
         self._outputs = now
         self._step += 1
         return dict(now)

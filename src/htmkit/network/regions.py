@@ -104,7 +104,7 @@ def register_region_type(name: str, cls: type) -> type:
     return cls
 
 
-def region_type(name: str) -> type:
+def region_type(name: str) -> Any:
     """The region class registered as ``name`` (``KeyError`` naming the known types)."""
     try:
         return REGION_TYPES[name]
@@ -424,7 +424,7 @@ class EncoderSensor(RegionBase):
         name = cfg.get("encoder")
         if not isinstance(name, str):
             raise ParameterError("an Encoder region needs 'encoder: <EncoderClassName>'")
-        enc_cls = encoder_class(name)
+        enc_cls: Any = encoder_class(name)
         if enc_cls.params_class is None:  # pragma: no cover - all encoders have params
             raise ParameterError(f"{name} cannot be built from a config")
         return cls(enc_cls(_dataclass_from(enc_cls.params_class, _params_dict(cfg))),
