@@ -19,6 +19,12 @@ refractory period follows each alarm (:data:`DEFAULT_SUPPRESSION`). Pass
 settings are given as arguments. ``ensemble=k`` runs ``k`` models and feeds the median of their
 raw anomaly scores to one likelihood.
 
+The detector runs its model's :class:`~htmkit.network.Network` (``detector.network``); the
+spatial check and the refractory period are options of its ``likelihood`` region, so their state
+is saved with the network. What stays here is the layer above: holding the first records to
+derive the value range, and the ensemble's other models, whose raw anomalies join the
+likelihood region's input.
+
 Defaults chosen in docs/experiments/detector-defaults.md and the detector-* pages beside it.
 """
 

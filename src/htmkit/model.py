@@ -27,6 +27,14 @@ does this from a sample of values, or pass ``minimum``/``maximum`` in ``value.en
 :class:`~htmkit.backtracking_tm.BacktrackingTemporalMemory`; its NAB parameters are
 :data:`htmkit.backtracking_tm.NAB_PARAMS`). The other ``tm`` keys are that class's parameters.
 
+The model is a :class:`~htmkit.network.Network` (``model.network``; ``print`` it): encoder
+regions ``value`` and ``timestamp`` -> ``sp`` -> ``tm`` -> ``predictor``
+(:class:`~htmkit.network.ScalarPredictorRegion`), and ``likelihood``
+(:class:`~htmkit.network.AnomalyLikelihoodRegion`) fed the SP's active columns and the TM's
+unpredicted columns. ``model.sp``, ``model.tm``, ``model.predictor``, ``model.likelihood`` and
+the encoders are the algorithms inside those regions. Files saved before the model ran as a
+network load too (:meth:`HTMModel.from_state` converts them).
+
 A missing value (``None`` or NaN) is encoded as an empty SDR: the model still steps (the time
 encoding and the sequence context go on), the predictor does not learn from it, and its
 prediction fields are NaN.
