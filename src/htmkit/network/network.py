@@ -244,6 +244,7 @@ class _Plan:
     delayed: list[tuple[str, str]]          # (source, output name) read with delay 1
     # precompiled for Network.run
     sensors: list[tuple[str, Any]]          # regions taking a value
+    sensor_names: frozenset[str]
     needs_value: list[str]                  # sensors that must be given one
     # per region in order: (name, compute, [(port, shape, mode, reads, data)]) with mode
     # 0: pass one link through, 1: concatenate with flat offsets, 2: index maps
@@ -545,7 +546,8 @@ class Network(Persistable):
                 else:
                     specs.append((pp.port, pp.shape, 2, reads, list(pp.maps)))
             steps.append((nm, compute, specs))
-        self._plan = _Plan(order, levels, port_plans, delayed, sensors, needs, steps)
+        self._plan = _Plan(order, levels, port_plans, delayed, sensors,
+                           frozenset(nm for nm, _ in sensors), needs, steps)
         for key in delayed:
             shape = self._source_shape(Link(key[0], "", output=key[1]))
             old = self._delayed.get(key)
@@ -571,10 +573,11 @@ class Network(Persistable):
         plan = self._plan or self._compile()
         values = inputs or {}
         regions = self._regions
+        sensor_names = plan.sensor_names
         for nm in values:
-            if nm not in regions:
-                raise InputError(f"run: no region named {nm!r} to take a value")
-            if not hasattr(regions[nm], "set_value"):
+            if nm not in sensor_names:
+                if nm not in regions:
+                    raise InputError(f"run: no region named {nm!r} to take a value")
                 raise InputError(f"run: region {nm!r} ({_type_name(regions[nm])}) is not "
                                  "a sensor and takes no value")
         for nm in plan.needs_value:

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import math
 from collections.abc import Mapping
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
@@ -129,6 +130,22 @@ def _lazy(module: str, name: str) -> Any:
         return getattr(importlib.import_module(module), name)
     except (ImportError, AttributeError) as exc:  # pragma: no cover - while cores land
         raise ImportError(f"{module}.{name} is not available yet ({exc})") from None
+
+
+def _sdr_view(shape: Shape, indices: np.ndarray) -> SDR:
+    """An SDR of ``shape`` over ``indices`` (sorted, unique, in range) without copying them
+    when they already have the SDR's index dtype; the array must not change afterwards."""
+    obj = SDR.__new__(SDR)
+    size = math.prod(shape)
+    dtype = np.int32 if size < 2**31 else np.int64
+    if indices.dtype != dtype or indices.flags.writeable:
+        indices = np.array(indices, dtype=dtype, copy=True)
+        indices.flags.writeable = False
+    obj._shape = shape
+    obj._size = size
+    obj._indices = indices
+    obj._hash = None
+    return obj
 
 
 def _as_input(sdr: SDR | None, shape: Shape) -> SDR:
@@ -561,6 +578,7 @@ class TemporalMemoryRegion(RegionBase):
         self._cell_shape = (*self._col_shape, int(p.cells_per_column))
         self._cells_per_column = int(p.cells_per_column)
         self._columns: np.ndarray | None = None  # active columns of the last step
+        self._mark = np.zeros(int(np.prod(self._col_shape)), dtype=bool)
         self._init_output()
 
     @property
@@ -603,16 +621,22 @@ class TemporalMemoryRegion(RegionBase):
     def named_output(self, name: str) -> SDR:
         """One of :attr:`output_names` for the last step."""
         if name == "active_cells":
-            return SDR._trusted(self._cell_shape, self._core.active_cells.indices)
+            return _sdr_view(self._cell_shape, self._core.active_cells.indices)
         if name == "columns":
-            return SDR._trusted(self._col_shape, self._active_columns())
+            return _sdr_view(self._col_shape, self._active_columns())
         if name == "unpredicted_columns":
-            unpredicted = np.setdiff1d(self._active_columns(), self._predicted_columns())
-            return SDR._trusted(self._col_shape, unpredicted.astype(np.int64, copy=False))
+            active = self._active_columns()
+            predicted = self._predicted_columns()
+            mark = self._mark
+            mark[predicted] = True
+            unpredicted = active[~mark[active]]
+            mark[predicted] = False
+            unpredicted.flags.writeable = False
+            return _sdr_view(self._col_shape, unpredicted)
         if name not in self.output_names:
             raise KeyError(f"{self.type_name} region has no output {name!r} "
                            f"(outputs: {list(self.output_names)})")
-        return SDR._trusted(self._cell_shape, getattr(self._core, name).indices)
+        return _sdr_view(self._cell_shape, getattr(self._core, name).indices)
 
     @property
     def outputs(self) -> dict[str, SDR]:

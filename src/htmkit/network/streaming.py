@@ -51,6 +51,8 @@ __all__ = ["BacktrackingTMRegion", "ScalarPredictorRegion", "AnomalyLikelihoodRe
            "BACKTRACKING_TM_OUTPUTS"]
 
 _EMPTY = np.zeros(0, dtype=np.int64)
+_ALARM = SDR._trusted((1,), np.array([0]))
+_NO_ALARM = SDR._trusted((1,), _EMPTY)
 
 #: Outputs a :class:`BacktrackingTMRegion` offers.
 BACKTRACKING_TM_OUTPUTS = ("active_cells", "predictive_cells", "columns",
@@ -95,6 +97,7 @@ class BacktrackingTMRegion(TemporalMemoryRegion):
         self._cell_shape = (*self._col_shape, int(p.cells_per_column))
         self._cells_per_column = int(p.cells_per_column)
         self._columns: np.ndarray | None = None
+        self._mark = np.zeros(int(np.prod(self._col_shape)), dtype=bool)
         self._prior: np.ndarray = _EMPTY  # columns predicted before the last step
         self._init_output()
 
@@ -233,6 +236,7 @@ class ScalarPredictorRegion(RegionBase):
             raise ParameterError(f"input_shape {self._input_shape} does not match the "
                                  f"predictor's input_size {size}")
         self._steps = tuple(predictor.steps)
+        self._outputs_by_bits: dict[tuple[int, ...], SDR] = {}
         self._value: Any = None
         self._predictions: dict[int, Any] = {}
         self._init_output()
@@ -268,9 +272,13 @@ class ScalarPredictorRegion(RegionBase):
             pred.learn(pattern, self._value)
         self._value = None
         self._predictions = preds = pred.infer(pattern)
-        on = [i for i, k in enumerate(self._steps)
-              if k in preds and math.isfinite(preds[k].value)]
-        return SDR._trusted(self.output_shape, np.asarray(on, dtype=np.int64))
+        on = tuple(i for i, k in enumerate(self._steps)
+                   if k in preds and math.isfinite(preds[k].value))
+        out = self._outputs_by_bits.get(on)
+        if out is None:
+            out = self._outputs_by_bits[on] = SDR._trusted(self.output_shape,
+                                                           np.asarray(on, dtype=np.int64))
+        return out
 
     def reset(self) -> None:
         self._core.reset()
@@ -466,8 +474,7 @@ class AnomalyLikelihoodRegion(RegionBase):
 
         self.log_likelihood = log = float(compute_log_likelihood(likelihood))
         self.score = score = self._refractory(float(min(max(log, 0.0), 1.0)), spatial)
-        idx = [0] if score >= self._alarm_level else []
-        return SDR._trusted((1,), np.asarray(idx, dtype=np.int64))
+        return _ALARM if score >= self._alarm_level else _NO_ALARM
 
     def _spatial(self, value: Any) -> bool:
         if self._tolerance is None or value is None:
