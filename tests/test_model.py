@@ -208,3 +208,19 @@ def test_reset_resets_the_network_regions():
     m.reset()
     assert m.tm.active_cells.indices.size == 0
     assert m.run(_records(1)[0]).anomaly_score == 1.0
+
+
+def test_model_network_config_builds_the_same_model():
+    from htmkit.network import Network
+
+    m = HTMModel.for_data([0, 100], SMALL)
+    net = Network.from_config(m.network.to_config())
+    assert net.order == m.network.order
+    for rec in _records(80):
+        r = m.run(rec)
+        v = rec["value"]
+        net.run({"value": v, "timestamp": rec["timestamp"], "predictor": v,
+                 "likelihood": {"value": v, "timestamp": rec["timestamp"]}})
+        assert net["likelihood"].raw_anomaly == r.anomaly_score
+        assert net["likelihood"].likelihood == r.anomaly_likelihood
+        assert {k: p.value for k, p in net["predictor"].predictions.items()} == r.predictions

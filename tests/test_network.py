@@ -89,7 +89,8 @@ def test_adapters_satisfy_region_protocol():
     assert isinstance(SDRSensor((4,)), Region)
     assert isinstance(Echo((4,)), Region)
     for name in ("SDRSensor", "Encoder", "SpatialPooler", "TemporalMemory", "TemporalPooler",
-                 "Classifier", "TestEcho"):
+                 "Classifier", "TestEcho", "BacktrackingTemporalMemory", "ScalarPredictor",
+                 "AnomalyLikelihood"):
         assert name in REGION_TYPES
 
 
