@@ -452,7 +452,7 @@ class AnomalyLikelihoodRegion(RegionBase):
         self._value = None
         others = None
         timestamp = None
-        if isinstance(record, Mapping):
+        if type(record) is dict or isinstance(record, Mapping):
             value = record.get("value")
             timestamp = record.get("timestamp")
             others = record.get("ensemble_raw")
