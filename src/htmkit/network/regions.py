@@ -756,7 +756,8 @@ class TemporalPoolerRegion(RegionBase):
         ff = inputs.get("feedforward")
         if ff is None:
             ff = _as_input(None, self.input_shapes["feedforward"])
-        return self._core.compute(ff, inputs.get("predicted"), learn=learn)
+        return self._core.compute(ff, predicted_active_cells=inputs.get("predicted"),
+                                  learn=learn)
 
     def reset(self) -> None:
         self._core.reset()
