@@ -698,8 +698,9 @@ class Network(Persistable):
 
         Region types: ``SDRSensor`` (params ``shape``), ``Encoder`` (``encoder: <class>``,
         params of that encoder), ``SpatialPooler``, ``TemporalMemory`` (option ``output``),
-        ``TemporalPooler``, ``Classifier`` (params ``max_classes``, ``steps``, ``alpha``) and
-        any type added with :func:`register_region_type`. Input sizes left out of ``params``
+        ``TemporalPooler``, ``Classifier`` (params ``max_classes``, ``steps``, ``alpha``),
+        ``BacktrackingTemporalMemory``, ``ScalarPredictor``, ``AnomalyLikelihood`` (see
+        :mod:`htmkit.network.streaming`) and any type added with :func:`register_region_type`. Input sizes left out of ``params``
         (``input_dimensions``, ``column_dimensions`` of a TM, ``input_size``, external sizes)
         are inferred from the links. Errors name the region or link.
         """

@@ -32,6 +32,9 @@ type                class                              ports -> output
 ``Classifier``      :class:`ClassifierRegion`          feedforward + value (label) -> one-hot
                                                        predicted class; ``.inference``
 ==================  =================================  =====================================
+
+The regions of the streaming models (backtracking TM, scalar predictor, anomaly likelihood)
+are in :mod:`htmkit.network.streaming`.
 """
 
 from __future__ import annotations
