@@ -42,7 +42,7 @@ import numpy as np
 from ..errors import InputError, ParameterError
 from ..sdr import SDR
 from ..serialization import Persistable
-from .regions import region_type
+from .regions import _sdr_view, region_type
 
 __all__ = ["Network", "Link", "NetworkError", "DEFAULT_DELAY"]
 
@@ -541,7 +541,7 @@ class Network(Persistable):
                     specs.append((pp.port, pp.shape, 0, reads, []))
                     continue
                 offsets = _flat_offsets(pp, [self._source_shape(lk) for lk in pp.links])
-                if offsets is not None:
+                if offsets is not None and int(np.prod(pp.shape)) < 2**31:
                     specs.append((pp.port, pp.shape, 1, reads, offsets))
                 else:
                     specs.append((pp.port, pp.shape, 2, reads, list(pp.maps)))
@@ -611,10 +611,15 @@ class Network(Persistable):
                     port_inputs[port] = sdr if sdr._shape == shape else SDR._trusted(
                         shape, sdr._indices)
                     continue
-                if mode == 1:
-                    parts = [read(*r)._indices.astype(np.int64) + off
+                if mode == 1:  # sorted sources laid end to end: already sorted
+                    parts = [read(*r)._indices + off if off else read(*r)._indices
                              for r, off in zip(reads, data, strict=True)]
                     idx = np.concatenate(parts)
+                    if idx.dtype != np.int32:
+                        idx = idx.astype(np.int32)
+                    idx.flags.writeable = False
+                    port_inputs[port] = _sdr_view(shape, idx)
+                    continue
                 else:
                     parts = []
                     for r, m in zip(reads, data, strict=True):
@@ -700,7 +705,8 @@ class Network(Persistable):
         params of that encoder), ``SpatialPooler``, ``TemporalMemory`` (option ``output``),
         ``TemporalPooler``, ``Classifier`` (params ``max_classes``, ``steps``, ``alpha``),
         ``BacktrackingTemporalMemory``, ``ScalarPredictor``, ``AnomalyLikelihood`` (see
-        :mod:`htmkit.network.streaming`) and any type added with :func:`register_region_type`. Input sizes left out of ``params``
+        :mod:`htmkit.network.streaming`) and any type added with
+        :func:`register_region_type`. Input sizes left out of ``params``
         (``input_dimensions``, ``column_dimensions`` of a TM, ``input_size``, external sizes)
         are inferred from the links. Errors name the region or link.
         """

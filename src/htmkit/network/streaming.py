@@ -31,6 +31,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from ..anomaly import compute_log_likelihood as _log_likelihood
 from ..errors import ParameterError
 from ..params import params_to_dict
 from ..sdr import SDR
@@ -43,6 +44,7 @@ from .regions import (
     _dataclass_from,
     _params_dict,
     _params_with_inputs,
+    _sdr_view,
     _shape,
     _size,
 )
@@ -235,6 +237,7 @@ class ScalarPredictorRegion(RegionBase):
         if _size(self._input_shape) != size:
             raise ParameterError(f"input_shape {self._input_shape} does not match the "
                                  f"predictor's input_size {size}")
+        self._flat_shape = (_size(self._input_shape),)
         self._steps = tuple(predictor.steps)
         self._outputs_by_bits: dict[tuple[int, ...], SDR] = {}
         self._value: Any = None
@@ -266,14 +269,14 @@ class ScalarPredictorRegion(RegionBase):
         if pattern is None:
             pattern = _as_input(None, self._input_shape)
         if len(pattern.shape) != 1:
-            pattern = pattern.flatten()
+            pattern = _sdr_view(self._flat_shape, pattern._indices)
         pred = self._core
         if learn:
             pred.learn(pattern, self._value)
         self._value = None
         self._predictions = preds = pred.infer(pattern)
-        on = tuple(i for i, k in enumerate(self._steps)
-                   if k in preds and math.isfinite(preds[k].value))
+        on = tuple([i for i, k in enumerate(self._steps)
+                    if k in preds and math.isfinite(preds[k].value)])
         out = self._outputs_by_bits.get(on)
         if out is None:
             out = self._outputs_by_bits[on] = SDR._trusted(self.output_shape,
@@ -467,13 +470,14 @@ class AnomalyLikelihoodRegion(RegionBase):
             m = 0 if unpredicted is None else unpredicted._indices.shape[0]
             raw = m / n
         self.raw_anomaly = raw
-        spatial = self._spatial(value)
-        fed = raw if not others else float(np.median([raw, *others]))
+        spatial = self._tolerance is not None and self._spatial(value)
+        fed = float(np.median([raw, *others])) if others else raw
         self.likelihood = likelihood = float(self._core.update(fed, value, timestamp))
-        from ..anomaly import compute_log_likelihood
-
-        self.log_likelihood = log = float(compute_log_likelihood(likelihood))
-        self.score = score = self._refractory(float(min(max(log, 0.0), 1.0)), spatial)
+        self.log_likelihood = log = float(_log_likelihood(likelihood))
+        score = 0.0 if log < 0.0 else (1.0 if log > 1.0 else log)
+        if spatial or self._suppression is not None:
+            score = self._refractory(score, spatial)
+        self.score = score
         return _ALARM if score >= self._alarm_level else _NO_ALARM
 
     def _spatial(self, value: Any) -> bool:
