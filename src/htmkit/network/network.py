@@ -42,7 +42,7 @@ import numpy as np
 from ..errors import InputError, ParameterError
 from ..sdr import SDR
 from ..serialization import Persistable
-from .regions import _sdr_view, region_type
+from .regions import RegionBase, _sdr_view, region_type
 
 __all__ = ["Network", "Link", "NetworkError", "DEFAULT_DELAY"]
 
@@ -533,7 +533,9 @@ class Network(Persistable):
         steps: list[tuple[str, Any, list[Any]]] = []
         for nm in order:
             region = self._regions[nm]
-            compute = getattr(region, "compute_trusted", None) or region.compute
+            compute = region.compute
+            if isinstance(region, RegionBase) and type(region).compute is RegionBase.compute:
+                compute = region.compute_trusted  # the plan already shaped the inputs
             specs: list[tuple[str, Shape, int, list[_Read], list[Any]]] = []
             for pp in port_plans[nm]:
                 reads = [(bool(lk.delay), lk.source, lk.output or "output") for lk in pp.links]
