@@ -227,3 +227,67 @@ def test_ensemble_detector_is_registered_for_nab():
     det = create_detector("htmkit-ensemble", min_value=0.0, max_value=1.0,
                           probationary_period=100, seed=1)
     assert det.settings["ensemble"] == 3
+
+
+# ---------------------------------------------------------------------------- network
+def _old_model_layout(m):
+    state = {"config": m.config, "records": m.records,
+             "value_encoder": m.value_encoder.get_state(), "sp": m.sp.get_state(),
+             "tm": m.tm.get_state(),
+             "predictor": m.predictor.get_state() if m.predictor is not None else None,
+             "likelihood": m.likelihood.get_state()}
+    if m.date_encoder is not None:
+        state["date_encoder"] = m.date_encoder.get_state()
+    return state
+
+
+def _old_layout(d):
+    """The state layout ``AnomalyDetector.get_state`` wrote before the detector ran as a
+    network: the spatial range, the refractory count and the ensemble likelihood beside the
+    models (each model with its own likelihood)."""
+    region = d.network["likelihood"]
+    state = d.get_state()
+    state["suppress_left"] = region.suppress_left
+    state["seen"] = list(region.seen_range)
+    state["model"] = _old_model_layout(d.model)
+    state["members"] = [_old_model_layout(m) for m in d.members]
+    state["ensemble_likelihood"] = region.core.get_state() if d.members else None
+    return state
+
+
+def test_detector_is_a_network():
+    from htmkit.network import Network
+
+    d = AnomalyDetector(probationary_period=100, seed=1, config=SMALL, calibration_records=20)
+    assert d.network is None  # still calibrating
+    ts, vals, _ = _stream(40)
+    for t, v in zip(ts, vals, strict=True):
+        d.update(t, v)
+    assert isinstance(d.network, Network) and d.network is d.model.network
+    region = d.network["likelihood"]
+    assert "refractory 210 records" in str(d.network)
+    assert d.update(ts[0], float(vals[0])) == region.score
+    lo, hi = region.seen_range
+    assert lo == float(vals.min()) and hi == float(vals.max())
+
+
+@pytest.mark.parametrize("ensemble", [1, 3])
+def test_old_state_layout_loads_and_continues_identically(ensemble):
+    ts, vals, _ = _stream(420)
+    a = AnomalyDetector(probationary_period=100, seed=4, config=SMALL, calibration_records=40,
+                        ensemble=ensemble, suppression=(0.3, 20, 0.0))
+    for t, v in zip(ts[:250], vals[:250], strict=True):
+        a.update(t, v)
+    b = AnomalyDetector.from_state(_old_layout(a))
+    assert b.network["likelihood"].seen_range == a.network["likelihood"].seen_range
+    for t, v in zip(ts[250:], vals[250:], strict=True):
+        assert a.update(t, v) == b.update(t, v)
+    # still calibrating: nothing to convert
+    c = AnomalyDetector(seed=4, config=SMALL, calibration_records=40)
+    for t, v in zip(ts[:10], vals[:10], strict=True):
+        c.update(t, v)
+    state = c.get_state() | {"suppress_left": 0, "seen": [np.nan, np.nan],
+                             "ensemble_likelihood": None}
+    e = AnomalyDetector.from_state(state)
+    for t, v in zip(ts[10:80], vals[10:80], strict=True):
+        assert c.update(t, v) == e.update(t, v)

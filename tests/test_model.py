@@ -134,3 +134,93 @@ def test_cli_run_bad_csv_gives_clear_error_and_no_output(tmp_path, content, args
 def test_cli_run_missing_file(tmp_path):
     res = runner.invoke(app, ["run", str(tmp_path / "nope.csv"), "--quiet"])
     assert res.exit_code == 2 and "no such file" in res.output
+
+
+# ---------------------------------------------------------------------------- network
+def _old_layout(m):
+    """The state layout ``HTMModel.get_state`` wrote before the model ran as a network."""
+    state = {"config": m.config, "records": m.records,
+             "value_encoder": m.value_encoder.get_state(), "sp": m.sp.get_state(),
+             "tm": m.tm.get_state(),
+             "predictor": m.predictor.get_state() if m.predictor is not None else None,
+             "likelihood": m.likelihood.get_state()}
+    if m.date_encoder is not None:
+        state["date_encoder"] = m.date_encoder.get_state()
+    return state
+
+
+def test_model_is_a_network():
+    from htmkit.network import Network
+
+    m = HTMModel.for_data([0, 100], SMALL)
+    net = m.network
+    assert isinstance(net, Network)
+    assert net.order == ["value", "timestamp", "sp", "tm", "predictor", "likelihood"]
+    assert m.sp is net["sp"].core and m.tm is net["tm"].core
+    assert m.likelihood is net["likelihood"].core and m.predictor is net["predictor"].core
+    assert m.input_size == m.value_encoder.size + m.date_encoder.size
+    text = str(net)
+    assert "ScalarPredictor" in text and "AnomalyLikelihood" in text
+    assert "tm.unpredicted_columns -> likelihood" in text
+    # without time and without predictor
+    bare = HTMModel.for_data([0, 100], {**SMALL, "predictor": {"steps": []},
+                                        "timestamp": {"encoder": {"time_of_day_width": 0}}})
+    assert list(bare.network) == ["value", "sp", "tm", "likelihood"]
+    assert bare.predictor is None and bare.date_encoder is None
+    r = bare.run(5.0)
+    assert r.predictions == {} and r.anomaly_score == 1.0
+
+
+@pytest.mark.parametrize("impl", ["temporal_memory", "backtracking"])
+def test_network_raw_anomaly_is_the_tm_anomaly(impl):
+    cfg = {**SMALL, "tm": {**SMALL["tm"], "implementation": impl}}
+    if impl == "backtracking":
+        cfg["tm"] = {"implementation": "backtracking", "cells_per_column": 8,
+                     "activation_threshold": 6, "min_threshold": 4, "max_new_synapse_count": 10}
+    m = HTMModel.for_data([0, 100], cfg)
+    seen = set()
+    for rec in _records(300):
+        r = m.run(rec)
+        assert r.anomaly_score == m.tm.anomaly
+        seen.add(round(r.anomaly_score, 3))
+    assert len(seen) > 3  # not trivially all ones
+
+
+def test_old_state_layout_loads_and_continues_identically(tmp_path):
+    recs = _records(260)
+    for impl in ("temporal_memory", "backtracking"):
+        tm = ({**SMALL["tm"]} if impl == "temporal_memory" else
+              {"implementation": "backtracking", "cells_per_column": 8,
+               "activation_threshold": 6, "min_threshold": 4, "max_new_synapse_count": 10})
+        a = HTMModel.for_data([r["value"] for r in recs], {**SMALL, "tm": tm})
+        for rec in recs[:150]:
+            a.run(rec)
+        b = HTMModel.from_state(_old_layout(a))
+        assert "network" in b.get_state() and b.records == 150
+        for rec in recs[150:]:
+            assert a.run(rec) == b.run(rec)
+
+
+def test_reset_resets_the_network_regions():
+    m = HTMModel.for_data([0, 100], SMALL)
+    for rec in _records(60):
+        m.run(rec)
+    m.reset()
+    assert m.tm.active_cells.indices.size == 0
+    assert m.run(_records(1)[0]).anomaly_score == 1.0
+
+
+def test_model_network_config_builds_the_same_model():
+    from htmkit.network import Network
+
+    m = HTMModel.for_data([0, 100], SMALL)
+    net = Network.from_config(m.network.to_config())
+    assert net.order == m.network.order
+    for rec in _records(80):
+        r = m.run(rec)
+        v = rec["value"]
+        net.run({"value": v, "timestamp": rec["timestamp"], "predictor": v,
+                 "likelihood": {"value": v, "timestamp": rec["timestamp"]}})
+        assert net["likelihood"].raw_anomaly == r.anomaly_score
+        assert net["likelihood"].likelihood == r.anomaly_likelihood
+        assert {k: p.value for k, p in net["predictor"].predictions.items()} == r.predictions

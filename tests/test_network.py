@@ -89,7 +89,8 @@ def test_adapters_satisfy_region_protocol():
     assert isinstance(SDRSensor((4,)), Region)
     assert isinstance(Echo((4,)), Region)
     for name in ("SDRSensor", "Encoder", "SpatialPooler", "TemporalMemory", "TemporalPooler",
-                 "Classifier", "TestEcho"):
+                 "Classifier", "TestEcho", "BacktrackingTemporalMemory", "ScalarPredictor",
+                 "AnomalyLikelihood"):
         assert name in REGION_TYPES
 
 
@@ -504,3 +505,123 @@ def test_draw_writes_png(tmp_path):
     path = _display_net().draw(tmp_path / "net.png")
     data = path.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5000
+
+
+# ---------------------------------------------------------------------------- streaming regions
+def _streaming_config(tm_type="TemporalMemory"):
+    tm_params = {"cells_per_column": 4, "activation_threshold": 4, "min_threshold": 3,
+                 "max_new_synapse_count": 6, "seed": 5}
+    return {
+        "name": "streaming",
+        "regions": {
+            "value": {"type": "Encoder", "encoder": "RDSE", "field": "value",
+                      "params": {"size": 100, "active_bits": 9, "resolution": 1.0, "seed": 1}},
+            "sp": {"type": "SpatialPooler",
+                   "params": {"column_dimensions": [64], "num_active_columns_per_inh_area": 6,
+                              "global_inhibition": True, "seed": 5}},
+            "tm": {"type": tm_type, "params": tm_params},
+            "predictor": {"type": "ScalarPredictor",
+                          "params": {"steps": [1, 2], "resolution": 1.0, "alpha": 0.1}},
+            "likelihood": {"type": "AnomalyLikelihood", "spatial_tolerance": 0.05,
+                           "suppression": [0.5, 5, 0.0],
+                           "params": {"learning_period": 10, "estimation_samples": 10}},
+        },
+        "links": [
+            {"source": "value", "target": "sp"},
+            {"source": "sp", "target": "tm"},
+            {"source": "tm", "target": "predictor"},
+            {"source": "sp", "target": "likelihood"},
+            {"source": "tm", "target": "likelihood", "kind": "unpredicted",
+             "output": "unpredicted_columns"},
+        ],
+    }
+
+
+def _feed(net, values):
+    out = []
+    for v in values:
+        net.run({"value": v, "predictor": v, "likelihood": {"value": v}})
+        lk = net["likelihood"]
+        preds = net["predictor"].predictions
+        out.append((lk.raw_anomaly, lk.likelihood, lk.score,
+                    tuple(sorted((k, p.value) for k, p in preds.items()))))
+    return out
+
+
+@pytest.mark.parametrize("tm_type", ["TemporalMemory", "BacktrackingTemporalMemory"])
+def test_streaming_regions_config_round_trip_and_save_load(tmp_path, tm_type):
+    from htmkit.network import AnomalyLikelihoodRegion, BacktrackingTMRegion
+
+    net = Network.from_config(_streaming_config(tm_type))
+    assert isinstance(net["likelihood"], AnomalyLikelihoodRegion)
+    assert isinstance(net["tm"], BacktrackingTMRegion) == (tm_type != "TemporalMemory")
+    values = [float(v) for v in (np.sin(np.arange(120) / 3) * 10 + 20).round()]
+    first = _feed(net, values[:60])
+    tm = net["tm"].core
+    assert net["likelihood"].raw_anomaly == tm.anomaly
+    assert net["predictor"].output.shape == (2,)
+    again = Network.from_config(net.to_config())
+    assert _feed(again, values[:60]) == first
+    net.save(tmp_path / "n.htm")
+    loaded = Network.load(tmp_path / "n.htm")
+    assert _feed(loaded, values[60:]) == _feed(net, values[60:])
+    assert loaded["likelihood"].seen_range == net["likelihood"].seen_range
+
+
+def test_likelihood_region_spatial_check_refractory_and_ensemble():
+    from htmkit.network import AnomalyLikelihoodRegion
+
+    region = AnomalyLikelihoodRegion(input_shape=(8,), spatial_tolerance=0.1,
+                                     suppression=(0.5, 2, 0.0), learning_period=2,
+                                     estimation_samples=2)
+    cols, none = SDR(8, [1, 2, 3, 4]), SDR(8, [])
+    scores = []
+    for v in [1.0, 2.0, 1.5, 9.0, 1.0, 1.0, 1.0]:
+        region.set_value({"value": v})
+        out = region.compute({"feedforward": cols, "unpredicted": none})
+        scores.append(region.score)
+        assert out.shape == (1,) and list(out.indices) == ([0] if region.score >= 0.5 else [])
+    assert scores[3] == 1.0  # beyond the seen range
+    assert scores[4] == 0.0 and scores[5] == 0.0  # refractory
+    assert region.raw_anomaly == 0.0
+    region.set_value({"value": 1.0, "ensemble_raw": [1.0, 1.0]})
+    region.compute({"feedforward": cols, "unpredicted": SDR(8, [1, 2])})
+    assert region.raw_anomaly == 0.5 and region.core.iteration == 8
+    with pytest.raises(ParameterError, match="suppression"):
+        AnomalyLikelihoodRegion(input_shape=(8,), suppression=(0.5, -1, 0.0))
+    with pytest.raises(ParameterError, match="spatial_tolerance"):
+        AnomalyLikelihoodRegion(input_shape=(8,), spatial_tolerance=20)
+
+
+def test_streaming_region_config_errors():
+    cfg = _streaming_config()
+    cfg["regions"]["predictor"]["params"]["bogus"] = 1
+    with pytest.raises(NetworkError, match="predictor.*bogus"):
+        Network.from_config(cfg)
+    cfg = _streaming_config()
+    cfg["regions"]["tm"]["output"] = "nope"
+    with pytest.raises(NetworkError, match="tm.*output"):
+        Network.from_config(cfg)
+    cfg = _streaming_config()
+    del cfg["links"][-1]
+    with pytest.raises(NetworkError, match="likelihood.*unpredicted"):
+        Network.from_config(cfg)
+
+
+def test_encoder_field_names_errors():
+    net = Network.from_config(_streaming_config())
+    with pytest.raises((InputError, TypeError), match="^value: "):
+        net.run({"value": "x", "predictor": None, "likelihood": None})
+
+
+def test_flat_concatenation_fast_path_matches_sdr_concatenate():
+    net = Network()
+    net.add_region("a", SDRSensor(30))
+    net.add_region("b", SDRSensor(20))
+    net.add_region("echo", Echo((50,)))
+    net.link("a", "echo")
+    net.link("b", "echo")
+    for seed in range(5):
+        a, b = _rand((30,), seed), _rand((20,), seed + 10)
+        out = net.run({"a": a, "b": b})
+        assert out["echo"] == SDR.concatenate([a, b])

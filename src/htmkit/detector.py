@@ -19,6 +19,12 @@ refractory period follows each alarm (:data:`DEFAULT_SUPPRESSION`). Pass
 settings are given as arguments. ``ensemble=k`` runs ``k`` models and feeds the median of their
 raw anomaly scores to one likelihood.
 
+The detector runs its model's :class:`~htmkit.network.Network` (``detector.network``); the
+spatial check and the refractory period are options of its ``likelihood`` region, so their state
+is saved with the network. What stays here is the layer above: holding the first records to
+derive the value range, and the ensemble's other models, whose raw anomalies join the
+likelihood region's input.
+
 Defaults chosen in docs/experiments/detector-defaults.md and the detector-* pages beside it.
 """
 
@@ -172,9 +178,10 @@ class AnomalyDetector(Persistable):
             suppression = (level, recs, factor)
         if (min_value is None) != (max_value is None):
             raise ParameterError("give both min_value and max_value, or neither")
-        if min_value is not None and not float(min_value) <= float(max_value):
+        if (min_value is not None and max_value is not None
+                and not float(min_value) <= float(max_value)):
             raise ParameterError(f"min_value {min_value} is above max_value {max_value}")
-        self.settings = {
+        self.settings: dict[str, Any] = {
             "probationary_period": int(probationary_period),
             "seed": int(seed),
             "spatial_tolerance": None if spatial_tolerance is None else float(spatial_tolerance),
@@ -188,15 +195,11 @@ class AnomalyDetector(Persistable):
             "suppression": None if suppression is None else list(suppression),
             "ensemble": int(ensemble),
         }
-        self._suppress_left = 0
-        self.model = None
+        self.model: Any = None
         self.members: list[Any] = []  # the ensemble's other models
-        self._ensemble_likelihood: Any = None
         self._held: list[tuple[Any, float]] = []
-        self._seen_min = math.nan
-        self._seen_max = math.nan
         self.records = 0
-        if min_value is not None:
+        if min_value is not None and max_value is not None:
             self._build(float(min_value), float(max_value))
 
     @classmethod
@@ -236,15 +239,25 @@ class AnomalyDetector(Persistable):
             cfg["timestamp"]["encoder"] = {k: 0 for k in cfg["timestamp"]["encoder"]
                                            if k.endswith("_width")}
         self.model = HTMModel(cfg)
+        self._configure_scoring()
         self.members = []
-        self._ensemble_likelihood = None
         for i in range(1, self.settings.get("ensemble", 1)):
             self.members.append(HTMModel({**copy.deepcopy(cfg), "seed": cfg["seed"] + i}))
-        if self.members:
-            from .anomaly import AnomalyLikelihood
 
-            # a likelihood with the model's parameters, fed the median raw anomaly
-            self._ensemble_likelihood = AnomalyLikelihood(self.model.likelihood.params)
+    def _configure_scoring(self) -> None:
+        """The spatial check and the refractory period live in the model's likelihood
+        region (their state is saved with the network)."""
+        self.model.network["likelihood"].configure(
+            spatial_tolerance=self.settings["spatial_tolerance"],
+            suppression=self.settings.get("suppression"))
+
+    @property
+    def network(self) -> Any:
+        """The model's :class:`~htmkit.network.Network` (``None`` while the detector still
+        holds records to derive the value range). With ``ensemble > 1`` the other models'
+        networks are those of :attr:`members`; their raw anomalies join this network's
+        likelihood region."""
+        return None if self.model is None else self.model.network
 
     def update(self, timestamp: Any, value: float) -> float:
         """Score one record; returns the anomaly score in [0, 1] (log-likelihood scale)."""
@@ -269,73 +282,48 @@ class AnomalyDetector(Persistable):
         return self._score(timestamp, v)
 
     def _score(self, timestamp: Any, v: float) -> float:
-        tol = self.settings["spatial_tolerance"]
-        spatial = False
-        if tol is not None and math.isfinite(self._seen_min) and self._seen_max > self._seen_min:
-            span = (self._seen_max - self._seen_min) * tol
-            spatial = v > self._seen_max + span or v < self._seen_min - span
-        if not math.isfinite(self._seen_min) or v < self._seen_min:
-            self._seen_min = v
-        if not math.isfinite(self._seen_max) or v > self._seen_max:
-            self._seen_max = v
-        rec = {"value": v, "timestamp": timestamp} if self.settings["use_timestamp"] else v
-        result = self.model.run(rec)
-        log_likelihood = result.log_likelihood
+        stamp = timestamp if self.settings["use_timestamp"] else None
+        others = None
         if self.members:
-            from .anomaly import compute_log_likelihood
-
-            raws = [result.anomaly_score] + [m.run(rec).anomaly_score for m in self.members]
-            stamp = timestamp if self.settings["use_timestamp"] else None
-            log_likelihood = compute_log_likelihood(
-                self._ensemble_likelihood.update(float(np.median(raws)), v, stamp))
-        score = float(min(max(log_likelihood, 0.0), 1.0))
-        return self._refractory(score, spatial)
-
-    def _refractory(self, score: float, spatial: bool) -> float:
-        """The final score: one for a spatial anomaly, else the likelihood score, damped
-        during the refractory period after an alarm (see ``suppression``)."""
-        sup = self.settings.get("suppression")
-        if sup is not None and self._suppress_left > 0:
-            self._suppress_left -= 1
-            return 1.0 if spatial else score * sup[2]
-        out = 1.0 if spatial else score
-        if sup is not None and out >= sup[0]:
-            self._suppress_left = int(sup[1])
-        return out
+            rec = {"value": v, "timestamp": timestamp} if self.settings["use_timestamp"] else v
+            others = [m.run(rec).anomaly_score for m in self.members]
+        self.model._step(v, stamp, True, others)
+        return float(self.model.network["likelihood"].score)
 
     # ------------------------------------------------------------------ state
     def get_state(self) -> dict[str, Any]:
         return {
             "settings": self.settings,
             "records": self.records,
-            "suppress_left": self._suppress_left,
-            "seen": [self._seen_min, self._seen_max],
             "held_values": np.array([x for _, x in self._held], dtype=np.float64),
             "held_times": [str(t) for t, _ in self._held],
             "model": self.model.get_state() if self.model is not None else None,
             "members": [m.get_state() for m in self.members],
-            "ensemble_likelihood": (None if self._ensemble_likelihood is None
-                                    else self._ensemble_likelihood.get_state()),
         }
 
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> AnomalyDetector:
+        """Rebuild a detector from :meth:`get_state`; also reads the layout written before the
+        detector ran as a network (spatial-check range, refractory count and ensemble
+        likelihood kept beside the models), moving that state into the likelihood region."""
         from .model import HTMModel
 
         obj = cls.__new__(cls)
         obj.settings = state["settings"]
         obj.records = int(state["records"])
-        obj._suppress_left = int(state.get("suppress_left", 0))
-        obj._seen_min, obj._seen_max = (float(x) for x in state["seen"])
         import pandas as pd
 
         obj._held = [(pd.Timestamp(t), float(v))
                      for t, v in zip(state["held_times"], state["held_values"], strict=True)]
         obj.model = HTMModel.from_state(state["model"]) if state["model"] is not None else None
         obj.members = [HTMModel.from_state(m) for m in state.get("members", [])]
-        obj._ensemble_likelihood = None
-        if state.get("ensemble_likelihood") is not None:
-            from .anomaly import AnomalyLikelihood
+        if obj.model is not None and "network" not in state["model"]:
+            obj._configure_scoring()
+            region = obj.model.network["likelihood"]
+            region._seen_min, region._seen_max = (float(x) for x in state["seen"])
+            region._suppress_left = int(state.get("suppress_left", 0))
+            if state.get("ensemble_likelihood") is not None:
+                from .anomaly import AnomalyLikelihood
 
-            obj._ensemble_likelihood = AnomalyLikelihood.from_state(state["ensemble_likelihood"])
+                region.core = AnomalyLikelihood.from_state(state["ensemble_likelihood"])
         return obj

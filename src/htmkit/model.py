@@ -27,6 +27,14 @@ does this from a sample of values, or pass ``minimum``/``maximum`` in ``value.en
 :class:`~htmkit.backtracking_tm.BacktrackingTemporalMemory`; its NAB parameters are
 :data:`htmkit.backtracking_tm.NAB_PARAMS`). The other ``tm`` keys are that class's parameters.
 
+The model is a :class:`~htmkit.network.Network` (``model.network``; ``print`` it): encoder
+regions ``value`` and ``timestamp`` -> ``sp`` -> ``tm`` -> ``predictor``
+(:class:`~htmkit.network.ScalarPredictorRegion`), and ``likelihood``
+(:class:`~htmkit.network.AnomalyLikelihoodRegion`) fed the SP's active columns and the TM's
+unpredicted columns. ``model.sp``, ``model.tm``, ``model.predictor``, ``model.likelihood`` and
+the encoders are the algorithms inside those regions. Files saved before the model ran as a
+network load too (:meth:`HTMModel.from_state` converts them).
+
 A missing value (``None`` or NaN) is encoded as an empty SDR: the model still steps (the time
 encoding and the sequence context go on), the predictor does not learn from it, and its
 prediction fields are NaN.
@@ -55,7 +63,7 @@ __all__ = ["DEFAULT_CONFIG", "HTMModel", "ModelResult", "load_config", "merge_co
 TM_IMPLEMENTATIONS = ("temporal_memory", "backtracking")
 
 
-def tm_class(implementation: Any) -> type:
+def tm_class(implementation: Any) -> Any:
     """The Temporal Memory class of a ``tm.implementation`` value."""
     if implementation == "temporal_memory":
         from .temporal_memory import TemporalMemory
@@ -230,57 +238,103 @@ class HTMModel(Persistable):
             resolution = max(float(min_res), (float(maximum) - float(minimum)) / float(buckets))
         self.resolution = float(resolution)
         try:
-            self.value_encoder = RDSE(resolution=self.resolution, **venc)
+            value_encoder = RDSE(resolution=self.resolution, **venc)
         except (ParameterError, TypeError) as exc:
             raise ParameterError(f"value.encoder: {exc}") from None
         tenc = dict(self._section("timestamp").get("encoder") or {})
-        self.date_encoder = None
+        date_encoder = None
         if any(int(v) > 0 for k, v in tenc.items() if k.endswith("_width")):
             try:
-                self.date_encoder = DateEncoder(**tenc)
+                date_encoder = DateEncoder(**tenc)
             except (ParameterError, TypeError) as exc:
                 raise ParameterError(f"timestamp.encoder: {exc}") from None
-        self.input_size = self.value_encoder.size + (
-            self.date_encoder.size if self.date_encoder else 0
-        )
-        sp_cfg = {"input_dimensions": [self.input_size], "potential_radius": self.input_size,
+        input_size = value_encoder.size + (date_encoder.size if date_encoder else 0)
+        sp_cfg = {"input_dimensions": [input_size], "potential_radius": input_size,
                   "seed": seed, **self._section("sp")}
         sp_cfg = {k: v for k, v in sp_cfg.items() if v is not None}
         try:
-            self.sp = SpatialPooler(**sp_cfg)
+            sp = SpatialPooler(**sp_cfg)
         except (ParameterError, TypeError) as exc:
             raise ParameterError(f"sp: {exc}") from None
-        tm_cfg = {"column_dimensions": list(self.sp.params.column_dimensions), "seed": seed,
+        tm_cfg = {"column_dimensions": list(sp.params.column_dimensions), "seed": seed,
                   **self._section("tm")}
         tm_cls = tm_class(tm_cfg.pop("implementation", "temporal_memory"))
         try:
-            self.tm = tm_cls(**tm_cfg)
+            tm = tm_cls(**tm_cfg)
         except (ParameterError, TypeError) as exc:
             raise ParameterError(f"tm: {exc}") from None
         pcfg = self._section("predictor")
         steps = pcfg.get("steps", [1])
         steps = tuple(steps) if isinstance(steps, (list, tuple)) else (steps,)
-        self.predictor = None
-        if steps:
-            self._build_predictor(steps, pcfg)
+        predictor = self._build_predictor(steps, pcfg, tm.num_cells) if steps else None
         try:
-            self.likelihood = AnomalyLikelihood(**self._section("likelihood"))
+            likelihood = AnomalyLikelihood(**self._section("likelihood"))
         except (ParameterError, TypeError) as exc:
             raise ParameterError(f"likelihood: {exc}") from None
+        self.network = build_network(value_encoder, date_encoder, sp, tm, predictor,
+                                     likelihood)
+        self._bind()
         self.records = 0
 
-    def _build_predictor(self, steps: tuple[int, ...], pcfg: dict[str, Any]) -> None:
+    def _build_predictor(self, steps: tuple[int, ...], pcfg: dict[str, Any],
+                         input_size: int) -> Any:
         from .predictor import ScalarPredictor
 
         try:
-            self.predictor = ScalarPredictor(
+            return ScalarPredictor(
                 steps=steps,
                 resolution=float(pcfg.get("resolution") or self.resolution),
                 alpha=float(pcfg.get("alpha", 0.1)),
-                input_size=self.tm.num_cells,
+                input_size=input_size,
             )
         except (ParameterError, TypeError, ValueError) as exc:
             raise ParameterError(f"predictor: {exc}") from None
+
+    def _bind(self) -> None:
+        """Shortcuts to the network's regions and their algorithms."""
+        net = self.network
+        self._tm_region = net["tm"]
+        self._predictor_region = net["predictor"] if "predictor" in net else None
+        self._likelihood_region = net["likelihood"]
+        self._timed = "timestamp" in net
+
+    # the algorithms inside the network
+    @property
+    def value_encoder(self) -> Any:
+        """The value's :class:`~htmkit.encoders.RDSE` (region ``"value"``)."""
+        return self.network["value"].core
+
+    @property
+    def date_encoder(self) -> Any:
+        """The timestamp's :class:`~htmkit.encoders.DateEncoder` (region ``"timestamp"``), or
+        ``None`` when the model ignores time."""
+        return self.network["timestamp"].core if "timestamp" in self.network else None
+
+    @property
+    def input_size(self) -> int:
+        """Bits of the Spatial Pooler's input (value bits, then timestamp bits)."""
+        return int(self.network.input_shape("sp")[0])
+
+    @property
+    def sp(self) -> Any:
+        """The :class:`~htmkit.spatial_pooler.SpatialPooler` (region ``"sp"``)."""
+        return self.network["sp"].core
+
+    @property
+    def tm(self) -> Any:
+        """The Temporal Memory (region ``"tm"``)."""
+        return self._tm_region.core
+
+    @property
+    def predictor(self) -> Any:
+        """The :class:`~htmkit.predictor.ScalarPredictor` (region ``"predictor"``), or
+        ``None`` when ``predictor.steps`` is empty."""
+        return None if self._predictor_region is None else self._predictor_region.core
+
+    @property
+    def likelihood(self) -> Any:
+        """The :class:`~htmkit.anomaly.AnomalyLikelihood` (region ``"likelihood"``)."""
+        return self._likelihood_region.core
 
     # ------------------------------------------------------------------ running
     @property
@@ -323,78 +377,126 @@ class HTMModel(Persistable):
             value, timestamp = record, None
         if value is not None and not isinstance(value, (int, float, np.integer, np.floating)):
             raise InputTypeError(f"value: expected a number, got {type(value).__name__}")
+        return self._step(value, timestamp, learn, None)
+
+    def _step(self, value: Any, timestamp: Any, learn: bool, ensemble_raw: Any) -> ModelResult:
+        """One record through the network; ``ensemble_raw``: raw scores of other models whose
+        median with this one's feeds the likelihood (see :class:`AnomalyDetector`)."""
         fvalue = float("nan") if value is None else float(value)
         missing = not math.isfinite(fvalue)
-        sp_input = self.encode(None if missing else fvalue, timestamp)
-        columns = self.sp.compute(sp_input, learn=learn)
-        self.tm.compute(columns, learn=learn)
-        raw = float(self.tm.anomaly)
-        cells = self.tm.active_cells
-        preds = {}
-        if self.predictor is not None:
-            if learn:
-                self.predictor.learn(cells, None if missing else fvalue)
-            preds = self.predictor.infer(cells)
-        likelihood = float(self.likelihood.update(raw, None if missing else fvalue, timestamp))
-        from .anomaly import compute_log_likelihood
-
+        v = None if missing else fvalue
+        inputs: dict[str, Any] = {"value": v}
+        if self._timed:
+            if timestamp is None:
+                raise InputError("timestamp: this model encodes time, but the record has none")
+            inputs["timestamp"] = timestamp
+        if self._predictor_region is not None:
+            inputs["predictor"] = v
+        inputs["likelihood"] = {"value": v, "timestamp": timestamp,
+                                "ensemble_raw": ensemble_raw}
+        self.network.run(inputs, learn)
+        lk = self._likelihood_region
+        preds = self._predictor_region.predictions if self._predictor_region is not None else {}
         self.records += 1
         return ModelResult(
             value=fvalue,
             predictions={k: float(p.value) for k, p in preds.items()},
             confidences={k: float(p.confidence) for k, p in preds.items()},
-            anomaly_score=raw,
-            anomaly_likelihood=likelihood,
-            log_likelihood=float(compute_log_likelihood(likelihood)),
+            anomaly_score=lk.raw_anomaly,
+            anomaly_likelihood=lk.likelihood,
+            log_likelihood=lk.log_likelihood,
         )
 
     def reset(self) -> None:
         """Start a new sequence (TM and predictor history); learning is kept."""
-        self.tm.reset()
-        if self.predictor is not None:
-            self.predictor.reset()
+        self.network.reset()
 
     # ------------------------------------------------------------------ state
     def get_state(self) -> dict[str, Any]:
-        state: dict[str, Any] = {
-            "config": self.config,
-            "records": self.records,
-            "value_encoder": self.value_encoder.get_state(),
-            "sp": self.sp.get_state(),
-            "tm": self.tm.get_state(),
-            "predictor": self.predictor.get_state() if self.predictor is not None else None,
-            "likelihood": self.likelihood.get_state(),
-        }
-        if self.date_encoder is not None:
-            state["date_encoder"] = self.date_encoder.get_state()
-        return state
+        return {"config": self.config, "records": self.records,
+                "network": self.network.get_state()}
 
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> HTMModel:
-        from .anomaly import AnomalyLikelihood
-        from .encoders import RDSE, DateEncoder
-        from .predictor import ScalarPredictor
-        from .spatial_pooler import SpatialPooler
+        """Rebuild a model from :meth:`get_state`; also reads the layout of htmkit 0.x files
+        written before the model ran as a network (one state per algorithm), converting it."""
+        from .network import Network
 
         obj = cls.__new__(cls)
         obj.config = state["config"]
         obj.records = int(state["records"])
-        obj.value_encoder = RDSE.from_state(state["value_encoder"])
+        if "network" in state:
+            obj.network = Network.from_state(state["network"])
+        else:
+            obj.network = _network_from_components(state, obj.config)
         obj.resolution = float(obj.value_encoder.params.resolution)
-        obj.date_encoder = (DateEncoder.from_state(state["date_encoder"])
-                            if "date_encoder" in state else None)
-        obj.input_size = obj.value_encoder.size + (
-            obj.date_encoder.size if obj.date_encoder else 0)
-        obj.sp = SpatialPooler.from_state(state["sp"])
-        tm_cfg = obj.config.get("tm") or {}
-        obj.tm = tm_class(tm_cfg.get("implementation", "temporal_memory")).from_state(
-            state["tm"])
-        obj.predictor = (ScalarPredictor.from_state(state["predictor"])
-                         if state["predictor"] is not None else None)
-        obj.likelihood = AnomalyLikelihood.from_state(state["likelihood"])
+        obj._bind()
         return obj
 
     def __repr__(self) -> str:
         return (f"HTMModel(input={self.input_size}, columns={self.sp.params.column_dimensions}, "
                 f"cells/column={self.tm.params.cells_per_column}, steps={self.steps}, "
                 f"records={self.records})")
+
+def build_network(value_encoder: Any, date_encoder: Any, sp: Any, tm: Any, predictor: Any,
+                  likelihood: Any) -> Any:
+    """The model's :class:`~htmkit.network.Network` around built algorithms.
+
+    Regions: ``value`` (and ``timestamp``) encoders -> ``sp`` -> ``tm`` -> ``predictor``
+    (when given); ``likelihood`` takes the SP's active columns and the TM's
+    ``unpredicted_columns`` (the raw anomaly) plus the record.
+    """
+    from .backtracking_tm import BacktrackingTemporalMemory
+    from .network import (
+        AnomalyLikelihoodRegion,
+        BacktrackingTMRegion,
+        EncoderSensor,
+        Network,
+        ScalarPredictorRegion,
+        SpatialPoolerRegion,
+        TemporalMemoryRegion,
+    )
+
+    net = Network("htm-model")
+    net.add_region("value", EncoderSensor(value_encoder, field="value"))
+    if date_encoder is not None:
+        net.add_region("timestamp", EncoderSensor(date_encoder, field="timestamp"))
+    net.add_region("sp", SpatialPoolerRegion(sp))
+    tm_region = (BacktrackingTMRegion(tm) if isinstance(tm, BacktrackingTemporalMemory)
+                 else TemporalMemoryRegion(tm))
+    net.add_region("tm", tm_region)
+    if predictor is not None:
+        net.add_region("predictor", ScalarPredictorRegion(
+            predictor, input_shape=tm_region.output_shape))
+    net.add_region("likelihood", AnomalyLikelihoodRegion(
+        likelihood, input_shape=tuple(sp.params.column_dimensions)))
+    net.link("value", "sp")
+    if date_encoder is not None:
+        net.link("timestamp", "sp")
+    net.link("sp", "tm")
+    if predictor is not None:
+        net.link("tm", "predictor")
+    net.link("sp", "likelihood")
+    net.link("tm", "likelihood", "unpredicted", output="unpredicted_columns")
+    net.validate()
+    return net
+
+
+def _network_from_components(state: Mapping[str, Any], config: Mapping[str, Any]) -> Any:
+    """The network of a model state in the layout before networks (``value_encoder``,
+    ``date_encoder``, ``sp``, ``tm``, ``predictor``, ``likelihood``)."""
+    from .anomaly import AnomalyLikelihood
+    from .encoders import RDSE, DateEncoder
+    from .predictor import ScalarPredictor
+    from .spatial_pooler import SpatialPooler
+
+    value_encoder = RDSE.from_state(state["value_encoder"])
+    date_encoder = (DateEncoder.from_state(state["date_encoder"])
+                    if state.get("date_encoder") is not None else None)
+    sp = SpatialPooler.from_state(state["sp"])
+    tm_cfg = config.get("tm") or {}
+    tm = tm_class(tm_cfg.get("implementation", "temporal_memory")).from_state(state["tm"])
+    predictor = (ScalarPredictor.from_state(state["predictor"])
+                 if state.get("predictor") is not None else None)
+    likelihood = AnomalyLikelihood.from_state(state["likelihood"])
+    return build_network(value_encoder, date_encoder, sp, tm, predictor, likelihood)

@@ -7,7 +7,9 @@ classifiers wired into hierarchies.
   ``load`` (safe format), ``print(network)``, ``draw(path)``.
 * :class:`Region` -- the interface of a region; :class:`RegionBase` and the adapters
   :class:`SDRSensor`, :class:`EncoderSensor`, :class:`SpatialPoolerRegion`,
-  :class:`TemporalMemoryRegion`, :class:`TemporalPoolerRegion`, :class:`ClassifierRegion`.
+  :class:`TemporalMemoryRegion`, :class:`TemporalPoolerRegion`, :class:`ClassifierRegion`;
+  the streaming models' regions :class:`BacktrackingTMRegion`, :class:`ScalarPredictorRegion`
+  and :class:`AnomalyLikelihoodRegion`.
 """
 
 from __future__ import annotations
@@ -27,6 +29,12 @@ from .regions import (
     region_type,
     register_region_type,
 )
+from .streaming import (
+    BACKTRACKING_TM_OUTPUTS,
+    AnomalyLikelihoodRegion,
+    BacktrackingTMRegion,
+    ScalarPredictorRegion,
+)
 
 __all__ = [
     "Network",
@@ -41,6 +49,10 @@ __all__ = [
     "TemporalMemoryRegion",
     "TemporalPoolerRegion",
     "ClassifierRegion",
+    "BacktrackingTMRegion",
+    "ScalarPredictorRegion",
+    "AnomalyLikelihoodRegion",
+    "BACKTRACKING_TM_OUTPUTS",
     "REGION_TYPES",
     "TM_OUTPUTS",
     "register_region_type",

@@ -42,7 +42,7 @@ import numpy as np
 from ..errors import InputError, ParameterError
 from ..sdr import SDR
 from ..serialization import Persistable
-from .regions import region_type
+from .regions import RegionBase, _sdr_view, region_type
 
 __all__ = ["Network", "Link", "NetworkError", "DEFAULT_DELAY"]
 
@@ -160,7 +160,7 @@ def _compose(links: Sequence[Link], source_shapes: Sequence[Shape], where: str,
         assert tile is not None
         if any(lk.tile != tile for lk in links):
             raise NetworkError(f"{where}: links disagree on tile "
-                               f"({sorted({lk.tile for lk in links})})")
+                               f"({sorted({lk.tile or () for lk in links})})")
         m = len(tile)
         cells = int(np.prod(tile))
         if n != cells:
@@ -232,12 +232,39 @@ def _compose(links: Sequence[Link], source_shapes: Sequence[Shape], where: str,
 
 
 # ============================================================================ network
+#: How :meth:`Network.run` reads one link's value: (delayed?, source, output name).
+_Read = tuple[bool, str, str]
+
+
 @dataclass
 class _Plan:
     order: list[str]
     levels: dict[str, int]
     ports: dict[str, list[_PortPlan]]
     delayed: list[tuple[str, str]]          # (source, output name) read with delay 1
+    # precompiled for Network.run
+    sensors: list[tuple[str, Any]]          # regions taking a value
+    sensor_names: frozenset[str]
+    needs_value: list[str]                  # sensors that must be given one
+    # per region in order: (name, compute, [(port, shape, mode, reads, data)]) with mode
+    # 0: pass one link through, 1: concatenate with flat offsets, 2: index maps
+    steps: list[tuple[str, Any, list[tuple[str, Shape, int, list[_Read], list[Any]]]]]
+
+
+def _flat_offsets(pp: _PortPlan, source_shapes: Sequence[Shape]) -> list[int] | None:
+    """Offsets when the port is a plain concatenation of its uncropped, untiled links in
+    order (each source's flat indices shifted by the sizes before it), else ``None``."""
+    if any(lk.crop is not None or lk.tile is not None for lk in pp.links):
+        return None
+    shapes = [tuple(s) for s in source_shapes]
+    if len(shapes) < 2 or any(len(s) != 1 for s in shapes):
+        return None
+    out: list[int] = []
+    start = 0
+    for s in shapes:
+        out.append(start)
+        start += int(s[0])
+    return out
 
 
 def _output_shapes(region: Any) -> dict[str, Shape]:
@@ -344,7 +371,8 @@ class Network(Persistable):
             crop_t = tuple((int(a), int(b)) for a, b in crop_t)
         if source == target and int(delay) == 0:
             raise NetworkError(f"{where}: a region cannot feed itself without delay=1")
-        lk = Link(source, target, kind, output, tile_t, pos_t, crop_t, int(delay))
+        lk = Link(source, target, kind, output, tile_t, pos_t,
+                  crop_t, int(delay))  # type: ignore[arg-type]
         self._links.append(lk)
         self._invalidate()
         return lk
@@ -492,14 +520,36 @@ class Network(Persistable):
                                    f"its {', '.join(repr(m) for m in missing)} input")
         levels: dict[str, int] = {}
         for nm in order:
-            srcs = [levels[lk.source] for lk in self._links if lk.target == nm and lk.delay == 0]
-            levels[nm] = 1 + max(srcs) if srcs else 0
-        delayed = []
+            feeding = [levels[lk.source] for lk in self._links
+                       if lk.target == nm and lk.delay == 0]
+            levels[nm] = 1 + max(feeding) if feeding else 0
+        delayed: list[tuple[str, str]] = []
         for lk in self._links:
             key = (lk.source, lk.output or "output")
             if lk.delay and key not in delayed:
                 delayed.append(key)
-        self._plan = _Plan(order, levels, port_plans, delayed)
+        sensors = [(nm, r) for nm, r in self._regions.items() if hasattr(r, "set_value")]
+        needs = [nm for nm, r in self._regions.items() if getattr(r, "needs_value", False)]
+        steps: list[tuple[str, Any, list[Any]]] = []
+        for nm in order:
+            region = self._regions[nm]
+            compute = region.compute
+            if isinstance(region, RegionBase) and type(region).compute is RegionBase.compute:
+                compute = region.compute_trusted  # the plan already shaped the inputs
+            specs: list[tuple[str, Shape, int, list[_Read], list[Any]]] = []
+            for pp in port_plans[nm]:
+                reads = [(bool(lk.delay), lk.source, lk.output or "output") for lk in pp.links]
+                if pp.identity:
+                    specs.append((pp.port, pp.shape, 0, reads, []))
+                    continue
+                offsets = _flat_offsets(pp, [self._source_shape(lk) for lk in pp.links])
+                if offsets is not None and int(np.prod(pp.shape)) < 2**31:
+                    specs.append((pp.port, pp.shape, 1, reads, offsets))
+                else:
+                    specs.append((pp.port, pp.shape, 2, reads, list(pp.maps)))
+            steps.append((nm, compute, specs))
+        self._plan = _Plan(order, levels, port_plans, delayed, sensors,
+                           frozenset(nm for nm, _ in sensors), needs, steps)
         for key in delayed:
             shape = self._source_shape(Link(key[0], "", output=key[1]))
             old = self._delayed.get(key)
@@ -522,67 +572,85 @@ class Network(Persistable):
         learn : bool
             Passed to every region.
         """
-        plan = self._compile()
-        values = dict(inputs or {})
+        plan = self._plan or self._compile()
+        values = inputs or {}
+        regions = self._regions
+        sensor_names = plan.sensor_names
         for nm in values:
-            if nm not in self._regions:
-                raise InputError(f"run: no region named {nm!r} to take a value")
-            if not hasattr(self._regions[nm], "set_value"):
-                raise InputError(f"run: region {nm!r} ({_type_name(self._regions[nm])}) is not "
+            if nm not in sensor_names:
+                if nm not in regions:
+                    raise InputError(f"run: no region named {nm!r} to take a value")
+                raise InputError(f"run: region {nm!r} ({_type_name(regions[nm])}) is not "
                                  "a sensor and takes no value")
-        for nm, region in self._regions.items():
-            if getattr(region, "needs_value", False) and nm not in values:
+        for nm in plan.needs_value:
+            if nm not in values:
                 raise InputError(f"run: no value given for sensor {nm!r}")
-        for nm, region in self._regions.items():  # all values first: a bad one changes nothing
-            if hasattr(region, "set_value"):
-                region.set_value(values.get(nm))
+        for nm, region in plan.sensors:  # all values first: a bad one changes nothing
+            region.set_value(values.get(nm))
         now: dict[str, SDR] = {}
-        named: dict[str, dict[str, SDR]] = {}
+        named: dict[tuple[str, str], SDR] = {}
+        delayed_values = self._delayed
 
-        def value_of(lk: Link) -> SDR:
-            key = lk.output or "output"
-            if lk.delay:
-                return self._delayed[(lk.source, key)]
+        def read(delayed: bool, src: str, key: str) -> SDR:
+            if delayed:
+                return delayed_values[(src, key)]
             if key == "output":
-                return now[lk.source]
-            if lk.source not in named:
-                named[lk.source] = dict(self._regions[lk.source].outputs)
-            return named[lk.source][key]
+                return now[src]
+            sdr = named.get((src, key))
+            if sdr is None:
+                sdr = named[(src, key)] = self._named_output(src, key)
+            return sdr
 
-        for nm in plan.order:
-            region = self._regions[nm]
+        for nm, compute, specs in plan.steps:
             port_inputs: dict[str, SDR] = {}
-            for pp in plan.ports[nm]:
-                if pp.identity:
-                    sdr = value_of(pp.links[0])
-                    port_inputs[pp.port] = sdr if sdr.shape == pp.shape else sdr.reshape(
-                        pp.shape)
-                    continue
-                parts = []
-                for lk, m in zip(pp.links, pp.maps, strict=True):
-                    idx = value_of(lk).indices
-                    if m is None:
-                        parts.append(idx.astype(np.int64))
+            for port, shape, mode, reads, data in specs:
+                if mode == 0:
+                    delayed, src, key = reads[0]
+                    if not delayed and key == "output":
+                        sdr = now[src]
                     else:
-                        mapped = m[idx]
-                        parts.append(mapped[mapped >= 0])
-                idx = np.sort(np.concatenate(parts)) if parts else np.zeros(0, np.int64)
-                port_inputs[pp.port] = SDR._trusted(pp.shape, idx)
-            out = region.compute(port_inputs, learn)
+                        sdr = read(delayed, src, key)
+                    port_inputs[port] = sdr if sdr._shape == shape else SDR._trusted(
+                        shape, sdr._indices)
+                    continue
+                if mode == 1:  # sorted sources laid end to end: already sorted
+                    parts = [read(*r)._indices + off if off else read(*r)._indices
+                             for r, off in zip(reads, data, strict=True)]
+                    idx = np.concatenate(parts)
+                    if idx.dtype != np.int32:
+                        idx = idx.astype(np.int32)
+                    idx.flags.writeable = False
+                    port_inputs[port] = _sdr_view(shape, idx)
+                    continue
+                else:
+                    parts = []
+                    for r, m in zip(reads, data, strict=True):
+                        src_idx = read(*r)._indices
+                        if m is None:
+                            parts.append(src_idx.astype(np.int64))
+                        else:
+                            mapped = m[src_idx]
+                            parts.append(mapped[mapped >= 0])
+                    idx = np.sort(np.concatenate(parts)) if parts else np.zeros(0, np.int64)
+                port_inputs[port] = SDR._trusted(shape, idx)
+            out = compute(port_inputs, learn)
             if not isinstance(out, SDR):
                 raise TypeError(f"region {nm!r} returned {type(out).__name__}, not an SDR")
             now[nm] = out
-        for key in plan.delayed:
-            src, name = key
-            if name == "output":
-                self._delayed[key] = now[src]
-            else:
-                if src not in named:
-                    named[src] = dict(self._regions[src].outputs)
-                self._delayed[key] = named[src][name]
+        for dkey in plan.delayed:
+            dsrc, dname = dkey
+            delayed_values[dkey] = now[dsrc] if dname == "output" else read(False, dsrc, dname)
         self._outputs = now
         self._step += 1
         return dict(now)
+
+    def _named_output(self, source: str, name: str) -> SDR:
+        """A named output of a region for the current step."""
+        region = self._regions[source]
+        getter = getattr(region, "named_output", None)
+        if getter is not None:
+            return getter(name)
+        return region.outputs[name]
 
     def reset(self) -> None:
         """Reset every region (sequence boundary) and clear the delayed link values."""
@@ -637,8 +705,10 @@ class Network(Persistable):
 
         Region types: ``SDRSensor`` (params ``shape``), ``Encoder`` (``encoder: <class>``,
         params of that encoder), ``SpatialPooler``, ``TemporalMemory`` (option ``output``),
-        ``TemporalPooler``, ``Classifier`` (params ``max_classes``, ``steps``, ``alpha``) and
-        any type added with :func:`register_region_type`. Input sizes left out of ``params``
+        ``TemporalPooler``, ``Classifier`` (params ``max_classes``, ``steps``, ``alpha``),
+        ``BacktrackingTemporalMemory``, ``ScalarPredictor``, ``AnomalyLikelihood`` (see
+        :mod:`htmkit.network.streaming`) and any type added with
+        :func:`register_region_type`. Input sizes left out of ``params``
         (``input_dimensions``, ``column_dimensions`` of a TM, ``input_size``, external sizes)
         are inferred from the links. Errors name the region or link.
         """

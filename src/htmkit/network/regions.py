@@ -32,12 +32,16 @@ type                class                              ports -> output
 ``Classifier``      :class:`ClassifierRegion`          feedforward + value (label) -> one-hot
                                                        predicted class; ``.inference``
 ==================  =================================  =====================================
+
+The regions of the streaming models (backtracking TM, scalar predictor, anomaly likelihood)
+are in :mod:`htmkit.network.streaming`.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import importlib
+import math
 from collections.abc import Mapping
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
@@ -104,7 +108,7 @@ def register_region_type(name: str, cls: type) -> type:
     return cls
 
 
-def region_type(name: str) -> type:
+def region_type(name: str) -> Any:
     """The region class registered as ``name`` (``KeyError`` naming the known types)."""
     try:
         return REGION_TYPES[name]
@@ -129,6 +133,22 @@ def _lazy(module: str, name: str) -> Any:
         return getattr(importlib.import_module(module), name)
     except (ImportError, AttributeError) as exc:  # pragma: no cover - while cores land
         raise ImportError(f"{module}.{name} is not available yet ({exc})") from None
+
+
+def _sdr_view(shape: Shape, indices: np.ndarray) -> SDR:
+    """An SDR of ``shape`` over ``indices`` (sorted, unique, in range) without copying them
+    when they already have the SDR's index dtype; the array must not change afterwards."""
+    obj = SDR.__new__(SDR)
+    size = math.prod(shape)
+    dtype = np.int32 if size < 2**31 else np.int64
+    if indices.dtype != dtype or indices.flags.writeable:
+        indices = np.array(indices, dtype=dtype, copy=True)
+        indices.flags.writeable = False
+    obj._shape = shape
+    obj._size = size
+    obj._indices = indices
+    obj._hash = None
+    return obj
 
 
 def _as_input(sdr: SDR | None, shape: Shape) -> SDR:
@@ -204,6 +224,12 @@ class RegionBase(Persistable):
         fitted = {port: _as_input(sdr, shapes[port]) for port, sdr in inputs.items()}
         self._output = self._compute(fitted, bool(learn))
         return self._output
+
+    def compute_trusted(self, inputs: dict[str, SDR], learn: bool) -> SDR:
+        """:meth:`compute` without the port checks: the :class:`~htmkit.network.Network`
+        calls this with inputs it has already shaped to :attr:`input_shapes`."""
+        self._output = out = self._compute(inputs, learn)
+        return out
 
     def _compute(self, inputs: dict[str, SDR], learn: bool) -> SDR:  # pragma: no cover
         raise NotImplementedError
@@ -357,13 +383,21 @@ class EncoderSensor(RegionBase):
     type_name = "Encoder"
     needs_value = True
 
-    def __init__(self, encoder: Any):
+    def __init__(self, encoder: Any, *, field: str | None = None):
         if not hasattr(encoder, "encode") or not hasattr(encoder, "dimensions"):
             raise ParameterError(
                 f"encoder: EncoderSensor needs an Encoder, got {type(encoder).__name__}")
+        if field is not None and not isinstance(field, str):
+            raise ParameterError(f"field: an Encoder region's field must be a string, got {field!r}")
         self._core = encoder
+        self._field = field
         self._value: Any = None
         self._init_output()
+
+    @property
+    def field(self) -> str | None:
+        """Name of the record field this sensor encodes (prefixes its encoding errors)."""
+        return self._field
 
     @property
     def output_shape(self) -> Shape:
@@ -373,10 +407,19 @@ class EncoderSensor(RegionBase):
         self._value = value
 
     def _compute(self, inputs: dict[str, SDR], learn: bool) -> SDR:
-        return self._core.encode(self._value)
+        if self._field is None:
+            return self._core.encode(self._value)
+        try:
+            return self._core.encode(self._value)
+        except (TypeError, InputError) as exc:
+            raise type(exc)(f"{self._field}: {exc}") from None
 
     def describe(self) -> str:
-        return f"Encoder {type(self._core).__name__}"
+        field = "" if self._field is None else f" ({self._field})"
+        return f"Encoder {type(self._core).__name__}{field}"
+
+    def _options(self) -> dict[str, Any]:
+        return {} if self._field is None else {"field": self._field}
 
     def to_config(self) -> dict[str, Any]:
         enc = self._core
@@ -387,22 +430,26 @@ class EncoderSensor(RegionBase):
             raise NotImplementedError(
                 f"a {type(enc).__name__} cannot be written to a config; build it in code"
             )
-        return {"type": self.type_name, "encoder": type(enc).__name__,
-                "params": params_to_dict(enc.params)}
+        cfg = {"type": self.type_name, "encoder": type(enc).__name__,
+               "params": params_to_dict(enc.params)}
+        if self._field is not None:
+            cfg["field"] = self._field
+        return cfg
 
     @classmethod
     def from_config(cls, cfg: Mapping[str, Any], input_shapes: Mapping[str, Shape]
                     ) -> EncoderSensor:
-        _check_cfg_keys(cfg, {"encoder", "params"}, "Encoder")
+        _check_cfg_keys(cfg, {"encoder", "params", "field"}, "Encoder")
         from ..encoders.base import encoder_class
 
         name = cfg.get("encoder")
         if not isinstance(name, str):
             raise ParameterError("an Encoder region needs 'encoder: <EncoderClassName>'")
-        enc_cls = encoder_class(name)
+        enc_cls: Any = encoder_class(name)
         if enc_cls.params_class is None:  # pragma: no cover - all encoders have params
             raise ParameterError(f"{name} cannot be built from a config")
-        return cls(enc_cls(_dataclass_from(enc_cls.params_class, _params_dict(cfg))))
+        return cls(enc_cls(_dataclass_from(enc_cls.params_class, _params_dict(cfg))),
+                   field=cfg.get("field"))
 
     @classmethod
     def config_output_shapes(cls, cfg: Mapping[str, Any], ff_shape: Shape | None
@@ -416,7 +463,8 @@ class EncoderSensor(RegionBase):
     def _from_core_state(cls, core: Any, options: dict[str, Any]) -> EncoderSensor:
         from ..encoders.base import encoder_class
 
-        return cls(encoder_class(core["encoder"]).from_state(core["state"]))
+        return cls(encoder_class(core["encoder"]).from_state(core["state"]),
+                   field=options.get("field"))
 
 
 # ============================================================================ algorithms
@@ -490,7 +538,10 @@ class SpatialPoolerRegion(RegionBase):
 
 #: Outputs a :class:`TemporalMemoryRegion` offers (links pick one with ``output=``).
 TM_OUTPUTS = ("active_cells", "predicted_active_cells", "winner_cells", "predictive_cells",
-              "columns")
+              "columns", "unpredicted_columns")
+
+#: The outputs of :data:`TM_OUTPUTS` shaped like the columns (the others are cells).
+_COLUMN_OUTPUTS = ("columns", "unpredicted_columns")
 
 
 class TemporalMemoryRegion(RegionBase):
@@ -506,7 +557,9 @@ class TemporalMemoryRegion(RegionBase):
     tm : TemporalMemory or TemporalMemoryParams, optional
         Or pass the TM's keyword parameters.
     output : str
-        The main output: one of :data:`TM_OUTPUTS` (``"columns"``: the active columns).
+        The main output: one of :data:`TM_OUTPUTS` (``"columns"``: the active columns;
+        ``"unpredicted_columns"``: the active columns that were not predicted, the ones the
+        TM's raw anomaly counts).
     """
 
     type_name = "TemporalMemory"
@@ -527,6 +580,9 @@ class TemporalMemoryRegion(RegionBase):
         p = tm.params
         self._col_shape = tuple(p.column_dimensions)
         self._cell_shape = (*self._col_shape, int(p.cells_per_column))
+        self._cells_per_column = int(p.cells_per_column)
+        self._columns: np.ndarray | None = None  # active columns of the last step
+        self._mark = np.zeros(int(np.prod(self._col_shape)), dtype=bool)
         self._init_output()
 
     @property
@@ -545,26 +601,50 @@ class TemporalMemoryRegion(RegionBase):
 
     @property
     def output_shape(self) -> Shape:
-        return self._col_shape if self._output_name == "columns" else self._cell_shape
+        return self._col_shape if self._output_name in _COLUMN_OUTPUTS else self._cell_shape
 
     @property
     def output_shapes(self) -> dict[str, Shape]:
-        shapes = {name: self._cell_shape for name in TM_OUTPUTS}
-        shapes["columns"] = self._col_shape
+        shapes = {name: (self._col_shape if name in _COLUMN_OUTPUTS else self._cell_shape)
+                  for name in self.output_names}
         shapes["output"] = self.output_shape
         return shapes
 
+    #: The named outputs this region offers.
+    output_names: ClassVar[tuple[str, ...]] = TM_OUTPUTS
+
+    def _active_columns(self) -> np.ndarray:
+        if self._columns is None:
+            self._columns = np.unique(self._core.active_cells.indices // self._cells_per_column)
+        return self._columns
+
+    def _predicted_columns(self) -> np.ndarray:
+        """Columns of the last step's active cells that had been predicted."""
+        return self._core.predicted_active_cells.indices // self._cells_per_column
+
     def named_output(self, name: str) -> SDR:
-        """One of :data:`TM_OUTPUTS` for the last step."""
-        tm = self._core
+        """One of :attr:`output_names` for the last step."""
+        if name == "active_cells":
+            return _sdr_view(self._cell_shape, self._core.active_cells.indices)
         if name == "columns":
-            cols = np.unique(tm.active_cells.indices // int(tm.params.cells_per_column))
-            return SDR._trusted(self._col_shape, cols)
-        return getattr(tm, name).reshape(self._cell_shape)
+            return _sdr_view(self._col_shape, self._active_columns())
+        if name == "unpredicted_columns":
+            active = self._active_columns()
+            predicted = self._predicted_columns()
+            mark = self._mark
+            mark[predicted] = True
+            unpredicted = active[~mark[active]]
+            mark[predicted] = False
+            unpredicted.flags.writeable = False
+            return _sdr_view(self._col_shape, unpredicted)
+        if name not in self.output_names:
+            raise KeyError(f"{self.type_name} region has no output {name!r} "
+                           f"(outputs: {list(self.output_names)})")
+        return _sdr_view(self._cell_shape, getattr(self._core, name).indices)
 
     @property
     def outputs(self) -> dict[str, SDR]:
-        out = {name: self.named_output(name) for name in TM_OUTPUTS}
+        out = {name: self.named_output(name) for name in self.output_names}
         out["output"] = out[self._output_name]
         return out
 
@@ -578,13 +658,16 @@ class TemporalMemoryRegion(RegionBase):
             ff = _as_input(None, self._col_shape)
         basal = inputs.get("basal")
         apical = inputs.get("apical")
-        self._core.compute(ff.flatten(), learn,
+        flat = ff if len(ff.shape) == 1 else ff.flatten()
+        self._columns = flat.indices
+        self._core.compute(flat, learn,
                            external_basal=None if basal is None else basal.flatten(),
                            external_apical=None if apical is None else apical.flatten())
         return self.named_output(self._output_name)
 
     def reset(self) -> None:
         self._core.reset()
+        self._columns = None
         self._init_output()
 
     def describe(self) -> str:
