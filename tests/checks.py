@@ -883,14 +883,7 @@ def _detector_spec() -> ClassSpec:
                     ("value-nan", {"timestamp": _T0, "value": math.nan}),
                     ("value-bool", {"timestamp": _T0, "value": True}),
                     ("timestamp-none", {"timestamp": None, "value": 1.0})],
-        xfail={"bad_input[value-str]": PENDING, "bad_input[value-bool]": PENDING,
-               "bad_param[probationary_period='bad']":
-                   BUG + "AnomalyDetector.__init__ calls int() before checking: plain ValueError",
-               "bad_param[seed='bad']":
-                   BUG + "AnomalyDetector.__init__ calls int(seed) unchecked: plain ValueError",
-               "bad_input[timestamp-none]":
-                   BUG + "AnomalyDetector.update counts the record and moves the seen min/max "
-                         "before the model rejects it (a rejected record changes the state)"},
+        xfail={"bad_input[value-str]": PENDING, "bad_input[value-bool]": PENDING},
     )
 
 
@@ -983,10 +976,7 @@ def _encoder_specs() -> list[ClassSpec]:
             bad_params={"maximum": [-1.0], "active_bits": [0, 61]},
             bad_inputs=[("above", 11.0), ("str", "x"), ("inf", math.inf), ("list", [1.0])],
             prop_input=_float_strategy(0.0, 10.0), prop_check=_active_bits_check(7),
-            xfail={"bad_input[str]": PENDING, "bad_input[list]": PENDING,
-                   "bad_param[active_bits=61]":
-                       BUG + "ScalarEncoder: active_bits > size is reported as 'size must be >= "
-                             "62' (names size, not active_bits)"}),
+            xfail={"bad_input[str]": PENDING, "bad_input[list]": PENDING}),
         _encoder_spec(
             "RDSE", _rdse, lambda rng: float(rng.normal() * 100), RDSEParams,
             stateful=False, stochastic=True,

@@ -32,13 +32,15 @@ from __future__ import annotations
 
 import copy
 import math
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from .backtracking_tm import NAB_PARAMS
+from .encoders.date import to_datetime
 from .errors import InputError, InputTypeError, ParameterError
 from .model import DEFAULT_CONFIG
+from .params import Boolean, Constraints, Interval, Optional, validate_values
 from .serialization import Persistable
 
 __all__ = ["AnomalyDetector", "DETECTOR_CONFIG", "DEFAULT_SUPPRESSION", "TM_SECTIONS"]
@@ -131,6 +133,21 @@ class AnomalyDetector(Persistable):
         docs/experiments/detector-ensembles.md).
     """
 
+    _parameter_constraints: ClassVar[Constraints] = {
+        "min_value": Optional(Interval(float)),
+        "max_value": Optional(Interval(float)),
+        "probationary_period": Interval(int, 2),
+        "seed": Interval(int, 0),
+        "spatial_tolerance": Optional(Interval(float, 0.0, 10.0, closed="left")),
+        "use_timestamp": Boolean(),
+        "calibration_records": Interval(int, 1),
+        "range_padding": Interval(float, 0.0),
+        "learning_fraction": Interval(float, 0.0, 1.0, closed="left"),
+        "likelihood_window": Interval(int, 1),
+        "averaging_window": Interval(int, 1),
+        "ensemble": Interval(int, 1, 15),
+    }
+
     def __init__(
         self,
         min_value: float | None = None,
@@ -148,21 +165,13 @@ class AnomalyDetector(Persistable):
         suppression: tuple[float, int, float] | None = DEFAULT_SUPPRESSION,
         ensemble: int = 1,
     ):
-        if int(probationary_period) < 2:
-            raise ParameterError(f"probationary_period must be >= 2, got {probationary_period}")
-        if spatial_tolerance is not None and not 0 <= float(spatial_tolerance) < 10:
-            raise ParameterError(f"spatial_tolerance must be in [0, 10), got {spatial_tolerance}")
-        if int(calibration_records) < 1:
-            raise ParameterError(f"calibration_records must be >= 1, got {calibration_records}")
-        if not 0.0 <= float(learning_fraction) < 1.0:
-            raise ParameterError(f"learning_fraction must be in [0, 1), got {learning_fraction}")
-        if isinstance(ensemble, bool) or not isinstance(ensemble, (int, np.integer)) or not (
-                1 <= int(ensemble) <= 15):
-            raise ParameterError(f"ensemble must be an integer in [1, 15], got {ensemble!r}")
-        if int(likelihood_window) < 1:
-            raise ParameterError(f"likelihood_window must be >= 1, got {likelihood_window}")
-        if int(averaging_window) < 1:
-            raise ParameterError(f"averaging_window must be >= 1, got {averaging_window}")
+        checked = validate_values(self._parameter_constraints, dict(
+            min_value=min_value, max_value=max_value, probationary_period=probationary_period,
+            seed=seed, spatial_tolerance=spatial_tolerance, use_timestamp=use_timestamp,
+            calibration_records=calibration_records, range_padding=range_padding,
+            learning_fraction=learning_fraction, likelihood_window=likelihood_window,
+            averaging_window=averaging_window, ensemble=ensemble))
+        min_value, max_value = checked["min_value"], checked["max_value"]
         if suppression is not None:
             try:
                 level, recs, factor = suppression
@@ -182,18 +191,18 @@ class AnomalyDetector(Persistable):
                 and not float(min_value) <= float(max_value)):
             raise ParameterError(f"min_value {min_value} is above max_value {max_value}")
         self.settings: dict[str, Any] = {
-            "probationary_period": int(probationary_period),
-            "seed": int(seed),
-            "spatial_tolerance": None if spatial_tolerance is None else float(spatial_tolerance),
+            "probationary_period": checked["probationary_period"],
+            "seed": checked["seed"],
+            "spatial_tolerance": checked["spatial_tolerance"],
             "config": copy.deepcopy(config) if config else {},
-            "use_timestamp": bool(use_timestamp),
-            "calibration_records": int(calibration_records),
-            "range_padding": float(range_padding),
-            "learning_fraction": float(learning_fraction),
-            "likelihood_window": int(likelihood_window),
-            "averaging_window": int(averaging_window),
+            "use_timestamp": checked["use_timestamp"],
+            "calibration_records": checked["calibration_records"],
+            "range_padding": checked["range_padding"],
+            "learning_fraction": checked["learning_fraction"],
+            "likelihood_window": checked["likelihood_window"],
+            "averaging_window": checked["averaging_window"],
             "suppression": None if suppression is None else list(suppression),
-            "ensemble": int(ensemble),
+            "ensemble": checked["ensemble"],
         }
         self.model: Any = None
         self.members: list[Any] = []  # the ensemble's other models
@@ -267,6 +276,12 @@ class AnomalyDetector(Persistable):
         v = float(value)
         if not math.isfinite(v):
             raise InputError(f"value must be finite, got {value!r}")
+        if self.settings["use_timestamp"]:
+            # refused here, before the record counts, so that a rejected record changes nothing
+            if timestamp is None:
+                raise InputError("timestamp: this detector encodes time (use_timestamp=True), "
+                                 "but the record has none")
+            to_datetime(timestamp, "timestamp")
         self.records += 1
         if self.model is None:
             self._held.append((timestamp, v))

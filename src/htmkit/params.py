@@ -286,6 +286,17 @@ def validate(params: Any, constraints: Constraints | None = None) -> None:
         object.__setattr__(params, name, constraint.check(name, getattr(params, name)))
 
 
+def validate_values(constraints: Constraints, values: Mapping[str, Any]) -> dict[str, Any]:
+    """The normalised ``values`` of keyword parameters (a class whose parameters are plain
+    keyword arguments declares ``_parameter_constraints`` too); the first bad one raises
+    :class:`ParameterError` naming it. Names without a constraint pass unchanged."""
+    out = dict(values)
+    for name, constraint in constraints.items():
+        if name in out:
+            out[name] = constraint.check(name, out[name])
+    return out
+
+
 def params_to_dict(params: Any) -> dict[str, Any]:
     """Dataclass parameters as a JSON-able dict (tuples become lists)."""
     out = {}

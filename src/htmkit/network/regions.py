@@ -388,7 +388,8 @@ class EncoderSensor(RegionBase):
             raise ParameterError(
                 f"encoder: EncoderSensor needs an Encoder, got {type(encoder).__name__}")
         if field is not None and not isinstance(field, str):
-            raise ParameterError(f"field: an Encoder region's field must be a string, got {field!r}")
+            raise ParameterError(
+                f"field: an Encoder region's field must be a string, got {field!r}")
         self._core = encoder
         self._field = field
         self._value: Any = None
