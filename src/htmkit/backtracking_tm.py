@@ -491,7 +491,7 @@ def _segment_arrays(src: dict[str, Any], cap: int, m: int) -> dict[str, np.ndarr
     """Segment and synapse arrays for ``cap`` segments of ``m`` synapse slots, holding
     ``src``'s arrays (full-size or trimmed to the used segments; none for a new TM) as their
     first entries; the other segments are empty."""
-    out = {
+    out: dict[str, np.ndarray] = {
         "seg_i32": np.full((3, cap), -1, dtype=np.int32),
         "seg_i64": np.zeros((3, cap), dtype=np.int64),
         "syn_src": np.zeros(cap * m, dtype=np.int32),

@@ -128,7 +128,8 @@ class Predictor(Persistable):
         input_size: int | None = None,
     ):
         self.params = PredictorParams(
-            steps=steps, alpha=alpha, max_classes=max_classes, input_size=input_size
+            steps=steps,  # type: ignore[arg-type]  # an int is normalised to a tuple
+            alpha=alpha, max_classes=max_classes, input_size=input_size
         )
         self._input_size: int | None = self.params.input_size
         self._n_classes = 0
@@ -187,6 +188,7 @@ class Predictor(Persistable):
         """Labels as a sorted unique int64 array, or ``None`` for "nothing to learn"."""
         if label is None:
             return None
+        items: list[Any] | tuple[Any, ...]
         if _is_int(label):
             items = [label]
         elif isinstance(label, (list, tuple, np.ndarray)):

@@ -248,7 +248,7 @@ def load_state(path: str | os.PathLike[str], class_name: str | None = None) -> d
     return _unflatten(manifest["state"], arrays)
 
 
-class _CurrentState(dict):  # type: ignore[type-arg]
+class _CurrentState(dict[str, Any]):
     """A state dict already brought up to its class's current version (so that a
     ``from_state`` calling ``super().from_state`` does not upgrade it twice)."""
 

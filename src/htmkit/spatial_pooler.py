@@ -431,6 +431,7 @@ class SpatialPooler(Persistable):
         score, threshold = self._boosted, float(p.stimulus_threshold)
         if fractional:
             score = self._boosted / self._connected_counts_cached()
+            assert p.inference_min_fraction is not None  # fractional inference is on
             threshold = float(p.inference_min_fraction)
         if self._uses_global_inhibition():
             k = int(math.floor(density * p.num_columns + 0.5))
@@ -473,6 +474,7 @@ class SpatialPooler(Persistable):
         if p.num_active_columns_per_inh_area is not None:
             return min(p.num_active_columns_per_inh_area / self._neighbourhood_size(),
                        MAX_LOCAL_AREA_DENSITY)
+        assert p.local_area_density is not None  # the params set it when the count is None
         return float(p.local_area_density)
 
     # ------------------------------------------------------------------ phase 3

@@ -246,6 +246,8 @@ class TemporalMemory(Persistable):
                    self._layout, self._ip, self._fp)
         self._args_of = self._basal.arrays
         self._ap_args_of = self._apical.arrays if self._apical is not None else None
+        self._kernel: Any
+        self._args: tuple[Any, ...]
         if self._apical is None:
             self._kernel = K.tm_compute_basal
             self._args = (*self._basal.arrays, *buffers)

@@ -83,7 +83,7 @@ def _build(torch, n_in: int, n_out: int, hidden: int, seed: int):
     nn = torch.nn
     torch.manual_seed(int(seed) % (2**63))
 
-    class Net(nn.Module):
+    class Net(nn.Module):  # type: ignore[name-defined]  # torch is imported at run time
         def __init__(self) -> None:
             super().__init__()
             self.lstm = nn.LSTM(n_in, hidden)
@@ -330,8 +330,8 @@ def run_lstm_taxi(
     v = df["value"].to_numpy(np.float64)
     feats = taxi_features(df)
     T = v.size
-    points = week_starts(df["timestamp"]) if retrain_at is None else np.asarray(retrain_at)
-    points = [int(p) for p in points if p - horizon >= min_train]
+    starts = week_starts(df["timestamp"]) if retrain_at is None else np.asarray(retrain_at)
+    points = [int(p) for p in starts if p - horizon >= min_train]
     # keep only re-trainings whose prediction period reaches the scored rows
     keep = []
     for k in range(len(points)):

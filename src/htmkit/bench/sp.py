@@ -75,22 +75,11 @@ class Workload:
 
 # ============================================================================ workloads
 def _scalar_encoder() -> Callable[[float], SDR]:
-    lo, hi = -1.5, 1.5
-    try:
-        from ..encoders import ScalarEncoder
-    except ImportError:
-        ScalarEncoder = None  # noqa: N806
-    if ScalarEncoder is not None:
-        enc = ScalarEncoder(minimum=lo, maximum=hi, active_bits=ENCODER_ACTIVE,
-                            size=ENCODER_BITS, clip=True)
-        return enc.encode
+    from ..encoders import ScalarEncoder
 
-    def encode(value: float) -> SDR:
-        v = min(max(value, lo), hi)
-        start = int(round((v - lo) / (hi - lo) * (ENCODER_BITS - ENCODER_ACTIVE)))
-        return SDR._trusted((ENCODER_BITS,), np.arange(start, start + ENCODER_ACTIVE))
-
-    return encode
+    enc = ScalarEncoder(minimum=-1.5, maximum=1.5, active_bits=ENCODER_ACTIVE,
+                        size=ENCODER_BITS, clip=True)
+    return enc.encode
 
 
 def stream_workload(steps: int = 2000, seed: int = 7) -> Workload:

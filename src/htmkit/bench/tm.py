@@ -94,29 +94,16 @@ def encode_scalar(value: float) -> SDR:
     return SDR._trusted((ENCODER_BITS,), np.arange(start, start + ENCODER_ACTIVE))
 
 
-def _random_projection_columns(inputs: list[SDR], seed: int) -> list[SDR]:
-    """Fallback when no Spatial Pooler is installed: a fixed random potential pool (the SP's
-    ``potential_pct``) with random weights, top-40 overlap."""
-    rng = np.random.default_rng(seed)
-    w = (rng.random((ENCODER_BITS, 2048)) < 0.85) * rng.random((ENCODER_BITS, 2048))
-    return [SDR(2048, np.argpartition(-w[x.indices].sum(axis=0), 40)[:40]) for x in inputs]
-
-
 def sine_columns(steps: int, noise: float, seed: int = 7) -> tuple[list[SDR], str]:
     """Noisy sine -> inline scalar encoding -> Spatial Pooler (learning) -> active columns."""
     rng = np.random.default_rng(seed)
     t = np.arange(steps)
     values = np.sin(2 * math.pi * t / SINE_PERIOD) + rng.normal(0.0, noise, steps)
     inputs = [encode_scalar(float(v)) for v in values]
-    try:
-        from ..spatial_pooler import SpatialPooler
-    except ImportError:
-        SpatialPooler = None  # noqa: N806
-    if SpatialPooler is not None:
-        sp = SpatialPooler(**SP_PARAMS)
-        return [sp.compute(x, learn=True) for x in inputs], "htmkit SpatialPooler (learning)"
-    return (_random_projection_columns(inputs, seed),
-            "a fixed random projection + top-40 (no SpatialPooler installed)")
+    from ..spatial_pooler import SpatialPooler
+
+    sp = SpatialPooler(**SP_PARAMS)
+    return [sp.compute(x, learn=True) for x in inputs], "htmkit SpatialPooler (learning)"
 
 
 def stream_workload(steps: int = 2000, noise: float = SINE_NOISE) -> Workload:
@@ -181,7 +168,7 @@ def measure(w: Workload, repeats: int) -> dict[str, Any]:
     cols = w.columns
     run_tm(cols[: min(len(cols), 100)])  # warm-up: load (or compile) the kernels
     wall, cpu = [], []
-    tm = None
+    tm: Any = None
     for _ in range(repeats):
         ws, cs, tm = run_tm(cols)
         wall.append(ws / len(cols) * 1e3)
@@ -243,11 +230,12 @@ def measure_hotgym(repeats: int, quick: bool = False) -> dict[str, Any] | None:
         return None
     stream = read_csv_stream(path, "kw_energy_consumption", "timestamp")
     n = 800 if quick else len(stream)
+    assert stream.timestamps is not None  # the hotgym file has its timestamp column
     records = [{"value": float(v), "timestamp": t}
                for v, t in zip(stream.values[:n], stream.timestamps[:n], strict=True)]
     HTMModel.for_data(stream.values).run(records[0])  # warm-up: load the kernels
     wall, cpu = [], []
-    model = None
+    model: Any = None
     preds = np.zeros(n)
     for _ in range(repeats):
         model = HTMModel.for_data(stream.values)

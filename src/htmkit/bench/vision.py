@@ -202,7 +202,7 @@ def _cnn(ctx: ModelContext) -> VisionModel:
 
 def _cnn_shifts(ctx: ModelContext) -> VisionModel:
     """The CNN trained on two extra shifted copies of the training set (see CNNClassifier)."""
-    model = _cnn(ctx)
+    model: Any = _cnn(ctx)  # a CNNClassifier
     model.shift_copies, model.shift = 2, 2 if min(ctx.image_shape) >= 16 else 1
     model.name = "cnn-shifts"
     return model

@@ -161,7 +161,7 @@ class RDSE(BucketGeometry, Encoder):
         p = self.params
         self._size = p.size
         self._active = (p.active_bits if p.active_bits is not None
-                        else int(round(p.sparsity * p.size)))  # type: ignore[operator]
+                        else int(round(p.sparsity * p.size)))
         self._resolution = p.resolution if p.resolution is not None else p.radius / self._active
         self._dims = (self._size,)
         self._offsets = np.arange(self._active, dtype=np.int64)

@@ -6,7 +6,6 @@ A detector sees one series, one record at a time, and returns an anomaly score p
 (NAB's scores lie in ``[0, 1]``; the scorer only needs them finite)::
 
     class MyDetector:
-        name = "mine"
         def __init__(self, *, min_value, max_value, probationary_period, seed): ...
         def update(self, timestamp, value) -> float: ...
 
@@ -60,9 +59,8 @@ class DetectorUnavailableError(DetectorError):
 
 @runtime_checkable
 class Detector(Protocol):
-    """What the runner needs from a detector (see the module docstring)."""
-
-    name: str
+    """What the runner needs from a detector (see the module docstring); the runner knows
+    it by the name it was registered under."""
 
     def update(self, timestamp: Any, value: float) -> float: ...
 

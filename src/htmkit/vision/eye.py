@@ -152,7 +152,7 @@ class Eye:
         if isinstance(window_shape, (int, np.integer)) and not isinstance(window_shape, bool):
             window_shape = (int(window_shape), int(window_shape))
         try:
-            ws = tuple(window_shape)
+            ws = tuple(window_shape)  # type: ignore[arg-type]  # checked by the except
         except TypeError:
             raise ParameterError(
                 f"window_shape must be an int or (h, w), got {window_shape!r}"

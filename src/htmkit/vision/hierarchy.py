@@ -677,7 +677,8 @@ class VisionHierarchy(Persistable):
 
     # ------------------------------------------------------------------ core loop
     def _run(self, views: np.ndarray, learn1: bool, learn2: bool, keep: bool = False,
-             tm_learn: bool = False) -> tuple[np.ndarray, np.ndarray | None, dict | None]:
+             tm_learn: bool = False
+             ) -> tuple[np.ndarray, np.ndarray | None, dict[str, Any] | None]:
         """Run one movie ``views [T, H, W]``: pooled level-1 / level-2 dense outputs."""
         p = self.params
         T = views.shape[0]
@@ -690,7 +691,7 @@ class VisionHierarchy(Persistable):
         pool1 = np.zeros(n1, dtype=np.float32)
         pool2 = None if sp2 is None else np.zeros(sp2.num_columns, dtype=np.float32)
         count = p.pooling == "count"
-        trace: dict | None = {"a1": [], "a2": [], "p1": []} if keep else None
+        trace: dict[str, list[Any]] = {"a1": [], "a2": [], "p1": []}  # filled with keep
         if tm is not None:
             tm.reset()
         for t in range(T):
@@ -711,6 +712,7 @@ class VisionHierarchy(Persistable):
             if keep:
                 trace["a1"].append(cols)
             if sp2 is not None and t >= window - 1:
+                assert pool2 is not None
                 u = np.unique(np.concatenate(a1_hist[t - window + 1 : t + 1]))
                 a2 = sp2.compute(SDR._trusted(shape1, u.astype(np.int32)), learn=learn2)
                 if count:
@@ -724,7 +726,7 @@ class VisionHierarchy(Persistable):
             pool1 /= T
             if pool2 is not None:
                 pool2 /= max(T - window + 1, 1)
-        return pool1, pool2, trace
+        return pool1, pool2, (trace if keep else None)
 
     # ------------------------------------------------------------------ learning
     def learn_unsupervised(self, images: np.ndarray) -> VisionHierarchy:
@@ -815,6 +817,7 @@ class VisionHierarchy(Persistable):
         (level-1 union window sent up per step) and the pooled ``pool1`` / ``pool2``."""
         views = self.views(np.asarray(image)[None])[0]
         pool1, pool2, trace = self._run(views, learn1=False, learn2=False, keep=True)
+        assert trace is not None
         trace.update(pool1=pool1, pool2=pool2, views=views)
         return trace
 
@@ -923,6 +926,7 @@ class VisionHierarchy(Persistable):
         for shift in fixation_offsets(p.eye.test_fixations, int(p.eye.step) * int(p.eye.stride)):
             pr = self.readout_proba(self.transform(images, shift))
             prob = pr if prob is None else prob + pr
+        assert prob is not None  # at least the centre fixation
         return self.readout.classes_[np.argmax(prob, axis=1)]
 
     def readout_proba(self, feats: np.ndarray) -> np.ndarray:
