@@ -213,6 +213,7 @@ def _read(path):
     return data
 
 
+@pytest.mark.slow
 def test_cli_sequences_quick(tmp_path):
     out = tmp_path / "seq.json"
     plots = tmp_path / "plots"

@@ -1,6 +1,8 @@
 """The parts of `htmkit demo` that are not covered by the vision tests: they run, measure what
 they print, and write their pictures."""
 
+import pytest
+
 from htmkit.apps.demo import sp_digits_demo, sp_signal_demo, streaming_demo
 
 
@@ -13,6 +15,7 @@ def test_sp_signal_demo_measures_learning():
     assert any("noise robustness" in line for line in lines)
 
 
+@pytest.mark.slow
 def test_sp_digits_and_streaming_demo_write_pictures(tmp_path):
     res = sp_digits_demo(tmp_path, seed=0, epochs=1, echo=lambda _: None)
     assert (tmp_path / "receptive_fields.png").stat().st_size > 5000

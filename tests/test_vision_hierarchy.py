@@ -245,6 +245,7 @@ def test_bench_registry_builds_htm_models():
     assert parts_small.readout.test_ignore == 3  # 6x6 grid
 
 
+@pytest.mark.slow
 def test_mnist_subset_runs():
     from htmkit.datasets import default_mnist_dir, load_mnist
 
@@ -337,6 +338,7 @@ def test_forked_transform_gives_the_serial_features(trained, digits):
         VisionHierarchy(_hp(**SMALL), n_jobs=0)
 
 
+@pytest.mark.slow
 def test_test_fixations_average_the_readout_over_fixation_points(digits):
     x, y = digits
     assert fixation_offsets("centre", 2).tolist() == [[0, 0]]
@@ -388,6 +390,7 @@ def test_readout_dropout_patches_and_errors(digits, tmp_path):
         _hp(readout_dropout=0.3, readout="knn")
 
 
+@pytest.mark.slow
 def test_test_ignore_averages_readings_that_each_ignore_a_block(digits):
     x, y = digits
     h = VisionHierarchy(_hp(**{**SMALL, "n_learn": 150, "readout_dropout": 0.5,
@@ -415,6 +418,7 @@ def test_test_ignore_averages_readings_that_each_ignore_a_block(digits):
         _hp(**{**SMALL, "test_ignore": 1, "readout": "knn"})
 
 
+@pytest.mark.slow
 def test_bench_plots_receptive_fields_and_stability_of_hierarchy_models(tmp_path):
     import io
     import json
