@@ -840,10 +840,7 @@ def _model_spec() -> ClassSpec:
                     ("no-value", {"timestamp": _T0}),
                     ("no-timestamp", {"value": 1.0}),
                     ("tuple-3", (1, 2, 3))],
-        xfail={"bad_input[value-str]": PENDING,
-               "bad_param[timestamp.encoder.time_of_day_width=-1]":
-                   BUG + "HTMModel drops the date encoder when no width is > 0, so a negative "
-                         "width is accepted silently"},
+        xfail={"bad_input[value-str]": PENDING},
     )
 
 
@@ -1116,13 +1113,7 @@ def _network_spec() -> ClassSpec:
                "bad_input[value-out-of-range]": _PARTIAL,
                "bad_input[label-out-of-range]":
                    BUG + "Network.run: a classifier label above max_classes is rejected only "
-                         "when the classifier runs, after the SP and TM have learned the step",
-               "bad_param[regions.tm.params.cells_per_column='bad']":
-                   BUG + "TemporalMemoryRegion.config_output_shapes calls int() before the "
-                         "parameters are validated: 'invalid literal for int()', no name",
-               "bad_param[regions.tp.params.column_dimensions='bad']":
-                   BUG + "TemporalPoolerRegion.config_output_shapes reads the shape before the "
-                         "parameters are validated: 'invalid literal for int()', no name"},
+                         "when the classifier runs, after the SP and TM have learned the step"},
     )
 
 

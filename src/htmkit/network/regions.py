@@ -48,7 +48,7 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 import numpy as np
 
 from ..errors import InputError, ParameterError
-from ..params import params_from_dict, params_to_dict
+from ..params import params_from_dict, params_to_dict, validate_values
 from ..sdr import SDR
 from ..serialization import Persistable
 
@@ -311,6 +311,19 @@ def _params_with_inputs(cfg: Mapping[str, Any], input_shapes: Mapping[str, Shape
     return params
 
 
+def _checked_params(cls: type, params: Mapping[str, Any]) -> dict[str, Any]:
+    """``params`` (a region config's, possibly partial) checked against the declarative
+    constraints of the parameter dataclass ``cls`` (its ``_parameter_constraints``), with the
+    normalised values; an unknown or bad parameter raises :class:`ParameterError` naming it.
+    Used before a config's sizes are read, so a bad size is reported by name."""
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(params) - names)
+    if unknown:
+        raise ParameterError(f"unknown parameter(s) for {cls.__name__}: {unknown}")
+    values = {k: tuple(v) if isinstance(v, list) else v for k, v in params.items()}
+    return validate_values(getattr(cls, "_parameter_constraints", {}), values)
+
+
 def _dataclass_from(cls: type, params: dict[str, Any]) -> Any:
     names = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(params) - names)
@@ -524,7 +537,8 @@ class SpatialPoolerRegion(RegionBase):
     @classmethod
     def config_output_shapes(cls, cfg: Mapping[str, Any], ff_shape: Shape | None
                              ) -> dict[str, Shape]:
-        params = _params_dict(cfg)
+        P = _lazy("htmkit.spatial_pooler", "SpatialPoolerParams")
+        params = _checked_params(P, _params_dict(cfg))
         if "column_dimensions" not in params:
             raise ParameterError("SpatialPooler params need column_dimensions")
         return {"output": _shape(params["column_dimensions"])}
@@ -697,14 +711,14 @@ class TemporalMemoryRegion(RegionBase):
     @classmethod
     def config_output_shapes(cls, cfg: Mapping[str, Any], ff_shape: Shape | None
                              ) -> dict[str, Shape]:
-        params = _params_dict(cfg)
+        P = _lazy("htmkit.temporal_memory", "TemporalMemoryParams")
+        params = _checked_params(P, _params_dict(cfg))
         if "column_dimensions" in params:
             cols = _shape(params["column_dimensions"])
         elif ff_shape is not None:
             cols = ff_shape
         else:
             raise ParameterError("TemporalMemory needs column_dimensions or a feedforward link")
-        P = _lazy("htmkit.temporal_memory", "TemporalMemoryParams")
         cpc = params.get("cells_per_column",
                          {f.name: f.default for f in dataclasses.fields(P)}["cells_per_column"])
         cells = (*cols, int(cpc))
@@ -787,7 +801,7 @@ class TemporalPoolerRegion(RegionBase):
                              ) -> dict[str, Shape]:
         from ..temporal_pooler import TemporalPoolerParams
 
-        params = _params_dict(cfg)
+        params = _checked_params(TemporalPoolerParams, _params_dict(cfg))
         default = {f.name: f.default for f in dataclasses.fields(TemporalPoolerParams)}
         return {"output": _shape(params.get("column_dimensions",
                                             default["column_dimensions"]))}

@@ -41,6 +41,7 @@ from .regions import (
     TemporalMemoryRegion,
     _as_input,
     _check_cfg_keys,
+    _checked_params,
     _dataclass_from,
     _params_dict,
     _params_with_inputs,
@@ -165,7 +166,7 @@ class BacktrackingTMRegion(TemporalMemoryRegion):
 
         from ..backtracking_tm import BacktrackingTemporalMemoryParams
 
-        params = _params_dict(cfg)
+        params = _checked_params(BacktrackingTemporalMemoryParams, _params_dict(cfg))
         if "column_dimensions" in params:
             cols = _shape(params["column_dimensions"])
         elif ff_shape is not None:
