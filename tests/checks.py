@@ -1046,10 +1046,6 @@ NET_CONFIG: dict[str, Any] = {
 }
 
 
-_PARTIAL = (BUG + "Network.run sets the sensors' values one by one, so when a later sensor "
-            "rejects its value an earlier sensor's output has already changed")
-
-
 def _network(seed: int, o: dict[str, Any]) -> Any:
     from htmkit.network import Network
 
@@ -1108,12 +1104,6 @@ def _network_spec() -> ClassSpec:
                     ("label-out-of-range", {"x": 1.0, "ctx": SDR((5, 6)), "clf": 7})],
         prop_input=net_input_strategy,
         prop_check=_net_shapes,
-        xfail={"bad_input[value-str]": _PARTIAL + " (and today the encoder raises a plain "
-                                                  "TypeError: " + PENDING + ")",
-               "bad_input[value-out-of-range]": _PARTIAL,
-               "bad_input[label-out-of-range]":
-                   BUG + "Network.run: a classifier label above max_classes is rejected only "
-                         "when the classifier runs, after the SP and TM have learned the step"},
     )
 
 

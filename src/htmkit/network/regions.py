@@ -10,7 +10,11 @@ Optional members the :class:`~htmkit.network.Network` uses when present:
 * ``output_shapes`` / ``outputs``: several named outputs (a link picks one with ``output=``);
   the main output is also available as ``"output"``.
 * ``set_value(value)`` and ``needs_value``: sensors (and classifiers) take an external value
-  from ``Network.run(inputs)``; ``needs_value=True`` makes the value mandatory.
+  from ``Network.run(inputs)``; ``needs_value=True`` makes the value mandatory. A region that
+  also has ``prepare_value(value)`` (check/encode the value, change nothing, return what
+  to keep) and ``commit_value(prepared)`` (keep it) lets ``Network.run`` check every value
+  before it changes any region, so a rejected step changes nothing; ``set_value(value)`` is
+  ``commit_value(prepare_value(value))``.
 * ``required_inputs``: ports that must be linked (default: ``{"feedforward"}`` if the region
   has that port).
 * ``type_name``, ``to_config()``, ``from_config(cfg, input_shapes)`` and
@@ -350,15 +354,22 @@ class SDRSensor(RegionBase):
     def output_shape(self) -> Shape:
         return self._shape
 
-    def set_value(self, value: Any) -> None:
+    def prepare_value(self, value: Any) -> SDR | None:
+        """``value`` as an SDR of this sensor's size (``None`` stays ``None``: empty)."""
         if value is None:
-            self._value = None
-            return
+            return None
         if not isinstance(value, SDR):
             value = SDR.from_dense(np.asarray(value))
         if value.size != _size(self._shape):
             raise InputError(f"sensor value has {value.size} bits, expected shape {self._shape}")
-        self._value = value
+        return value
+
+    def commit_value(self, prepared: SDR | None) -> None:
+        """Keep a value returned by :meth:`prepare_value` for the next compute."""
+        self._value = prepared
+
+    def set_value(self, value: Any) -> None:
+        self._value = self.prepare_value(value)
 
     def _compute(self, inputs: dict[str, SDR], learn: bool) -> SDR:
         return _as_input(self._value, self._shape)
@@ -405,7 +416,7 @@ class EncoderSensor(RegionBase):
                 f"field: an Encoder region's field must be a string, got {field!r}")
         self._core = encoder
         self._field = field
-        self._value: Any = None
+        self._encoded: SDR | None = None  # the value's encoding, set by commit_value
         self._init_output()
 
     @property
@@ -417,16 +428,28 @@ class EncoderSensor(RegionBase):
     def output_shape(self) -> Shape:
         return tuple(self._core.dimensions)
 
-    def set_value(self, value: Any) -> None:
-        self._value = value
-
-    def _compute(self, inputs: dict[str, SDR], learn: bool) -> SDR:
+    def prepare_value(self, value: Any) -> SDR:
+        """The encoding of ``value`` (errors prefixed with :attr:`field` when set); the
+        sensor is not changed."""
         if self._field is None:
-            return self._core.encode(self._value)
+            return self._core.encode(value)
         try:
-            return self._core.encode(self._value)
+            return self._core.encode(value)
         except (TypeError, InputError) as exc:
             raise type(exc)(f"{self._field}: {exc}") from None
+
+    def commit_value(self, prepared: SDR) -> None:
+        """Keep an encoding returned by :meth:`prepare_value` as the next output."""
+        self._encoded = prepared
+
+    def set_value(self, value: Any) -> None:
+        self._encoded = self.prepare_value(value)
+
+    def _compute(self, inputs: dict[str, SDR], learn: bool) -> SDR:
+        encoded = self._encoded
+        if encoded is None:  # computed before any value was set: the encoding of None
+            return self.prepare_value(None)
+        return encoded
 
     def describe(self) -> str:
         field = "" if self._field is None else f" ({self._field})"
@@ -868,8 +891,18 @@ class ClassifierRegion(RegionBase):
         """Class probabilities of the last step: ``{step: array}`` (see ``Predictor.infer``)."""
         return self._inference
 
+    def prepare_value(self, value: Any) -> Any:
+        """Check the label ``value`` (``None``, a class index ``< max_classes`` or a list of
+        them) without changing anything; returns it."""
+        self._core._check_label(value)
+        return value
+
+    def commit_value(self, prepared: Any) -> None:
+        """Keep a label returned by :meth:`prepare_value` for the next compute."""
+        self._label = prepared
+
     def set_value(self, value: Any) -> None:
-        self._label = value
+        self._label = self.prepare_value(value)
 
     def _compute(self, inputs: dict[str, SDR], learn: bool) -> SDR:
         pattern = inputs.get("feedforward")
