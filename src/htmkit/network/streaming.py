@@ -375,7 +375,7 @@ def _check_raw_scores(others: Any) -> None:
         raise InputError(f"ensemble_raw must be a sequence of raw anomaly scores, got "
                          f"{others!r}") from None
     for x in items:
-        if isinstance(x, bool) or not isinstance(x, numbers.Real) or not 0.0 <= x <= 1.0:
+        if isinstance(x, bool) or not isinstance(x, numbers.Real) or not 0.0 <= float(x) <= 1.0:
             raise InputError(f"ensemble_raw: each raw score must be a number in [0, 1], "
                              f"got {x!r}")
 
@@ -415,7 +415,7 @@ class AnomalyLikelihoodRegion(RegionBase):
     """
 
     type_name = "AnomalyLikelihood"
-    required_inputs = frozenset({"feedforward", "unpredicted"})  # type: ignore[assignment]
+    required_inputs = frozenset({"feedforward", "unpredicted"})
 
     def __init__(self, likelihood: Any = None, *, input_shape: Any, spatial_tolerance:
                  float | None = None, suppression: Any = None, alarm_level: float = 0.5,
