@@ -27,6 +27,10 @@ Semantics
 * **Order.** Regions are computed in a topological order of the links with delay 0 (ties
   in the order the regions were added); a cycle of undelayed links raises a
   :class:`NetworkError` naming it.
+* **Values.** :meth:`Network.run` checks (and encodes) the value of every region that takes
+  one (sensors, classifier labels, the streaming regions' records) before it keeps any of
+  them or computes any region: a rejected value raises :class:`~htmkit.errors.InputError`
+  naming the region and changes nothing.
 """
 
 from __future__ import annotations
@@ -601,6 +605,13 @@ class Network(Persistable):
             value for an :class:`EncoderSensor`), and optionally labels of classifier regions.
         learn : bool
             Passed to every region.
+
+        Raises
+        ------
+        InputError
+            An unknown region, a missing sensor value, or a value its region rejects (the
+            message starts with the region's name); every value is checked before any
+            region changes, so the network is as it was.
         """
         plan = self._plan or self._compile()
         values = inputs or {}

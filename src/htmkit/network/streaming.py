@@ -267,8 +267,13 @@ class ScalarPredictorRegion(RegionBase):
         """Check the number ``value`` as the predictor's ``learn`` will (``None`` or NaN:
         missing; else a finite number whose bucket fits ``max_classes``) without changing
         anything; returns it."""
-        if value is None or (isinstance(value, numbers.Real) and not isinstance(value, bool)
-                             and math.isnan(value)):
+        if value is None:
+            return value
+        if type(value) is float:
+            if math.isnan(value):
+                return value
+        elif (isinstance(value, numbers.Real) and not isinstance(value, bool)
+              and math.isnan(value)):
             return value
         pred = self._core
         buckets = pred.buckets
