@@ -840,10 +840,7 @@ def _model_spec() -> ClassSpec:
                     ("no-value", {"timestamp": _T0}),
                     ("no-timestamp", {"value": 1.0}),
                     ("tuple-3", (1, 2, 3))],
-        xfail={"bad_input[value-str]": PENDING,
-               "bad_param[timestamp.encoder.time_of_day_width=-1]":
-                   BUG + "HTMModel drops the date encoder when no width is > 0, so a negative "
-                         "width is accepted silently"},
+        xfail={"bad_input[value-str]": PENDING},
     )
 
 
@@ -1049,10 +1046,6 @@ NET_CONFIG: dict[str, Any] = {
 }
 
 
-_PARTIAL = (BUG + "Network.run sets the sensors' values one by one, so when a later sensor "
-            "rejects its value an earlier sensor's output has already changed")
-
-
 def _network(seed: int, o: dict[str, Any]) -> Any:
     from htmkit.network import Network
 
@@ -1111,18 +1104,6 @@ def _network_spec() -> ClassSpec:
                     ("label-out-of-range", {"x": 1.0, "ctx": SDR((5, 6)), "clf": 7})],
         prop_input=net_input_strategy,
         prop_check=_net_shapes,
-        xfail={"bad_input[value-str]": _PARTIAL + " (and today the encoder raises a plain "
-                                                  "TypeError: " + PENDING + ")",
-               "bad_input[value-out-of-range]": _PARTIAL,
-               "bad_input[label-out-of-range]":
-                   BUG + "Network.run: a classifier label above max_classes is rejected only "
-                         "when the classifier runs, after the SP and TM have learned the step",
-               "bad_param[regions.tm.params.cells_per_column='bad']":
-                   BUG + "TemporalMemoryRegion.config_output_shapes calls int() before the "
-                         "parameters are validated: 'invalid literal for int()', no name",
-               "bad_param[regions.tp.params.column_dimensions='bad']":
-                   BUG + "TemporalPoolerRegion.config_output_shapes reads the shape before the "
-                         "parameters are validated: 'invalid literal for int()', no name"},
     )
 
 

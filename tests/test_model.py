@@ -38,6 +38,18 @@ def test_bad_config_is_named():
         HTMModel.for_data([0, 1], {"tm": {"cells_per_column": 0}})
 
 
+@pytest.mark.parametrize("tenc, name", [
+    ({"time_of_day_width": -1}, "time_of_day_width"),      # no width > 0: time is off
+    ({"time_of_day_width": "bad"}, "time_of_day_width"),
+    ({"time_of_day_width": 0, "weekend_width": -2}, "weekend_width"),
+    ({"time_of_day_width": 0, "time_of_day_radius": -1.0}, "time_of_day_radius"),
+    ({"time_of_day_width": 0, "tiem_of_day_width": 3}, "tiem_of_day_width"),
+])
+def test_timestamp_encoder_section_is_checked_even_when_time_is_off(tenc, name):
+    with pytest.raises(ParameterError, match=f"^timestamp.encoder: .*{name}"):
+        HTMModel.for_data([0, 1], {"timestamp": {"encoder": tenc}})
+
+
 def test_model_learns_periodic_stream_and_is_deterministic():
     recs = _records(600)
     a = HTMModel.for_data([r["value"] for r in recs], SMALL)

@@ -300,6 +300,83 @@ def test_run_input_errors():
         net.add_region("bad", object())
 
 
+def _checks_net(max_classes=5):
+    """Two sensors (an SDR context, an encoded number) -> SP -> TM (context as basal) ->
+    classifier; every region computes after both sensors."""
+    return Network.from_config({
+        "regions": {
+            "ctx": {"type": "SDRSensor", "params": {"shape": [5, 6]}},
+            "x": {"type": "Encoder", "encoder": "ScalarEncoder",
+                  "params": {"minimum": 0.0, "maximum": 10.0, "size": 100, "active_bits": 9}},
+            "sp": {"type": "SpatialPooler",
+                   "params": {"column_dimensions": [64], "num_active_columns_per_inh_area": 4,
+                              "potential_radius": 100, "seed": 1}},
+            "tm": {"type": "TemporalMemory",
+                   "params": {"cells_per_column": 4, "activation_threshold": 2,
+                              "min_threshold": 1, "max_new_synapse_count": 4, "seed": 2}},
+            "clf": {"type": "Classifier", "params": {"max_classes": max_classes,
+                                                     "steps": [0], "alpha": 0.3}},
+        },
+        "links": [{"source": "x", "target": "sp"}, {"source": "sp", "target": "tm"},
+                  {"source": "ctx", "target": "tm", "kind": "basal"},
+                  {"source": "tm", "target": "clf"}],
+    })
+
+
+def _snapshot(net):
+    import pickle
+
+    return pickle.dumps(net.get_state())
+
+
+@pytest.mark.parametrize("bad, exc, match", [
+    ({"x": "abc"}, InputError, "^x: "),                  # the encoder rejects the type
+    ({"x": 99.0}, InputError, "^x: "),                   # out of the encoder's range
+    ({"x": 1.0, "clf": 7}, InputError, "^clf: .*max_classes"),  # label checked up front
+    ({"x": 1.0, "clf": -1}, InputError, "^clf: "),
+    ({"x": 1.0, "ctx": SDR(31)}, InputError, "^ctx: .*expected shape"),
+])
+def test_run_checks_every_value_before_any_region_changes(bad, exc, match):
+    net = _checks_net()
+    ctx = SDR((5, 6), [0, 7, 12])
+    for k in range(3):
+        net.run({"x": 2.0 * k, "ctx": ctx, "clf": k})
+    before = _snapshot(net)
+    outputs = net.outputs
+    with pytest.raises(exc, match=match):
+        net.run({"ctx": ctx, **bad})
+    assert _snapshot(net) == before and net.outputs == outputs and net.step == 3
+    net.run({"x": 4.0, "ctx": ctx, "clf": 2})  # and the network goes on
+    assert net.step == 4
+
+
+def test_run_after_a_rejected_value_matches_a_run_without_it():
+    a, b = _checks_net(), _checks_net()
+    ctx = SDR((5, 6), [1, 8])
+    stream = [{"x": float(k % 5) * 2.0, "ctx": ctx, "clf": k % 5} for k in range(12)]
+    outs_a, outs_b = [], []
+    for i, rec in enumerate(stream):
+        if i % 3 == 1:
+            with pytest.raises(InputError):
+                a.run({**rec, "clf": 9})
+        outs_a.append(a.run(rec))
+        outs_b.append(b.run(rec))
+    assert outs_a == outs_b and _snapshot(a) == _snapshot(b)
+
+
+def test_sensor_value_hooks():
+    s = SDRSensor((4,))
+    assert s.prepare_value([0, 1, 0, 1]) == SDR(4, [1, 3]) and s.output == SDR(4)
+    with pytest.raises(InputError, match="expected shape"):
+        s.prepare_value(SDR(5))
+    s.set_value(SDR(4, [2]))
+    assert s.compute({}) == SDR(4, [2])
+    clf = _checks_net(3)["clf"]
+    assert clf.prepare_value([0, 2]) == [0, 2]
+    with pytest.raises(InputError, match="max_classes"):
+        clf.set_value(3)
+
+
 # ============================================================================ config
 def _echo_config():
     return {
@@ -591,6 +668,52 @@ def test_likelihood_region_spatial_check_refractory_and_ensemble():
         AnomalyLikelihoodRegion(input_shape=(8,), suppression=(0.5, -1, 0.0))
     with pytest.raises(ParameterError, match="spatial_tolerance"):
         AnomalyLikelihoodRegion(input_shape=(8,), spatial_tolerance=20)
+
+
+def test_streaming_regions_check_their_values_up_front():
+    from htmkit.network import AnomalyLikelihoodRegion, ScalarPredictorRegion
+
+    region = AnomalyLikelihoodRegion(input_shape=(8,))
+    record = {"value": 1.0, "ensemble_raw": [0.2, 1.0]}
+    assert region.prepare_value(record) is record and region.prepare_value(3.0) == 3.0
+    for others in ([0.2, 1.5], ["x"], 3, [True]):
+        with pytest.raises(InputError, match="ensemble_raw"):
+            region.prepare_value({"value": 1.0, "ensemble_raw": others})
+    pred = ScalarPredictorRegion(input_shape=(16,), steps=[1], resolution=1.0, max_classes=2)
+    pred.set_value(1.0)
+    pred.compute({"feedforward": SDR(16, [1, 2])})
+    pred.set_value(2.0)
+    pred.compute({"feedforward": SDR(16, [3, 4])})
+    assert pred.prepare_value(1.2) == 1.2 and pred.prepare_value(None) is None
+    assert np.isnan(pred.prepare_value(float("nan")))
+    with pytest.raises(InputError, match="max_classes"):
+        pred.prepare_value(7.0)  # a third bucket
+    with pytest.raises(InputError):
+        pred.prepare_value("x")
+
+
+@pytest.mark.parametrize("region, key, value", [
+    ("tm", "cells_per_column", "bad"), ("tm", "column_dimensions", "bad"),
+    ("tm", "cells_per_column", 0), ("tp", "column_dimensions", "bad"),
+    ("sp", "column_dimensions", "bad"), ("btm", "cells_per_column", "bad"),
+])
+def test_config_sizes_are_checked_before_they_are_read(region, key, value):
+    cfg = {
+        "regions": {
+            "s": {"type": "SDRSensor", "params": {"shape": [32]}},
+            "sp": {"type": "SpatialPooler", "params": {"column_dimensions": [32],
+                                                       "potential_radius": 32}},
+            "tm": {"type": "TemporalMemory", "params": {"cells_per_column": 4}},
+            "tp": {"type": "TemporalPooler", "params": {"column_dimensions": [16]}},
+            "btm": {"type": "BacktrackingTemporalMemory", "params": {"cells_per_column": 2}},
+        },
+        "links": [{"source": "s", "target": "sp"}, {"source": "sp", "target": "tm"},
+                  {"source": "tm", "target": "tp"}, {"source": "sp", "target": "btm"}],
+    }
+    Network.from_config(cfg)  # the base config is fine
+    cfg["regions"][region]["params"][key] = value
+    with pytest.raises(NetworkError, match=f"region '{region}': .*{key}"):
+        Network.from_config(cfg)
 
 
 def test_streaming_region_config_errors():

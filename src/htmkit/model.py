@@ -243,7 +243,7 @@ class HTMModel(Persistable):
             raise ParameterError(f"value.encoder: {exc}") from None
         tenc = dict(self._section("timestamp").get("encoder") or {})
         date_encoder = None
-        if any(int(v) > 0 for k, v in tenc.items() if k.endswith("_width")):
+        if _time_enabled(tenc):
             try:
                 date_encoder = DateEncoder(**tenc)
             except (ParameterError, TypeError) as exc:
@@ -437,6 +437,28 @@ class HTMModel(Persistable):
         return (f"HTMModel(input={self.input_size}, columns={self.sp.params.column_dimensions}, "
                 f"cells/column={self.tm.params.cells_per_column}, steps={self.steps}, "
                 f"records={self.records})")
+
+def _time_enabled(tenc: Mapping[str, Any]) -> bool:
+    """Whether the ``timestamp.encoder`` section ``tenc`` enables a date field (a width
+    ``> 0``). Every key is checked first against :class:`~htmkit.encoders.DateEncoderParams`
+    (its fields and their declared constraints), so a bad setting raises
+    :class:`ParameterError` naming it even when the section switches time off."""
+    import dataclasses
+
+    from .encoders.date import DateEncoderParams
+    from .params import validate_values
+
+    fields = {f.name for f in dataclasses.fields(DateEncoderParams)}
+    unknown = sorted(set(tenc) - fields)
+    if unknown:
+        raise ParameterError(f"timestamp.encoder: unknown key(s) {unknown} "
+                             f"(known: {sorted(fields)})")
+    try:
+        checked = validate_values(DateEncoderParams._parameter_constraints, tenc)
+    except ParameterError as exc:
+        raise ParameterError(f"timestamp.encoder: {exc}") from None
+    return any(v > 0 for k, v in checked.items() if k.endswith("_width"))
+
 
 def build_network(value_encoder: Any, date_encoder: Any, sp: Any, tm: Any, predictor: Any,
                   likelihood: Any) -> Any:

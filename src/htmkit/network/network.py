@@ -27,6 +27,10 @@ Semantics
 * **Order.** Regions are computed in a topological order of the links with delay 0 (ties
   in the order the regions were added); a cycle of undelayed links raises a
   :class:`NetworkError` naming it.
+* **Values.** :meth:`Network.run` checks (and encodes) the value of every region that takes
+  one (sensors, classifier labels, the streaming regions' records) before it keeps any of
+  them or computes any region: a rejected value raises :class:`~htmkit.errors.InputError`
+  naming the region and changes nothing.
 """
 
 from __future__ import annotations
@@ -39,7 +43,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InputError, ParameterError
+from ..errors import InputError, InputTypeError, ParameterError
 from ..sdr import SDR
 from ..serialization import Persistable
 from .regions import RegionBase, _sdr_view, region_type
@@ -243,7 +247,8 @@ class _Plan:
     ports: dict[str, list[_PortPlan]]
     delayed: list[tuple[str, str]]          # (source, output name) read with delay 1
     # precompiled for Network.run
-    sensors: list[tuple[str, Any]]          # regions taking a value
+    # regions taking a value: (name, prepare: value -> prepared, commit: prepared -> None)
+    sensors: list[tuple[str, Any, Any]]
     sensor_names: frozenset[str]
     needs_value: list[str]                  # sensors that must be given one
     # per region in order: (name, compute, [(port, shape, mode, reads, data)]) with mode
@@ -265,6 +270,34 @@ def _flat_offsets(pp: _PortPlan, source_shapes: Sequence[Shape]) -> list[int] | 
         out.append(start)
         start += int(s[0])
     return out
+
+
+def _keep(value: Any) -> Any:
+    return value
+
+
+def _value_hooks(region: Any) -> tuple[Any, Any]:
+    """``(prepare, commit)`` of a region taking a value: its ``prepare_value`` /
+    ``commit_value`` when it has both, else no check and ``set_value``."""
+    prepare = getattr(region, "prepare_value", None)
+    commit = getattr(region, "commit_value", None)
+    if prepare is None or commit is None:
+        return _keep, region.set_value
+    return prepare, commit
+
+
+def _input_error(name: str, exc: Exception) -> InputError:
+    """``exc`` (raised by sensor ``name`` on its value) as an :class:`InputError` whose message
+    names the sensor (unless it starts with that name already, e.g. an encoder's field)."""
+    msg = str(exc)
+    if not msg.startswith(f"{name}:"):
+        msg = f"{name}: {msg}"
+    if isinstance(exc, InputError):
+        try:
+            return type(exc)(msg)
+        except TypeError:  # a subclass with another signature
+            return InputError(msg)
+    return InputTypeError(msg)
 
 
 def _output_shapes(region: Any) -> dict[str, Shape]:
@@ -528,7 +561,8 @@ class Network(Persistable):
             key = (lk.source, lk.output or "output")
             if lk.delay and key not in delayed:
                 delayed.append(key)
-        sensors = [(nm, r) for nm, r in self._regions.items() if hasattr(r, "set_value")]
+        sensors = [(nm, *_value_hooks(r)) for nm, r in self._regions.items()
+                   if hasattr(r, "set_value")]
         needs = [nm for nm, r in self._regions.items() if getattr(r, "needs_value", False)]
         steps: list[tuple[str, Any, list[Any]]] = []
         for nm in order:
@@ -549,7 +583,7 @@ class Network(Persistable):
                     specs.append((pp.port, pp.shape, 2, reads, list(pp.maps)))
             steps.append((nm, compute, specs))
         self._plan = _Plan(order, levels, port_plans, delayed, sensors,
-                           frozenset(nm for nm, _ in sensors), needs, steps)
+                           frozenset(nm for nm, _, _ in sensors), needs, steps)
         for key in delayed:
             shape = self._source_shape(Link(key[0], "", output=key[1]))
             old = self._delayed.get(key)
@@ -571,6 +605,13 @@ class Network(Persistable):
             value for an :class:`EncoderSensor`), and optionally labels of classifier regions.
         learn : bool
             Passed to every region.
+
+        Raises
+        ------
+        InputError
+            An unknown region, a missing sensor value, or a value its region rejects (the
+            message starts with the region's name); every value is checked before any
+            region changes, so the network is as it was.
         """
         plan = self._plan or self._compile()
         values = inputs or {}
@@ -585,8 +626,16 @@ class Network(Persistable):
         for nm in plan.needs_value:
             if nm not in values:
                 raise InputError(f"run: no value given for sensor {nm!r}")
-        for nm, region in plan.sensors:  # all values first: a bad one changes nothing
-            region.set_value(values.get(nm))
+        # every value is checked (encoded) before any is kept: a bad one changes nothing
+        sensors = plan.sensors
+        prepared = []
+        for nm, prepare, _ in sensors:
+            try:
+                prepared.append(prepare(values.get(nm)))
+            except (InputError, TypeError) as exc:
+                raise _input_error(nm, exc) from None
+        for (_, _, commit), value in zip(sensors, prepared, strict=True):
+            commit(value)
         now: dict[str, SDR] = {}
         named: dict[tuple[str, str], SDR] = {}
         delayed_values = self._delayed

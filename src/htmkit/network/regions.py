@@ -10,7 +10,11 @@ Optional members the :class:`~htmkit.network.Network` uses when present:
 * ``output_shapes`` / ``outputs``: several named outputs (a link picks one with ``output=``);
   the main output is also available as ``"output"``.
 * ``set_value(value)`` and ``needs_value``: sensors (and classifiers) take an external value
-  from ``Network.run(inputs)``; ``needs_value=True`` makes the value mandatory.
+  from ``Network.run(inputs)``; ``needs_value=True`` makes the value mandatory. A region that
+  also has ``prepare_value(value)`` (check/encode the value, change nothing, return what
+  to keep) and ``commit_value(prepared)`` (keep it) lets ``Network.run`` check every value
+  before it changes any region, so a rejected step changes nothing; ``set_value(value)`` is
+  ``commit_value(prepare_value(value))``.
 * ``required_inputs``: ports that must be linked (default: ``{"feedforward"}`` if the region
   has that port).
 * ``type_name``, ``to_config()``, ``from_config(cfg, input_shapes)`` and
@@ -48,7 +52,7 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 import numpy as np
 
 from ..errors import InputError, ParameterError
-from ..params import params_from_dict, params_to_dict
+from ..params import params_from_dict, params_to_dict, validate_values
 from ..sdr import SDR
 from ..serialization import Persistable
 
@@ -311,6 +315,19 @@ def _params_with_inputs(cfg: Mapping[str, Any], input_shapes: Mapping[str, Shape
     return params
 
 
+def _checked_params(cls: type, params: Mapping[str, Any]) -> dict[str, Any]:
+    """``params`` (a region config's, possibly partial) checked against the declarative
+    constraints of the parameter dataclass ``cls`` (its ``_parameter_constraints``), with the
+    normalised values; an unknown or bad parameter raises :class:`ParameterError` naming it.
+    Used before a config's sizes are read, so a bad size is reported by name."""
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(params) - names)
+    if unknown:
+        raise ParameterError(f"unknown parameter(s) for {cls.__name__}: {unknown}")
+    values = {k: tuple(v) if isinstance(v, list) else v for k, v in params.items()}
+    return validate_values(getattr(cls, "_parameter_constraints", {}), values)
+
+
 def _dataclass_from(cls: type, params: dict[str, Any]) -> Any:
     names = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(params) - names)
@@ -337,15 +354,22 @@ class SDRSensor(RegionBase):
     def output_shape(self) -> Shape:
         return self._shape
 
-    def set_value(self, value: Any) -> None:
+    def prepare_value(self, value: Any) -> SDR | None:
+        """``value`` as an SDR of this sensor's size (``None`` stays ``None``: empty)."""
         if value is None:
-            self._value = None
-            return
+            return None
         if not isinstance(value, SDR):
             value = SDR.from_dense(np.asarray(value))
         if value.size != _size(self._shape):
             raise InputError(f"sensor value has {value.size} bits, expected shape {self._shape}")
-        self._value = value
+        return value
+
+    def commit_value(self, prepared: SDR | None) -> None:
+        """Keep a value returned by :meth:`prepare_value` for the next compute."""
+        self._value = prepared
+
+    def set_value(self, value: Any) -> None:
+        self._value = self.prepare_value(value)
 
     def _compute(self, inputs: dict[str, SDR], learn: bool) -> SDR:
         return _as_input(self._value, self._shape)
@@ -392,7 +416,7 @@ class EncoderSensor(RegionBase):
                 f"field: an Encoder region's field must be a string, got {field!r}")
         self._core = encoder
         self._field = field
-        self._value: Any = None
+        self._encoded: SDR | None = None  # the value's encoding, set by commit_value
         self._init_output()
 
     @property
@@ -404,16 +428,28 @@ class EncoderSensor(RegionBase):
     def output_shape(self) -> Shape:
         return tuple(self._core.dimensions)
 
-    def set_value(self, value: Any) -> None:
-        self._value = value
-
-    def _compute(self, inputs: dict[str, SDR], learn: bool) -> SDR:
+    def prepare_value(self, value: Any) -> SDR:
+        """The encoding of ``value`` (errors prefixed with :attr:`field` when set); the
+        sensor is not changed."""
         if self._field is None:
-            return self._core.encode(self._value)
+            return self._core.encode(value)
         try:
-            return self._core.encode(self._value)
+            return self._core.encode(value)
         except (TypeError, InputError) as exc:
             raise type(exc)(f"{self._field}: {exc}") from None
+
+    def commit_value(self, prepared: SDR) -> None:
+        """Keep an encoding returned by :meth:`prepare_value` as the next output."""
+        self._encoded = prepared
+
+    def set_value(self, value: Any) -> None:
+        self._encoded = self.prepare_value(value)
+
+    def _compute(self, inputs: dict[str, SDR], learn: bool) -> SDR:
+        encoded = self._encoded
+        if encoded is None:  # computed before any value was set: the encoding of None
+            return self.prepare_value(None)
+        return encoded
 
     def describe(self) -> str:
         field = "" if self._field is None else f" ({self._field})"
@@ -524,7 +560,8 @@ class SpatialPoolerRegion(RegionBase):
     @classmethod
     def config_output_shapes(cls, cfg: Mapping[str, Any], ff_shape: Shape | None
                              ) -> dict[str, Shape]:
-        params = _params_dict(cfg)
+        P = _lazy("htmkit.spatial_pooler", "SpatialPoolerParams")
+        params = _checked_params(P, _params_dict(cfg))
         if "column_dimensions" not in params:
             raise ParameterError("SpatialPooler params need column_dimensions")
         return {"output": _shape(params["column_dimensions"])}
@@ -697,14 +734,14 @@ class TemporalMemoryRegion(RegionBase):
     @classmethod
     def config_output_shapes(cls, cfg: Mapping[str, Any], ff_shape: Shape | None
                              ) -> dict[str, Shape]:
-        params = _params_dict(cfg)
+        P = _lazy("htmkit.temporal_memory", "TemporalMemoryParams")
+        params = _checked_params(P, _params_dict(cfg))
         if "column_dimensions" in params:
             cols = _shape(params["column_dimensions"])
         elif ff_shape is not None:
             cols = ff_shape
         else:
             raise ParameterError("TemporalMemory needs column_dimensions or a feedforward link")
-        P = _lazy("htmkit.temporal_memory", "TemporalMemoryParams")
         cpc = params.get("cells_per_column",
                          {f.name: f.default for f in dataclasses.fields(P)}["cells_per_column"])
         cells = (*cols, int(cpc))
@@ -787,7 +824,7 @@ class TemporalPoolerRegion(RegionBase):
                              ) -> dict[str, Shape]:
         from ..temporal_pooler import TemporalPoolerParams
 
-        params = _params_dict(cfg)
+        params = _checked_params(TemporalPoolerParams, _params_dict(cfg))
         default = {f.name: f.default for f in dataclasses.fields(TemporalPoolerParams)}
         return {"output": _shape(params.get("column_dimensions",
                                             default["column_dimensions"]))}
@@ -854,8 +891,18 @@ class ClassifierRegion(RegionBase):
         """Class probabilities of the last step: ``{step: array}`` (see ``Predictor.infer``)."""
         return self._inference
 
+    def prepare_value(self, value: Any) -> Any:
+        """Check the label ``value`` (``None``, a class index ``< max_classes`` or a list of
+        them) without changing anything; returns it."""
+        self._core._check_label(value)
+        return value
+
+    def commit_value(self, prepared: Any) -> None:
+        """Keep a label returned by :meth:`prepare_value` for the next compute."""
+        self._label = prepared
+
     def set_value(self, value: Any) -> None:
-        self._label = value
+        self._label = self.prepare_value(value)
 
     def _compute(self, inputs: dict[str, SDR], learn: bool) -> SDR:
         pattern = inputs.get("feedforward")

@@ -26,13 +26,14 @@ type                            class                               ports -> out
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import numpy as np
 
 from ..anomaly import compute_log_likelihood as _log_likelihood
-from ..errors import ParameterError
+from ..errors import InputError, ParameterError
 from ..params import params_to_dict
 from ..sdr import SDR
 from .regions import (
@@ -41,6 +42,7 @@ from .regions import (
     TemporalMemoryRegion,
     _as_input,
     _check_cfg_keys,
+    _checked_params,
     _dataclass_from,
     _params_dict,
     _params_with_inputs,
@@ -165,7 +167,7 @@ class BacktrackingTMRegion(TemporalMemoryRegion):
 
         from ..backtracking_tm import BacktrackingTemporalMemoryParams
 
-        params = _params_dict(cfg)
+        params = _checked_params(BacktrackingTemporalMemoryParams, _params_dict(cfg))
         if "column_dimensions" in params:
             cols = _shape(params["column_dimensions"])
         elif ff_shape is not None:
@@ -261,8 +263,32 @@ class ScalarPredictorRegion(RegionBase):
         """``{step: ScalarPrediction}`` of the last step (see ``ScalarPredictor.infer``)."""
         return self._predictions
 
+    def prepare_value(self, value: Any) -> Any:
+        """Check the number ``value`` as the predictor's ``learn`` will (``None`` or NaN:
+        missing; else a finite number whose bucket fits ``max_classes``) without changing
+        anything; returns it."""
+        if value is None:
+            return value
+        if type(value) is float:
+            if math.isnan(value):
+                return value
+        elif (isinstance(value, numbers.Real) and not isinstance(value, bool)
+              and math.isnan(value)):
+            return value
+        pred = self._core
+        buckets = pred.buckets
+        if buckets.bucket(value) is None:  # bucket() checks the value
+            mc = pred.predictor.params.max_classes
+            if mc is not None and buckets.num_buckets >= mc:
+                raise InputError(f"value {value!r} needs a new bucket beyond max_classes={mc}")
+        return value
+
+    def commit_value(self, prepared: Any) -> None:
+        """Keep a value returned by :meth:`prepare_value` for the next compute."""
+        self._value = prepared
+
     def set_value(self, value: Any) -> None:
-        self._value = value
+        self._value = self.prepare_value(value)
 
     def _compute(self, inputs: dict[str, SDR], learn: bool) -> SDR:
         pattern = inputs.get("feedforward")
@@ -346,6 +372,19 @@ def _check_suppression(suppression: Any) -> list[float | int] | None:
     return [level, recs, factor]
 
 
+def _check_raw_scores(others: Any) -> None:
+    """Raise :class:`InputError` unless ``others`` is a sequence of numbers in [0, 1]."""
+    try:
+        items = list(others)
+    except TypeError:
+        raise InputError(f"ensemble_raw must be a sequence of raw anomaly scores, got "
+                         f"{others!r}") from None
+    for x in items:
+        if isinstance(x, bool) or not isinstance(x, numbers.Real) or not 0.0 <= float(x) <= 1.0:
+            raise InputError(f"ensemble_raw: each raw score must be a number in [0, 1], "
+                             f"got {x!r}")
+
+
 class AnomalyLikelihoodRegion(RegionBase):
     """Raw anomaly in, anomaly likelihood out: adapter around
     :class:`~htmkit.anomaly.AnomalyLikelihood`, with the detector's spatial-anomaly check and
@@ -381,7 +420,7 @@ class AnomalyLikelihoodRegion(RegionBase):
     """
 
     type_name = "AnomalyLikelihood"
-    required_inputs = frozenset({"feedforward", "unpredicted"})  # type: ignore[assignment]
+    required_inputs = frozenset({"feedforward", "unpredicted"})
 
     def __init__(self, likelihood: Any = None, *, input_shape: Any, spatial_tolerance:
                  float | None = None, suppression: Any = None, alarm_level: float = 0.5,
@@ -447,8 +486,22 @@ class AnomalyLikelihoodRegion(RegionBase):
         """Records left in the current refractory period."""
         return self._suppress_left
 
+    def prepare_value(self, value: Any) -> Any:
+        """Check the record ``value`` without changing anything; returns it. Only the other
+        models' raw scores (``"ensemble_raw"``) can make the likelihood's ``update`` fail:
+        each must be a number in [0, 1]."""
+        if isinstance(value, Mapping):
+            others = value.get("ensemble_raw")
+            if others is not None:
+                _check_raw_scores(others)
+        return value
+
+    def commit_value(self, prepared: Any) -> None:
+        """Keep a record returned by :meth:`prepare_value` for the next compute."""
+        self._value = prepared
+
     def set_value(self, value: Any) -> None:
-        self._value = value
+        self._value = self.prepare_value(value)
 
     def _compute(self, inputs: dict[str, SDR], learn: bool) -> SDR:
         record = self._value
