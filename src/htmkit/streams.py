@@ -208,10 +208,7 @@ class CsvStreamReader:
             raise DataError(f"{path}: is a folder, not a CSV file")
         head_line = ""
         with self._open() as fh:
-            try:
-                head_line = fh.readline()
-            except UnicodeDecodeError:
-                raise DataError(f"{path}: line 1 is not UTF-8 text") from None
+            head_line = fh.readline()
         if not head_line.strip():
             if head_line == "" or path.stat().st_size <= 4:
                 raise DataError(f"{path}: the file is empty")
@@ -259,7 +256,8 @@ class CsvStreamReader:
     # -- reading rows -------------------------------------------------------------------------
 
     def _open(self) -> Any:
-        return open(self.path, encoding="utf-8-sig", newline="")
+        # undecodable bytes become lone surrogates, found per row (see _rows)
+        return open(self.path, encoding="utf-8-sig", errors="surrogateescape", newline="")
 
     def _first_rows(self, k: int) -> list[tuple[int, list[str]]]:
         out = []
@@ -279,11 +277,14 @@ class CsvStreamReader:
                 for fields in reader:
                     line = last + 1
                     last = reader.line_num
+                    try:
+                        "".join(fields).encode("utf-8")
+                    except UnicodeEncodeError:
+                        raise DataError(f"{self.path}: line {line} is not UTF-8 text (save the "
+                                        f"file as UTF-8)") from None
                     if header or index > getattr(self, "skip_rows", 0):
                         yield line, fields
                     index += 1
-            except UnicodeDecodeError:
-                raise DataError(f"{self.path}: line {last + 1} is not UTF-8 text") from None
             except csv.Error as exc:
                 raise DataError(f"{self.path}: line {last + 1}: not a readable CSV row "
                                 f"({exc})") from None
@@ -299,8 +300,11 @@ class CsvStreamReader:
         shape: dict[int, str] = {}
         for line, fields in self._rows():
             if len(fields) != n_cols:
-                shape[len(lines)] = ("empty line" if not fields else
-                                     f"{len(fields)} fields, the header has {n_cols}")
+                why = ("empty line" if not fields else
+                       f"{len(fields)} fields, the header has {n_cols}")
+                if len(fields) == n_cols + 1 and self.sep == ",":
+                    why += " (a decimal comma in a comma-separated file? quote such values)"
+                shape[len(lines)] = why
                 lines.append(line)
                 vals.append("")
                 stamps.append("")
@@ -413,7 +417,7 @@ class CsvStreamReader:
 
         dec = self.decimal or "."
         s = pd.Series(vals, dtype=object)
-        ok = s.str.fullmatch(_number_pattern(dec)).to_numpy(dtype=bool)
+        ok = np.array(s.str.fullmatch(_number_pattern(dec)).to_numpy(dtype=bool))
         for i in shape:
             ok[i] = False
         values = np.full(len(vals), np.nan)
@@ -476,13 +480,17 @@ class CsvStreamReader:
                 d, m = (a, b) if self.dayfirst else (b, a)
                 wrong = ~np.isnan(a) & ~np.isnan(day) & ((day != d) | (month != m))
                 order = "day-first" if self.dayfirst else "month-first"
-                why[wrong] = f"date does not read {order} like the rest of the file"
+                for i in np.flatnonzero(wrong):
+                    why[i] = f"date {stamps[i]!r} cannot be read {order} (as the file is)"
                 parsed = parsed.mask(wrong)
         if getattr(parsed.dt, "tz", None) is not None:
             parsed = parsed.dt.tz_convert(None)
         unparsed = parsed.isna().to_numpy() & (why == "")
         for i in np.flatnonzero(unparsed):
-            why[i] = "empty timestamp" if stamps[i] == "" else f"unparsable timestamp {stamps[i]!r}"
+            text = stamps[i]
+            why[i] = "empty timestamp" if text == "" else f"unparsable timestamp {text!r}"
+            if text.isdigit() and fmt is None:
+                why[i] += " (seconds since 1970? give --time-format epoch)"
         # the years pandas can hold at nanosecond resolution
         us = parsed.to_numpy(dtype="datetime64[us]")
         lo, hi = np.datetime64(pd.Timestamp.min, "us"), np.datetime64(pd.Timestamp.max, "us")
