@@ -35,7 +35,8 @@ def test_bad_rows_are_skipped_and_reported(tmp_path):
     assert s.values.tolist() == [1.0, 6.0]
     reasons = {r.line: r.reason for r in s.skipped}
     assert set(reasons) == {3, 4, 5, 6, 7}
-    assert "not a number: 'abc'" in reasons[3] and "not a finite number" in reasons[4] and "not later" in reasons[5]
+    assert "not a number: 'abc'" in reasons[3] and "not a finite number" in reasons[4]
+    assert "not later" in reasons[5]
     assert "unparsable timestamp" in reasons[6] and "empty" in reasons[7]
     with pytest.raises(DataError, match="line 3, column 'v'"):
         read_csv_stream(p, "v", "timestamp", strict=True)

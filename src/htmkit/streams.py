@@ -51,7 +51,8 @@ import csv
 import os
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field as dc_field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -101,7 +102,7 @@ class Stream:
     lines: np.ndarray  # 1-based line numbers in the file
     timestamps: pd.DatetimeIndex | None = None
     timestamp_column: str | None = None
-    skipped: list[SkippedRow] = field(default_factory=list)
+    skipped: list[SkippedRow] = dc_field(default_factory=list)
     n_skipped: int = 0
 
     def __len__(self) -> int:
@@ -418,8 +419,8 @@ class CsvStreamReader:
         dec = self.decimal or "."
         s = pd.Series(vals, dtype=object)
         ok = np.array(s.str.fullmatch(_number_pattern(dec)).to_numpy(dtype=bool))
-        for i in shape:
-            ok[i] = False
+        for row in shape:
+            ok[row] = False
         values = np.full(len(vals), np.nan)
         if ok.any():
             good = s[ok] if dec == "." else s[ok].str.replace(",", ".", regex=False)
@@ -428,7 +429,7 @@ class CsvStreamReader:
         other = "," if dec == "." else "."
         for i in np.flatnonzero(bad):
             if i in shape:
-                reasons[i] = SkippedRow(int(lines[i]), self.field, shape[i])
+                reasons[int(i)] = SkippedRow(int(lines[i]), self.field, shape[i])
                 continue
             text = vals[i]
             if text == "":
@@ -440,7 +441,7 @@ class CsvStreamReader:
                        f"than the file's {dec!r}")
             else:
                 why = f"not a number: {text!r}"
-            reasons[i] = SkippedRow(int(lines[i]), self.field, why)
+            reasons[int(i)] = SkippedRow(int(lines[i]), self.field, why)
         return values
 
     def _parse_times(self, stamps: list[str]) -> tuple[pd.Series, np.ndarray]:
@@ -514,7 +515,7 @@ class CsvStreamReader:
                 good = ~ts.isna().to_numpy()
                 for i in np.flatnonzero(~good):
                     if i not in shape:
-                        reasons.setdefault(i, SkippedRow(int(lines[i]), self.timestamp,
+                        reasons.setdefault(int(i), SkippedRow(int(lines[i]), self.timestamp,
                                                          str(why[i])))
                 keep &= good
                 # timestamps must increase strictly (compared with the last parsable one)
@@ -522,11 +523,11 @@ class CsvStreamReader:
                 for i in np.flatnonzero(good):
                     if last is not None and t_us[i] <= last:
                         keep[i] = False
-                        reasons.setdefault(i, SkippedRow(
+                        reasons.setdefault(int(i), SkippedRow(
                             int(lines[i]), self.timestamp,
                             "timestamp is not later than the previous row's"))
                         continue
-                    last = t_us[i]
+                    last = int(t_us[i])
             skipped = [reasons[i] for i in sorted(reasons)]
             if self.strict and skipped:
                 raise DataError(f"{self.path}: bad row at {skipped[0]}")
