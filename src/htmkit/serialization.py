@@ -140,7 +140,7 @@ def remove_stale_temps(path: str | os.PathLike[str]) -> list[Path]:
     path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
     head = f".{path.name}{_TEMP_TAG}"
-    removed = []
+    removed: list[Path] = []
     try:
         entries = list(os.scandir(folder))
     except OSError:

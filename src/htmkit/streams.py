@@ -429,7 +429,7 @@ class CsvStreamReader:
         other = "," if dec == "." else "."
         for i in np.flatnonzero(bad):
             if i in shape:
-                reasons[int(i)] = SkippedRow(int(lines[i]), self.field, shape[i])
+                reasons[int(i)] = SkippedRow(int(lines[i]), self.field, shape[int(i)])
                 continue
             text = vals[i]
             if text == "":
