@@ -273,3 +273,37 @@ def test_sep_option_names(tmp_path):
         read_csv_stream(q, None, "auto", sep="ab")
     with pytest.raises(DataError, match="decimal must be"):
         read_csv_stream(q, None, "auto", decimal=";")
+
+
+def test_out_rows_written_while_reading(tmp_path):
+    from htmkit.apps.runner import CsvOut
+
+    target = tmp_path / "o.csv"
+    w = CsvOut(target, "%Y-%m-%d %H:%M:%S")
+    w.write(pd.DataFrame({"line": [2], "value": [1.5]}))
+    temps = [p for p in tmp_path.iterdir() if p.name.startswith(".o.csv.htmtmp-")]
+    assert len(temps) == 1 and temps[0].read_text() == "line,value\n2,1.5\n"
+    assert not target.exists()  # published only when complete
+    w.write(pd.DataFrame({"line": [3], "value": [2.0]}))
+    assert w.finish() and target.read_text() == "line,value\n2,1.5\n3,2.0\n"
+    assert list(tmp_path.iterdir()) == [target]
+
+
+def test_cli_run_input_options(tmp_path):
+    p = tmp_path / "eu.csv"
+    p.write_text("zeit;wert\n" + "".join(
+        f"{d:02d}/01/2020 00:00;{d},{d % 7}\n" for d in range(1, 31)))
+    expected = [float(f"{d}.{d % 7}") for d in range(1, 31)]
+    for args, rows in [([], 30), (["--sep", ";", "--decimal", ",", "--dayfirst"], 30),
+                       (["--time-format", "%d/%m/%Y %H:%M"], 30), (["--monthfirst"], 12)]:
+        out = tmp_path / "o.csv"
+        res = runner.invoke(app, ["run", str(p), "--timestamp", "zeit", "--quiet", "--out",
+                                  str(out), *args])
+        assert res.exit_code == 0, (args, res.output)
+        frame = pd.read_csv(out)
+        assert frame["value"].tolist() == expected[:rows], args
+        second = "2020-02-01" if rows < 30 else "2020-01-02"
+        assert pd.Timestamp(frame["timestamp"][1]) == pd.Timestamp(second), args
+        if rows < 30:
+            assert "skipped 18 bad rows" in res.output and "cannot be read month-first" in \
+                res.output

@@ -232,6 +232,7 @@ class CsvOut:
         try:
             frame.to_csv(self._fh, header=self._first, index=False,
                          date_format=self.date_format)
+            self._fh.flush()  # the rows are on disk while the stream is still read
             self._first = False
         except OSError as exc:
             self._fail(exc)
