@@ -75,6 +75,38 @@ _OFFSET = re.compile(r"\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:Z|[+-]\d{2}(?::?\d{
 _NOT_FINITE = re.compile(r"[+-]?(?:nan|inf|infinity)", re.IGNORECASE)
 
 
+_HAS_TIME = re.compile(r"\d{1,2}:\d{2}")
+
+
+def _offset_kind(text: str) -> bool | None:
+    """True: a time with a UTC offset; False: a time without one; None: no time of day."""
+    if _OFFSET.search(text):
+        return True
+    return False if _HAS_TIME.search(text) else None
+
+
+def _to_datetime(raw: pd.Series, **kwargs: Any) -> pd.Series:
+    """``pd.to_datetime(raw, errors="coerce", **kwargs)``; where pandas raises for the chunk
+    (mixed time zones, overflow), each element on its own (NaT where it fails)."""
+    import pandas as pd
+
+    try:
+        return pd.to_datetime(raw, errors="coerce", **kwargs)
+    except (ValueError, TypeError, OverflowError):
+        pass
+    utc = bool(kwargs.get("utc"))
+    out = []
+    for item in raw:
+        try:
+            t = pd.to_datetime(item, errors="coerce", **kwargs)
+            if t is not pd.NaT and getattr(t, "tzinfo", None) is not None and not utc:
+                t = pd.NaT  # an offset where the file has none
+            out.append(t)
+        except (ValueError, TypeError, OverflowError):
+            out.append(pd.NaT)
+    return pd.Series(pd.DatetimeIndex(out, tz="UTC" if utc else None), index=raw.index)
+
+
 def _number_pattern(decimal: str) -> str:
     d = re.escape(decimal)
     return rf"[+-]?(?:\d+(?:{d}\d*)?|{d}\d+)(?:[eE][+-]?\d+)?"
@@ -364,7 +396,7 @@ class CsvStreamReader:
                                 month_proof = found
                             elif kind == "amb" and ambiguous is None:
                                 ambiguous = found
-                    aware = s.map(lambda t: bool(_OFFSET.search(t)) if t else None)
+                    aware = s.map(_offset_kind)
                     av = aware.to_numpy(dtype=object)
                     if first_aware is None:
                         hit = np.flatnonzero(av == True)  # noqa: E712
@@ -459,17 +491,16 @@ class CsvStreamReader:
             unit = "ms" if fmt.lower() == "epoch_ms" else "s"
             limit = 9.2e15 if unit == "ms" else 9.2e12
             nums = nums.where(nums.abs() < limit)
-            parsed = pd.to_datetime(nums, unit=unit, errors="coerce")
+            parsed = _to_datetime(nums, unit=unit)
         elif fmt is not None:
             utc = "%z" in fmt or "%Z" in fmt
-            parsed = pd.to_datetime(raw, format=fmt, errors="coerce", utc=utc)
+            parsed = _to_datetime(raw, format=fmt, utc=utc)
         else:
             utc = self._offsets
-            parsed = pd.to_datetime(raw, errors="coerce", format="ISO8601", utc=utc)
+            parsed = _to_datetime(raw, format="ISO8601", utc=utc)
             if parsed.isna().mean() > 0.5:
                 # not ISO: try pandas' inference (e.g. "7/2/10 0:00" of the hotgym file)
-                alt = pd.to_datetime(raw, errors="coerce", format="mixed", utc=utc,
-                                     dayfirst=bool(self.dayfirst))
+                alt = _to_datetime(raw, format="mixed", utc=utc, dayfirst=bool(self.dayfirst))
                 if alt.notna().sum() > parsed.notna().sum():
                     parsed = alt
             ab = raw.str.extract(_SLASH_DATE)
