@@ -307,3 +307,30 @@ def test_cli_run_input_options(tmp_path):
         if rows < 30:
             assert "skipped 18 bad rows" in res.output and "cannot be read month-first" in \
                 res.output
+
+
+def test_mutated_files_are_read_or_refused_never_crash(tmp_path):
+    import random
+
+    base = b"".join((BAD / name).read_bytes() for name in (
+        "garbage_values.csv", "dst_offsets.csv", "dayfirst_proven.csv", "crlf.csv"))
+    rng = random.Random(7)
+    alphabet = b',;\t|"\r\n.:/-+eE0123456789 \xef\xbb\xbf\x00\xff'
+    for k in range(150):
+        b = bytearray(base)
+        for _ in range(rng.randint(1, 10)):
+            i = rng.randrange(len(b) + 1)
+            op = rng.random()
+            if op < 0.4 and b:
+                b[min(i, len(b) - 1)] = rng.choice(alphabet)
+            elif op < 0.7:
+                b[i:i] = bytes([rng.choice(alphabet)])
+            elif b:
+                del b[min(i, len(b) - 1)]
+        p = tmp_path / f"m{k}.csv"
+        p.write_bytes(bytes(b))
+        for kw in ({}, {"sep": ";", "decimal": ","}, {"dayfirst": True}):
+            try:
+                read_csv_stream(p, None, "auto", **kw)
+            except DataError:
+                pass
