@@ -174,7 +174,27 @@ def open_source(data: Path | None, field: str | None, timestamp: str | None, str
         fmt = ("%Y-%m-%d" if reader.dates_only else None if reader.subsecond
                else "%Y-%m-%d %H:%M:%S")
     return Source(str(data), reader.n_rows, reader.minimum, reader.maximum, reader.skipped,
-                  reader.n_skipped, has_time, fmt, reader.chunks)
+                  reader.n_skipped, has_time, fmt, lambda: _pieces(reader.chunks()))
+
+
+#: rows scored between two writes of the ``--out`` rows
+SCORE_PIECE_ROWS = 1000
+
+
+def _pieces(chunks: Iterator[Any]) -> Iterator[Any]:
+    """Split read chunks into pieces of at most :data:`SCORE_PIECE_ROWS` rows, so the first
+    scores reach ``--out`` (and progress is shown) soon after scoring starts."""
+    from ..streams import Chunk
+
+    for chunk in chunks:
+        n = len(chunk.values)
+        for a in range(0, n, SCORE_PIECE_ROWS):
+            b = min(n, a + SCORE_PIECE_ROWS)
+            if a == 0 and b == n:
+                yield chunk
+            else:
+                yield Chunk(chunk.values[a:b], chunk.lines[a:b],
+                            chunk.timestamps[a:b] if chunk.timestamps is not None else None)
 
 
 def _date_format(stamps: pd.DatetimeIndex) -> str | None:
