@@ -18,7 +18,9 @@ def test_plain_and_nupic_headers(tmp_path):
     s = read_csv_stream(p, "v", "timestamp")
     assert s.values.tolist() == [1.0, 2.5] and s.lines.tolist() == [2, 3]
     q = write(tmp_path, "timestamp,v\ndatetime,float\nT,\n7/2/10 0:00,3\n7/2/10 1:00,4\n", "n.csv")
-    s = read_csv_stream(q, "v", "timestamp")
+    with pytest.raises(DataError, match="ambiguous.*line 4"):
+        read_csv_stream(q, "v", "timestamp")  # 7/2/10: July 2 or 7 February?
+    s = read_csv_stream(q, "v", "timestamp", dayfirst=False)
     assert s.values.tolist() == [3.0, 4.0] and s.lines.tolist() == [4, 5]
     assert s.timestamps[1].hour == 1
 
@@ -33,7 +35,8 @@ def test_bad_rows_are_skipped_and_reported(tmp_path):
     assert s.values.tolist() == [1.0, 6.0]
     reasons = {r.line: r.reason for r in s.skipped}
     assert set(reasons) == {3, 4, 5, 6, 7}
-    assert "not a finite number" in reasons[3] and "not later" in reasons[5]
+    assert "not a number: 'abc'" in reasons[3] and "not a finite number" in reasons[4]
+    assert "not later" in reasons[5]
     assert "unparsable timestamp" in reasons[6] and "empty" in reasons[7]
     with pytest.raises(DataError, match="line 3, column 'v'"):
         read_csv_stream(p, "v", "timestamp", strict=True)

@@ -15,7 +15,9 @@ File format (``.htm``, a zip archive readable by ``numpy.load(..., allow_pickle=
 * one ``.npy`` member per array, named by its key.
 
 No pickle is ever written or read. Files are written to a temporary file in the target folder
-and moved into place atomically, so a crash never leaves a half-written model behind. On load
+and moved into place atomically, so a crash never leaves a half-written model behind; the
+temporary file is named ``.<name>.htmtmp-<pid>-<random>.tmp`` and one left by a killed process
+is removed by the next save to the same place. On load
 the format name, version, class and the SHA-256 of every array are checked; a truncated,
 corrupted, wrong-class or wrong-version file raises :class:`~htmkit.errors.FormatError` and the
 object that would have been built is simply not returned.
@@ -162,13 +164,60 @@ def save_state(path: str | os.PathLike[str], class_name: str, state: dict[str, A
     return _write_atomic(path, write)
 
 
+_TEMP_TAG = ".htmtmp-"
+
+
+def temp_prefix(path: str | os.PathLike[str]) -> str:
+    """Name prefix of this process's temporary files for ``path``:
+    ``.<name>.htmtmp-<pid>-`` (they end in ``.tmp``)."""
+    return f".{Path(path).name}{_TEMP_TAG}{os.getpid()}-"
+
+
+def remove_stale_temps(path: str | os.PathLike[str]) -> list[Path]:
+    """Remove temporary files left beside ``path`` by an interrupted write (a process that no
+    longer runs); return the files removed. Files of running processes are left alone."""
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    head = f".{path.name}{_TEMP_TAG}"
+    removed: list[Path] = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    for entry in entries:
+        name = entry.name
+        if not (name.startswith(head) and name.endswith(".tmp")):
+            continue
+        pid_text = name[len(head):].split("-", 1)[0]
+        if not pid_text.isdigit():
+            continue
+        pid = int(pid_text)
+        if pid == os.getpid():
+            continue
+        try:
+            os.kill(pid, 0)
+            continue  # that process still runs: maybe still writing
+        except ProcessLookupError:
+            pass
+        except OSError:
+            continue  # exists under another user
+        try:
+            os.unlink(entry.path)
+            removed.append(Path(entry.path))
+        except OSError:
+            pass
+    return removed
+
+
 def _write_atomic(path: str | os.PathLike[str], write: Any) -> Path:
     """Call ``write(tmp)`` on a temporary file beside ``path``, then publish it as ``path``:
-    a reader sees the old file or the whole new one, never half of it."""
+    a reader sees the old file or the whole new one, never half of it. Temporary files that
+    an interrupted earlier write left beside ``path`` are removed first."""
     path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
     folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    remove_stale_temps(path)
+    fd, tmp = tempfile.mkstemp(prefix=temp_prefix(path), suffix=".tmp", dir=folder)
     os.close(fd)
     try:
         write(tmp)

@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from .main import app, fail
+from .run import DAYFIRST_HELP, DECIMAL_HELP, SEP_HELP, TIME_FORMAT_HELP, fail_outputs
 
 
 @app.command("anomaly")
@@ -29,63 +30,135 @@ def anomaly_command(
                                    "values out of the range seen still score 1. 0: off."),
     strict: bool = typer.Option(False, "--strict", help="Stop at the first bad row."),
     seed: int = typer.Option(42, "--seed", help="Random seed."),
-    quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
+    quiet: bool = typer.Option(False, "--quiet", help="No progress bar or progress lines."),
+    sep: str = typer.Option(None, "--sep", help=SEP_HELP),
+    decimal: str = typer.Option(None, "--decimal", help=DECIMAL_HELP),
+    time_format: str = typer.Option(None, "--time-format", help=TIME_FORMAT_HELP),
+    dayfirst: bool = typer.Option(None, "--dayfirst/--monthfirst", help=DAYFIRST_HELP,
+                                  show_default=False),
 ) -> None:
-    """Score a stream for anomalies (same bad-row rules as `htmkit run`)."""
+    """Score a stream for anomalies (same bad-row and input rules as `htmkit run`).
+
+    The file is read in streaming passes (memory stays flat with its length) and the --out rows
+    are written while it is read. Output paths are checked before the first record; an output
+    that cannot be written is reported (exit code 1) without losing the others.
+    """
+    import sys
+
     import numpy as np
     import pandas as pd
 
-    from ..apps.runner import _progress, load_stream
+    from ..apps.runner import (
+        CsvOut,
+        ProgressLines,
+        _isatty,
+        _progress,
+        check_outputs,
+        open_source,
+        write_output,
+    )
     from ..detector import DEFAULT_SUPPRESSION, AnomalyDetector
     from ..errors import HTMKitError
-    from ..serialization import write_csv_atomic
 
     if refractory < 0:
         fail(f"--refractory must be >= 0 rows, got {refractory}")
     level, _, factor = DEFAULT_SUPPRESSION
     suppression = (level, refractory, factor) if refractory > 0 else None
+    writer = None
+    keep = plot is not None  # the plot needs every row; the rest needs none
+    kept: dict[str, list] = {"line": [], "timestamp": [], "value": [], "score": [],
+                             "flagged": []}
+    flagged_lines: list[int] = []
+    n_flagged = 0
     try:
-        values, stamps, lines, skipped, name = load_stream(data, value, timestamp, strict)
-        n = len(values)
+        check_outputs(data, out=out, plot=plot)
+        label = f"htmkit anomaly {data.name if data is not None else 'example'}"
+        lines_progress = ProgressLines(label, not quiet)
+        src = open_source(data, value, timestamp, strict, sep=sep, decimal=decimal,
+                          time_format=time_format, dayfirst=dayfirst, progress=lines_progress)
+        name = src.name
+        n = src.n_rows
+        lines_progress.total = n
         prob = probation if probation is not None else max(2, min(int(0.15 * n), 750))
-        det = AnomalyDetector(min_value=float(values.min()), max_value=float(values.max()),
+        det = AnomalyDetector(min_value=src.minimum, max_value=src.maximum,
                               probationary_period=prob, seed=seed,
-                              use_timestamp=stamps is not None, suppression=suppression)
-        scores = np.zeros(n)
+                              use_timestamp=src.has_time, suppression=suppression)
+        if out is not None:
+            writer = CsvOut(out, src.date_format)
         t0 = time.perf_counter()
-        ts_list = list(stamps) if stamps is not None else [None] * n
-        with _progress(n, not quiet, f"htmkit anomaly {Path(name).name}") as bar:
+        done = 0
+        with _progress(n, not quiet and _isatty(sys.stderr),
+                       f"htmkit anomaly {Path(name).name}") as bar:
             task = bar.add_task("records", total=n)
-            for i in range(n):
-                scores[i] = det.update(ts_list[i], float(values[i]))
-                if i % 200 == 0:
-                    bar.update(task, completed=i + 1)
+            for chunk in src.chunks():
+                m = len(chunk.values)
+                scores = np.zeros(m)
+                ts_list = list(chunk.timestamps) if src.has_time else [None] * m
+                for j in range(m):
+                    scores[j] = det.update(ts_list[j], float(chunk.values[j]))
+                    if (done + j) % 200 == 0:
+                        bar.update(task, completed=done + j + 1)
+                flagged = (scores >= threshold) & (np.arange(done, done + m) >= prob)
+                done += m
+                lines_progress("scoring", done)
+                hit = np.flatnonzero(flagged)
+                n_flagged += hit.size
+                if len(flagged_lines) < 20:
+                    first = hit[: 20 - len(flagged_lines)]
+                    flagged_lines.extend(int(x) for x in chunk.lines[first])
+                frame = pd.DataFrame({"line": chunk.lines})
+                if src.has_time:
+                    frame["timestamp"] = chunk.timestamps
+                frame["value"] = chunk.values
+                frame["anomaly_score"] = scores
+                frame["flagged"] = flagged.astype(int)
+                if writer is not None:
+                    writer.write(frame)
+                if keep:
+                    kept["line"].append(chunk.lines)
+                    kept["value"].append(chunk.values)
+                    kept["score"].append(scores)
+                    kept["flagged"].append(flagged)
+                    if src.has_time:
+                        kept["timestamp"].append(chunk.timestamps)
         elapsed = time.perf_counter() - t0
     except HTMKitError as exc:
+        if writer is not None:
+            writer.abort()
         fail(str(exc))
     except FileNotFoundError as exc:
+        if writer is not None:
+            writer.abort()
         fail(str(exc))
-    flagged = (scores >= threshold) & (np.arange(n) >= prob)
-    frame = pd.DataFrame({"line": lines})
-    if stamps is not None:
-        frame["timestamp"] = stamps
-    frame["value"] = values
-    frame["anomaly_score"] = scores
-    frame["flagged"] = flagged.astype(int)
+    except BaseException:
+        if writer is not None:
+            writer.abort()
+        raise
     typer.echo(f"{name}: {n} records in {elapsed:.1f} s "
                f"({1000 * elapsed / max(n, 1):.2f} ms per record); probation {prob} rows")
-    if skipped:
-        typer.echo(f"skipped {len(skipped)} bad rows, e.g. {skipped[0]}")
-    idx = np.flatnonzero(flagged)
-    shown = ", ".join(str(int(lines[i])) for i in idx[:20])
-    typer.echo(f"flagged {idx.size} rows (score >= {threshold})"
-               + (f" at lines {shown}" + (" ..." if idx.size > 20 else "") if idx.size else ""))
-    if out is not None:
-        write_csv_atomic(frame, out)
-        typer.echo(f"wrote {out}")
+    if src.n_skipped:
+        typer.echo(f"skipped {src.n_skipped} bad rows, e.g. {src.skipped[0]}")
+    shown = ", ".join(str(x) for x in flagged_lines)
+    typer.echo(f"flagged {n_flagged} rows (score >= {threshold})"
+               + (f" at lines {shown}" + (" ..." if n_flagged > 20 else "") if n_flagged else ""))
+    failures: list[str] = []
+    if writer is not None:
+        if writer.finish():
+            typer.echo(f"wrote {out}")
+        else:
+            failures.append(str(writer.failure))
     if plot is not None:
-        _plot(frame, threshold, plot, Path(name).name)
-        typer.echo(f"wrote {plot}")
+        frame = pd.DataFrame({"line": np.concatenate(kept["line"])})
+        if src.has_time:
+            frame["timestamp"] = kept["timestamp"][0].append(kept["timestamp"][1:])
+        frame["value"] = np.concatenate(kept["value"])
+        frame["anomaly_score"] = np.concatenate(kept["score"])
+        frame["flagged"] = np.concatenate(kept["flagged"]).astype(int)
+        if write_output("--plot", plot, lambda: _plot(frame, threshold, plot, Path(name).name),
+                        failures):
+            typer.echo(f"wrote {plot}")
+    if failures:
+        fail_outputs(failures)
 
 
 def _plot(frame, threshold: float, path: Path, title: str) -> None:

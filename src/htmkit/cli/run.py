@@ -8,6 +8,23 @@ import typer
 
 from .main import app, fail
 
+SEP_HELP = ("Field separator: one character, or 'tab' (default: the one of , ; tab | found most "
+            "in the header).")
+DECIMAL_HELP = ("Decimal mark, '.' or ',' (default: '.' in comma-separated files, else what "
+                "the value column shows).")
+TIME_FORMAT_HELP = ("Timestamp format: 'epoch' (seconds since 1970 UTC), 'epoch_ms', or a "
+                    "strftime format such as '%d/%m/%Y %H:%M' (default: ISO 8601 or what the "
+                    "file proves).")
+DAYFIRST_HELP = ("Read dates like 02/12/2013 day-first (--dayfirst) or month-first "
+                 "(--monthfirst); needed when no date in the file proves the order.")
+
+
+def fail_outputs(failures: list[str]) -> None:
+    """Print one error line per output that could not be written and exit with code 1."""
+    for message in failures:
+        typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(1)
+
 
 def parse_steps(text: str) -> tuple[int, ...]:
     """"1,5" -> (1, 5); raises typer.BadParameter on bad input."""
@@ -36,15 +53,23 @@ def run_command(
     strict: bool = typer.Option(False, "--strict", help="Stop at the first bad row instead of "
                                 "skipping it."),
     seed: int = typer.Option(42, "--seed", help="Random seed."),
-    quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
+    quiet: bool = typer.Option(False, "--quiet", help="No progress bar or progress lines."),
+    sep: str = typer.Option(None, "--sep", help=SEP_HELP),
+    decimal: str = typer.Option(None, "--decimal", help=DECIMAL_HELP),
+    time_format: str = typer.Option(None, "--time-format", help=TIME_FORMAT_HELP),
+    dayfirst: bool = typer.Option(None, "--dayfirst/--monthfirst", help=DAYFIRST_HELP,
+                                  show_default=False),
 ) -> None:
     """Stream a CSV column through encoders -> SP -> TM -> predictor + anomaly likelihood.
 
     Writes per-row predictions, raw anomaly scores and likelihoods (--out), a plot (--plot)
     and the model (--save). Rows with a missing/unparsable value or a non-increasing timestamp
     are skipped and reported (line and column); --strict stops at the first one instead.
+    Output paths are checked before the first record; an output that cannot be written is
+    reported (exit code 1) without losing the others. The input rules (separator, decimal
+    mark, dates) are in the docs' "Input rules" page.
     """
-    from ..apps.runner import stream_through_model
+    from ..apps.runner import OutputError, stream_through_model
     from ..errors import HTMKitError
 
     step_tuple = parse_steps(steps)
@@ -52,7 +77,11 @@ def run_command(
         summary = stream_through_model(
             data=data, field=field, timestamp=timestamp, steps=step_tuple, out=out, plot=plot,
             save=save, config=config, strict=strict, seed=seed, progress=not quiet,
+            sep=sep, decimal=decimal, time_format=time_format, dayfirst=dayfirst,
         )
+    except OutputError as exc:
+        typer.echo(exc.summary)
+        fail_outputs(exc.failures)
     except HTMKitError as exc:
         fail(str(exc))
     except FileNotFoundError as exc:
