@@ -241,12 +241,18 @@ def _old_model_layout(m):
     return state
 
 
+def _unversioned(state):
+    from htmkit.serialization import CLASS_KEY, VERSION_KEY
+
+    return {k: v for k, v in state.items() if k not in (CLASS_KEY, VERSION_KEY)}
+
+
 def _old_layout(d):
     """The state layout ``AnomalyDetector.get_state`` wrote before the detector ran as a
     network: the spatial range, the refractory count and the ensemble likelihood beside the
     models (each model with its own likelihood)."""
     region = d.network["likelihood"]
-    state = d.get_state()
+    state = _unversioned(d.get_state())  # 0.1 files carry no state versions
     state["suppress_left"] = region.suppress_left
     state["seen"] = list(region.seen_range)
     state["model"] = _old_model_layout(d.model)
@@ -286,7 +292,7 @@ def test_old_state_layout_loads_and_continues_identically(ensemble):
     c = AnomalyDetector(seed=4, config=SMALL, calibration_records=40)
     for t, v in zip(ts[:10], vals[:10], strict=True):
         c.update(t, v)
-    state = c.get_state() | {"suppress_left": 0, "seen": [np.nan, np.nan],
+    state = _unversioned(c.get_state()) | {"suppress_left": 0, "seen": [np.nan, np.nan],
                              "ensemble_likelihood": None}
     e = AnomalyDetector.from_state(state)
     for t, v in zip(ts[10:80], vals[10:80], strict=True):

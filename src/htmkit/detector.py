@@ -316,11 +316,39 @@ class AnomalyDetector(Persistable):
             "members": [m.get_state() for m in self.members],
         }
 
+    #: 2: the scoring state lives in the model's likelihood region; 1 (htmkit 0.1): the
+    #: spatial-check range, refractory count and ensemble likelihood beside the models.
+    STATE_VERSION = 2
+
+    @classmethod
+    def _upgrade_state(cls, state: dict[str, Any], from_version: int) -> dict[str, Any]:
+        if from_version != 1:
+            return super()._upgrade_state(state, from_version)
+        from .anomaly import AnomalyLikelihood
+        from .model import HTMModel
+
+        out = dict(state)
+        seen = out.pop("seen", None)
+        suppress_left = int(out.pop("suppress_left", 0))
+        ensemble_likelihood = out.pop("ensemble_likelihood", None)
+        if out["model"] is not None:
+            old = cls.__new__(cls)
+            old.settings = out["settings"]
+            old.model = HTMModel.from_state(out["model"])  # upgrades the model's own layout
+            old._configure_scoring()
+            region = old.model.network["likelihood"]
+            if seen is not None:
+                region._seen_min, region._seen_max = (float(x) for x in seen)
+            region._suppress_left = suppress_left
+            if ensemble_likelihood is not None:
+                region.core = AnomalyLikelihood.from_state(ensemble_likelihood)
+            out["model"] = old.model.get_state()
+        return out
+
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> AnomalyDetector:
-        """Rebuild a detector from :meth:`get_state`; also reads the layout written before the
-        detector ran as a network (spatial-check range, refractory count and ensemble
-        likelihood kept beside the models), moving that state into the likelihood region."""
+        """Rebuild a detector from :meth:`get_state` (files of htmkit 0.1 are upgraded first,
+        see :meth:`_upgrade_state`)."""
         from .model import HTMModel
 
         obj = cls.__new__(cls)
@@ -332,13 +360,4 @@ class AnomalyDetector(Persistable):
                      for t, v in zip(state["held_times"], state["held_values"], strict=True)]
         obj.model = HTMModel.from_state(state["model"]) if state["model"] is not None else None
         obj.members = [HTMModel.from_state(m) for m in state.get("members", [])]
-        if obj.model is not None and "network" not in state["model"]:
-            obj._configure_scoring()
-            region = obj.model.network["likelihood"]
-            region._seen_min, region._seen_max = (float(x) for x in state["seen"])
-            region._suppress_left = int(state.get("suppress_left", 0))
-            if state.get("ensemble_likelihood") is not None:
-                from .anomaly import AnomalyLikelihood
-
-                region.core = AnomalyLikelihood.from_state(state["ensemble_likelihood"])
         return obj

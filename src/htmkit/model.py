@@ -416,19 +416,27 @@ class HTMModel(Persistable):
         return {"config": self.config, "records": self.records,
                 "network": self.network.get_state()}
 
+    #: 2: the model is a network (``network``); 1 (htmkit 0.1): one state per algorithm.
+    STATE_VERSION = 2
+
+    @classmethod
+    def _upgrade_state(cls, state: dict[str, Any], from_version: int) -> dict[str, Any]:
+        if from_version == 1:  # one state per algorithm -> the network around them
+            network = _network_from_components(state, state["config"])
+            return {"config": state["config"], "records": state["records"],
+                    "network": network.get_state()}
+        return super()._upgrade_state(state, from_version)
+
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> HTMModel:
-        """Rebuild a model from :meth:`get_state`; also reads the layout of htmkit 0.x files
-        written before the model ran as a network (one state per algorithm), converting it."""
+        """Rebuild a model from :meth:`get_state` (files of htmkit 0.1 are upgraded first, see
+        :meth:`_upgrade_state`)."""
         from .network import Network
 
         obj = cls.__new__(cls)
         obj.config = state["config"]
         obj.records = int(state["records"])
-        if "network" in state:
-            obj.network = Network.from_state(state["network"])
-        else:
-            obj.network = _network_from_components(state, obj.config)
+        obj.network = Network.from_state(state["network"])
         obj.resolution = float(obj.value_encoder.params.resolution)
         obj._bind()
         return obj
