@@ -337,7 +337,24 @@ def _dataclass_from(cls: type, params: dict[str, Any]) -> Any:
 
 
 # ============================================================================ sensors
-class SDRSensor(RegionBase):
+class ValueRegion(RegionBase):
+    """A region fed one value per step (a sensor, a classifier's label, a predictor's target):
+    :meth:`prepare_value` checks (or encodes) it without changing anything, and
+    :meth:`commit_value` keeps it, so that :meth:`Network.run <htmkit.network.Network.run>`
+    checks every value of a step before any is kept."""
+
+    def prepare_value(self, value: Any) -> Any:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def commit_value(self, prepared: Any) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def set_value(self, value: Any) -> None:
+        """Check ``value`` and keep it for the next compute."""
+        self.commit_value(self.prepare_value(value))
+
+
+class SDRSensor(ValueRegion):
     """A sensor whose value is already an SDR (or a dense 0/1 array) of ``shape``."""
 
     type_name = "SDRSensor"
@@ -367,9 +384,6 @@ class SDRSensor(RegionBase):
     def commit_value(self, prepared: SDR | None) -> None:
         """Keep a value returned by :meth:`prepare_value` for the next compute."""
         self._value = prepared
-
-    def set_value(self, value: Any) -> None:
-        self._value = self.prepare_value(value)
 
     def _compute(self, inputs: dict[str, SDR], learn: bool) -> SDR:
         return _as_input(self._value, self._shape)
@@ -401,7 +415,7 @@ class SDRSensor(RegionBase):
         return cls(core["shape"])
 
 
-class EncoderSensor(RegionBase):
+class EncoderSensor(ValueRegion):
     """A sensor that encodes its value with an :class:`~htmkit.encoders.Encoder`."""
 
     type_name = "Encoder"
@@ -441,9 +455,6 @@ class EncoderSensor(RegionBase):
     def commit_value(self, prepared: SDR) -> None:
         """Keep an encoding returned by :meth:`prepare_value` as the next output."""
         self._encoded = prepared
-
-    def set_value(self, value: Any) -> None:
-        self._encoded = self.prepare_value(value)
 
     def _compute(self, inputs: dict[str, SDR], learn: bool) -> SDR:
         encoded = self._encoded
@@ -839,7 +850,7 @@ class TemporalPoolerRegion(RegionBase):
         return cls(TemporalPooler.from_state(core))
 
 
-class ClassifierRegion(RegionBase):
+class ClassifierRegion(ValueRegion):
     """Adapter around :class:`~htmkit.predictor.Predictor` (an SDR classifier).
 
     Port ``feedforward`` (any shape; its size fixes the predictor's input size). The value
@@ -900,9 +911,6 @@ class ClassifierRegion(RegionBase):
     def commit_value(self, prepared: Any) -> None:
         """Keep a label returned by :meth:`prepare_value` for the next compute."""
         self._label = prepared
-
-    def set_value(self, value: Any) -> None:
-        self._label = self.prepare_value(value)
 
     def _compute(self, inputs: dict[str, SDR], learn: bool) -> SDR:
         pattern = inputs.get("feedforward")

@@ -37,9 +37,9 @@ from ..errors import InputError, ParameterError
 from ..params import params_to_dict
 from ..sdr import SDR
 from .regions import (
-    RegionBase,
     Shape,
     TemporalMemoryRegion,
+    ValueRegion,
     _as_input,
     _check_cfg_keys,
     _checked_params,
@@ -196,7 +196,7 @@ class BacktrackingTMRegion(TemporalMemoryRegion):
 
 
 # ============================================================================ predictor
-class ScalarPredictorRegion(RegionBase):
+class ScalarPredictorRegion(ValueRegion):
     """Adapter around :class:`~htmkit.predictor.ScalarPredictor`: predicts a numeric field
     from a pattern (e.g. a TM's active cells) for each configured step.
 
@@ -286,9 +286,6 @@ class ScalarPredictorRegion(RegionBase):
     def commit_value(self, prepared: Any) -> None:
         """Keep a value returned by :meth:`prepare_value` for the next compute."""
         self._value = prepared
-
-    def set_value(self, value: Any) -> None:
-        self._value = self.prepare_value(value)
 
     def _compute(self, inputs: dict[str, SDR], learn: bool) -> SDR:
         pattern = inputs.get("feedforward")
@@ -385,7 +382,7 @@ def _check_raw_scores(others: Any) -> None:
                              f"got {x!r}")
 
 
-class AnomalyLikelihoodRegion(RegionBase):
+class AnomalyLikelihoodRegion(ValueRegion):
     """Raw anomaly in, anomaly likelihood out: adapter around
     :class:`~htmkit.anomaly.AnomalyLikelihood`, with the detector's spatial-anomaly check and
     refractory period as options.
@@ -499,9 +496,6 @@ class AnomalyLikelihoodRegion(RegionBase):
     def commit_value(self, prepared: Any) -> None:
         """Keep a record returned by :meth:`prepare_value` for the next compute."""
         self._value = prepared
-
-    def set_value(self, value: Any) -> None:
-        self._value = self.prepare_value(value)
 
     def _compute(self, inputs: dict[str, SDR], learn: bool) -> SDR:
         record = self._value
