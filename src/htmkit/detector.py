@@ -40,7 +40,8 @@ from .backtracking_tm import NAB_PARAMS
 from .encoders.date import to_datetime
 from .errors import InputError, InputTypeError, ParameterError
 from .model import DEFAULT_CONFIG
-from .params import Boolean, Constraints, Interval, Optional, validate_values
+from .network.streaming import check_suppression
+from .params import Boolean, Constraints, Custom, Interval, Optional, validate_values
 from .serialization import Persistable
 
 __all__ = ["AnomalyDetector", "DETECTOR_CONFIG", "DEFAULT_SUPPRESSION", "TM_SECTIONS"]
@@ -146,6 +147,7 @@ class AnomalyDetector(Persistable):
         "likelihood_window": Interval(int, 1),
         "averaging_window": Interval(int, 1),
         "ensemble": Interval(int, 1, 15),
+        "suppression": Custom(check_suppression, "(level, records, factor) or None"),
     }
 
     def __init__(
@@ -170,21 +172,8 @@ class AnomalyDetector(Persistable):
             seed=seed, spatial_tolerance=spatial_tolerance, use_timestamp=use_timestamp,
             calibration_records=calibration_records, range_padding=range_padding,
             learning_fraction=learning_fraction, likelihood_window=likelihood_window,
-            averaging_window=averaging_window, ensemble=ensemble))
+            averaging_window=averaging_window, ensemble=ensemble, suppression=suppression))
         min_value, max_value = checked["min_value"], checked["max_value"]
-        if suppression is not None:
-            try:
-                level, recs, factor = suppression
-                level, recs, factor = float(level), int(recs), float(factor)
-            except (TypeError, ValueError):
-                raise ParameterError(
-                    f"suppression must be (level, records, factor) or None, got {suppression!r}"
-                ) from None
-            if recs < 0 or not 0.0 <= factor <= 1.0 or not math.isfinite(level):
-                raise ParameterError(
-                    f"suppression needs records >= 0 and factor in [0, 1], got {suppression!r}"
-                )
-            suppression = (level, recs, factor)
         if (min_value is None) != (max_value is None):
             raise ParameterError("give both min_value and max_value, or neither")
         if (min_value is not None and max_value is not None
@@ -201,7 +190,7 @@ class AnomalyDetector(Persistable):
             "learning_fraction": checked["learning_fraction"],
             "likelihood_window": checked["likelihood_window"],
             "averaging_window": checked["averaging_window"],
-            "suppression": None if suppression is None else list(suppression),
+            "suppression": checked["suppression"],
             "ensemble": checked["ensemble"],
         }
         self.model: Any = None

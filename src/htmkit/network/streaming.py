@@ -353,7 +353,10 @@ class ScalarPredictorRegion(ValueRegion):
 
 
 # ============================================================================ likelihood
-def _check_suppression(suppression: Any) -> list[float | int] | None:
+def check_suppression(name: str, suppression: Any) -> list[float | int] | None:
+    """A refractory period ``(level, records, factor)`` as a list (``None`` stays ``None``);
+    :class:`ParameterError` naming ``name`` otherwise (a :class:`~htmkit.params.Custom`
+    constraint)."""
     if suppression is None:
         return None
     try:
@@ -361,11 +364,11 @@ def _check_suppression(suppression: Any) -> list[float | int] | None:
         level, recs, factor = float(level), int(recs), float(factor)
     except (TypeError, ValueError):
         raise ParameterError(
-            f"suppression must be (level, records, factor) or None, got {suppression!r}"
+            f"{name} must be (level, records, factor) or None, got {suppression!r}"
         ) from None
     if recs < 0 or not 0.0 <= factor <= 1.0 or not math.isfinite(level):
         raise ParameterError(
-            f"suppression needs records >= 0 and factor in [0, 1], got {suppression!r}")
+            f"{name} needs records >= 0 and factor in [0, 1], got {suppression!r}")
     return [level, recs, factor]
 
 
@@ -453,7 +456,7 @@ class AnomalyLikelihoodRegion(ValueRegion):
         if not math.isfinite(float(alarm_level)):
             raise ParameterError(f"alarm_level must be finite, got {alarm_level!r}")
         self._tolerance = None if spatial_tolerance is None else float(spatial_tolerance)
-        self._suppression = _check_suppression(suppression)
+        self._suppression = check_suppression("suppression", suppression)
         self._alarm_level = float(alarm_level)
 
     @property
