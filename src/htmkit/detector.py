@@ -305,7 +305,7 @@ class AnomalyDetector(Persistable):
             "members": [m.get_state() for m in self.members],
         }
 
-    #: 2: the scoring state lives in the model's likelihood region; 1 (htmkit 0.1): the
+    #: 2: the scoring state lives in the model's likelihood region; 1 (the first release): the
     #: spatial-check range, refractory count and ensemble likelihood beside the models.
     STATE_VERSION = 2
 
@@ -336,7 +336,7 @@ class AnomalyDetector(Persistable):
 
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> AnomalyDetector:
-        """Rebuild a detector from :meth:`get_state` (files of htmkit 0.1 are upgraded first,
+        """Rebuild a detector from :meth:`get_state` (files of the first release are upgraded,
         see :meth:`_upgrade_state`)."""
         from .model import HTMModel
 

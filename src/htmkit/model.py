@@ -416,7 +416,7 @@ class HTMModel(Persistable):
         return {"config": self.config, "records": self.records,
                 "network": self.network.get_state()}
 
-    #: 2: the model is a network (``network``); 1 (htmkit 0.1): one state per algorithm.
+    #: 2: the model is a network (``network``); 1 (the first release): one state per algorithm.
     STATE_VERSION = 2
 
     @classmethod
@@ -429,7 +429,7 @@ class HTMModel(Persistable):
 
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> HTMModel:
-        """Rebuild a model from :meth:`get_state` (files of htmkit 0.1 are upgraded first, see
+        """Rebuild a model from :meth:`get_state` (files of the first release are upgraded, see
         :meth:`_upgrade_state`)."""
         from .network import Network
 
