@@ -74,14 +74,13 @@ from .errors import InputError, InputTypeError, ParameterError
 from .kernels import backtracking_tm as K
 from .kernels import rng as krng
 from .params import (
-    check_index_width,
-    check_memory,
     NUPIC_BACKTRACKING_TM,
     NUPIC_TM,
     Constraints,
     Interval,
     Options,
     Shape,
+    check_memory,
     params_from_dict,
     params_to_dict,
     validate,

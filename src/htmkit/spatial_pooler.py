@@ -60,13 +60,13 @@ from .kernels import rng as R
 from .kernels import spatial_pooler as K
 from .kernels import synapses as KS
 from .params import (
-    check_index_width,
-    check_memory,
     Boolean,
     Constraints,
     Interval,
     Optional,
     Shape,
+    check_index_width,
+    check_memory,
     params_from_dict,
     params_to_dict,
     validate,
@@ -236,9 +236,10 @@ class SpatialPoolerParams:
                                  for d in self.input_dimensions))
         pool = min(inputs, math.floor(window * self.potential_pct + 0.5))
         per_column = 5 * 8 + 4 + 4 + 8 * len(self.column_dimensions) + 8 + 8
-        per_input = 4 * len(self.input_dimensions) + 1 + 8 * len(self.input_dimensions)
+        per_input = (4 * len(self.input_dimensions) + 1 + 8 * len(self.input_dimensions)
+                     + SynapseStore.estimate_bytes(0, 1, 0, 0, arena=1))
         synapses = cols * pool * (4 + 4 + 4 + 1) + SynapseStore.estimate_bytes(
-            cols, inputs, pool, cols, arena=cols * pool + inputs)
+            cols, 0, pool, cols, arena=cols * pool)
         return {"column_dimensions": cols * per_column,
                 "input_dimensions": inputs * per_input,
                 "potential_radius": synapses}

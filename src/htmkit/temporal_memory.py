@@ -73,12 +73,12 @@ from .errors import InputError, InputTypeError, ParameterError
 from .kernels import rng as krng
 from .kernels import temporal_memory as K
 from .params import (
-    check_index_width,
-    check_memory,
     NUPIC_TM,
     Constraints,
     Interval,
     Shape,
+    check_index_width,
+    check_memory,
     params_from_dict,
     params_to_dict,
     validate,
