@@ -312,10 +312,10 @@ def _type_name(region: Any) -> str:
 
 
 def _link_map_bytes(source: Shape) -> float:
-    """Bytes of the index map a tiled, placed or cropped link builds over its source (the
-    int64 coordinates per axis, the inside mask and the int64 map), an upper estimate for
-    any link."""
-    return float(np.prod([float(d) for d in source])) * (8 * len(source) + 1 + 8)
+    """Bytes of the index map a link that shares its port or crops builds over its source:
+    per source bit the int64 coordinates per axis and their selection, the inside mask and
+    the int64 map."""
+    return float(np.prod([float(d) for d in source])) * (16 * len(source) + 1 + 8)
 
 
 def region_bytes(region: Any) -> float:
@@ -866,12 +866,17 @@ class Network(Persistable):
 
         for nm in regions_cfg:
             resolve(nm, [])
-        maps = sum(_link_map_bytes(link_shape(lk)) for lk in links)
-        try:
-            check_memory("links (their source shapes)",
-                         f"of {len(links)} link(s)", maps)
-        except ParameterError as exc:
-            raise NetworkError(str(exc)) from None
+        maps = 0.0
+        for lk in links:
+            shared = sum(1 for other in links
+                         if other.target == lk.target and other.kind == lk.kind)
+            if shared > 1 or lk.crop is not None:
+                maps += _link_map_bytes(link_shape(lk))
+                try:
+                    check_memory("the source shapes of the links",
+                                 f"up to link {lk.name} ({link_shape(lk)})", maps)
+                except ParameterError as exc:
+                    raise NetworkError(str(exc)) from None
         net = cls(str(config.get("name", "network")))
         total = maps
         for nm, rc in regions_cfg.items():
