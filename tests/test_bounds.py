@@ -235,7 +235,7 @@ def test_estimates_do_not_allocate_what_they_estimate():
     from htmkit.spatial_pooler import SpatialPoolerParams
     from htmkit.temporal_memory import TemporalMemoryParams
 
-    sp = SpatialPoolerParams(input_dimensions=1000, column_dimensions=2048)
-    tm = TemporalMemoryParams(column_dimensions=2048)
+    sp = SpatialPoolerParams(input_dimensions=(1000,), column_dimensions=(2048,))
+    tm = TemporalMemoryParams(column_dimensions=(2048,))
     assert 0 < sum(sp.estimated_bytes().values()) < P.DEFAULT_MAX_BYTES
     assert 0 < tm.estimated_bytes() < P.DEFAULT_MAX_BYTES

@@ -602,7 +602,8 @@ def estimated_bytes(p: HierarchyParams) -> float:
     from ..temporal_memory import TemporalMemoryParams
 
     total = 0.0
-    levels = [("level1", p.retina_shape, p.level1, p.seed + 1)]
+    levels: list[tuple[str, tuple[int, ...], LevelParams, int]] = [
+        ("level1", p.retina_shape, p.level1, p.seed + 1)]
     if p.levels >= 2:
         levels.append(("level2", p.level1.column_dimensions, p.level2, p.seed + 2))
     n1 = 0
