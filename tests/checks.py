@@ -469,6 +469,9 @@ def _merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
 
 # ---------------------------------------------------------------- spatial pooler
 SP_INPUT = 100
+#: Column dimensions too large for the memory limit (#18 bounded parameters): refused before
+#: anything is allocated, with a ParameterError naming column_dimensions.
+HUGE_COLUMNS = (10**9,)
 SP_COLUMNS = 128
 
 
@@ -500,7 +503,8 @@ def _sp_spec() -> ClassSpec:
                  "inhibition_radius"),
         params_class=SpatialPoolerParams,
         bad_params={"input_dimensions": [(0,), (-5,), "bad"],
-                    "num_active_columns_per_inh_area": [0, SP_COLUMNS + 1]},
+                    "num_active_columns_per_inh_area": [0, SP_COLUMNS + 1],
+                    "column_dimensions": [HUGE_COLUMNS]},
         bad_inputs=[("size", SDR(SP_INPUT + 1, [0])), ("list", [1, 2, 3]),
                     ("none", None), ("dense-2d", np.zeros((3, 3)))],
         prop_input=_sdr_strategy((SP_INPUT,), 30),
@@ -578,7 +582,7 @@ def _tm_spec() -> ClassSpec:
         # the RNG (a bursting column draws its winner cell with learn=False too, as NuPIC)
         learned=("basal/*", "apical/*"),
         params_class=TemporalMemoryParams,
-        bad_params={"column_dimensions": [(-4,)], "cells_per_column": [0],
+        bad_params={"column_dimensions": [(-4,), HUGE_COLUMNS], "cells_per_column": [0],
                     "initial_permanence": [0.0]},
         bad_inputs=_TM_BAD_INPUTS,
         prop_input=_sdr_strategy((TM_COLUMNS,), 16),
@@ -639,7 +643,7 @@ def _btm_spec() -> ClassSpec:
         output_shape=lambda tm: tuple(tm.active_cells.shape),
         learned=("arrays/seg_*", "arrays/syn_*", "arrays/cell_segs"),
         params_class=BacktrackingTemporalMemoryParams,
-        bad_params={"column_dimensions": [(-4,)], "cells_per_column": [0]},
+        bad_params={"column_dimensions": [(-4,), HUGE_COLUMNS], "cells_per_column": [0]},
         bad_inputs=_TM_BAD_INPUTS,
         prop_input=_sdr_strategy((TM_COLUMNS,), 16),
         xfail={"compute_returns_sdr": PENDING, "bad_input[list]": PENDING,
@@ -672,7 +676,7 @@ def _tp_spec() -> ClassSpec:
         output_shape=lambda tp: tuple(tp.column_dimensions),
         learned=("store/*", "duty_cycles", "boost"),
         params_class=TemporalPoolerParams,
-        bad_params={"input_size": [0], "column_dimensions": [(-3,)]},
+        bad_params={"input_size": [0], "column_dimensions": [(-3,), HUGE_COLUMNS]},
         bad_inputs=[("size", SDR(TP_INPUT - 1, [0])), ("list", [1, 2]), ("none", None)],
         prop_input=_sdr_strategy((TP_INPUT,), 40),
         xfail={"compute_signature": PENDING, "compute_returns_sdr": PENDING,
@@ -772,7 +776,7 @@ def _likelihood_spec() -> ClassSpec:
         has_learn=False,
         params_class=AnomalyLikelihoodParams,
         bad_params={"learning_period": [-3], "estimation_samples": [0],
-                    "historic_window_size": [2]},
+                    "historic_window_size": [2, 10**12]},
         bad_inputs=[("score-str", ("x", 1.0)), ("score-big", (1.5, 1.0)),
                     ("score-nan", (math.nan, 1.0))],
         prop_input=_likelihood_strategy,
@@ -820,6 +824,7 @@ def _model_spec() -> ClassSpec:
     for k, v in sp_gen + tm_gen:
         if k in pick:
             bad.setdefault(k, []).append(v)
+    bad["sp.column_dimensions"].append(HUGE_COLUMNS)
     bad.update({"seed": ["bad", 1.5], "predictor.alpha": [0.0, 3.0],
                 "predictor.steps": [(-1,)], "likelihood.estimation_samples": [0],
                 "value.encoder.size": [0, "bad"], "value.encoder.active_bits": [-1],

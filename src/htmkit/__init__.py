@@ -28,6 +28,8 @@ _LAZY = {
     "AnomalyDetector": "htmkit.detector",
     "TemporalPooler": "htmkit.temporal_pooler",
     "SynapseStore": "htmkit.synapses",
+    "set_memory_limit": "htmkit.params",
+    "get_memory_limit": "htmkit.params",
     "encoders": "htmkit.encoders",
     "anomaly": "htmkit.anomaly",
     "network": "htmkit.network",

@@ -37,7 +37,14 @@ from typing import Any, ClassVar
 import numpy as np
 
 from .errors import InputError, ParameterError
-from .params import Constraints, Interval, params_from_dict, params_to_dict, validate
+from .params import (
+    Constraints,
+    Interval,
+    check_memory,
+    params_from_dict,
+    params_to_dict,
+    validate,
+)
 from .sdr import SDR
 from .serialization import Persistable
 
@@ -178,6 +185,14 @@ class AnomalyLikelihoodParams:
                 f"historic_window_size ({self.historic_window_size}) must be >= "
                 f"estimation_samples ({self.estimation_samples})"
             )
+        check_memory("historic_window_size", str(self.historic_window_size),
+                     self.estimated_bytes())
+
+    def estimated_bytes(self) -> float:
+        """Bytes a new :class:`AnomalyLikelihood` allocates (computed without allocating):
+        two float64 circular buffers (raw scores and values) of ``historic_window_size``,
+        and the two short lists of ``averaging_window`` recent floats (Python objects)."""
+        return float(self.historic_window_size) * 2 * 8 + float(self.averaging_window) * 2 * 32
 
     @property
     def probationary_period(self) -> int:

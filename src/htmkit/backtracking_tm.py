@@ -80,6 +80,7 @@ from .params import (
     Interval,
     Options,
     Shape,
+    check_memory,
     params_from_dict,
     params_to_dict,
     validate,
@@ -188,6 +189,25 @@ class BacktrackingTemporalMemoryParams:
         if self.num_cells >= 2**31:
             raise ParameterError(
                 f"column_dimensions * cells_per_column must be < 2**31, got {self.num_cells}")
+        check_memory("column_dimensions, cells_per_column and max_synapses_per_segment",
+                     f"{self.column_dimensions} x {self.cells_per_column} x "
+                     f"{self.max_synapses_per_segment}", self.estimated_bytes())
+
+    def estimated_bytes(self) -> float:
+        """Bytes a new :class:`BacktrackingTemporalMemory` of these parameters allocates
+        (computed without allocating): the first 1024 segments with their synapse slots
+        (source, permanence, forward position) and scratch; per cell the forward index
+        (start, two lengths, its pool share), the first segment slots, the segment count,
+        the cell states, the candidate and mark buffers; per column the lists, states,
+        backtracking histories, the update queue with its sources and the scratch."""
+        cap, m = 1024.0, float(self.max_synapses_per_segment)
+        cells, cols = float(self.num_cells), float(self.num_columns)
+        segments = cap * (3 * 4 + 3 * 8 + 4 + 2 * 4 + 4) + cap * m * (4 + 4 + 4)
+        pool = (4 * cap * m + 8 * cells) * 4
+        per_cell = 8 + 2 * 4 + min(8, self.max_segments_per_cell) * 4 + 4 + K.N_CST + 1 + 4
+        history = (self.max_inf_backtrack + 1 + self.max_lrn_backtrack + 1) * 4
+        per_column = 2 * 4 + 4 + history + 4 * 8 + m * 4 + 3 * 4
+        return segments + pool + cells * per_cell + cols * per_column
 
     @property
     def num_columns(self) -> int:

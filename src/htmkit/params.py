@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -348,3 +349,102 @@ NUPIC_BACKTRACKING_TM: dict[str, Any] = {
     "max_lrn_backtrack": 5,
     "max_seq_length": 32,
 }
+
+
+# ---------------------------------------------------------------------------- memory bounds
+#: The environment variable that sets the memory limit in bytes (an integer, optionally with
+#: a ``K``, ``M``, ``G`` or ``T`` suffix in powers of 1024, e.g. ``HTMKIT_MAX_BYTES=16G``).
+MAX_BYTES_ENV = "HTMKIT_MAX_BYTES"
+
+#: The limit when neither :func:`set_memory_limit` nor ``HTMKIT_MAX_BYTES`` sets one: 8 GiB.
+DEFAULT_MAX_BYTES = 8 << 30
+
+#: Cell, column and input indices are int32 in the kernels: a count must stay below this.
+INDEX_LIMIT = 2**31
+
+_memory_limit: int | None = None
+_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+
+
+def _parse_bytes(text: str) -> int:
+    t = text.strip().upper().removesuffix("B").removesuffix("I")
+    unit = t[-1:] if t[-1:] in _UNITS and t[-1:] != "" else ""
+    number = t[: len(t) - len(unit)].strip()
+    try:
+        value = int(float(number) * _UNITS[unit])
+    except (ValueError, OverflowError):
+        raise ParameterError(
+            f"{MAX_BYTES_ENV} must be a number of bytes such as 8589934592 or 8G, "
+            f"got {text!r}") from None
+    if value < 1:
+        raise ParameterError(f"{MAX_BYTES_ENV} must be positive, got {text!r}")
+    return value
+
+
+def set_memory_limit(nbytes: int | None) -> None:
+    """Set the largest number of bytes one constructor may plan to allocate.
+
+    Every constructor (Spatial Pooler, Temporal Memory, encoders, networks, ...) estimates
+    the bytes its arrays and per-step working buffers take from its validated parameters
+    and raises :class:`~htmkit.errors.ParameterError` when the estimate is above the limit,
+    before allocating anything.
+
+    Parameters
+    ----------
+    nbytes : int or None
+        The limit in bytes; ``None`` goes back to the ``HTMKIT_MAX_BYTES`` environment
+        variable, or to :data:`DEFAULT_MAX_BYTES` when it is not set.
+    """
+    global _memory_limit
+    if nbytes is None:
+        _memory_limit = None
+        return
+    _memory_limit = check_int("nbytes", nbytes, low=1)
+
+
+def get_memory_limit() -> int:
+    """The limit in bytes now in force: :func:`set_memory_limit`'s value, else
+    ``HTMKIT_MAX_BYTES`` (read at each call), else :data:`DEFAULT_MAX_BYTES`."""
+    if _memory_limit is not None:
+        return _memory_limit
+    env = os.environ.get(MAX_BYTES_ENV, "").strip()
+    return _parse_bytes(env) if env else DEFAULT_MAX_BYTES
+
+
+def format_bytes(nbytes: float) -> str:
+    """``nbytes`` in a readable unit (KiB, MiB, GiB, TiB; powers of 1024)."""
+    for unit, size in (("TiB", 1 << 40), ("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if nbytes >= size:
+            return f"{nbytes / size:.1f} {unit}"
+    return f"{int(nbytes)} bytes"
+
+
+def check_memory(names: str, shown: str, nbytes: float) -> None:
+    """Raise :class:`ParameterError` when ``nbytes`` (a constructor's estimate) is above
+    :func:`get_memory_limit`.
+
+    Parameters
+    ----------
+    names : str
+        The parameter(s) that set the size, as the message names them
+        (e.g. ``"column_dimensions"``).
+    shown : str
+        Their values as the message shows them.
+    nbytes : float
+        The estimated bytes (a float, so that products of huge sizes cannot overflow).
+    """
+    limit = get_memory_limit()
+    if nbytes > limit:
+        raise ParameterError(
+            f"{names} {shown} needs about {format_bytes(nbytes)} (estimated), above the "
+            f"limit of {format_bytes(limit)}; lower {names} or raise "
+            f"htmkit.set_memory_limit(...) / {MAX_BYTES_ENV}")
+
+
+def check_index_width(names: str, count: int, what: str = "indices") -> None:
+    """Raise :class:`ParameterError` when ``count`` items cannot be numbered by the int32
+    indices the kernels use (``count`` must be below :data:`INDEX_LIMIT`)."""
+    if count >= INDEX_LIMIT:
+        raise ParameterError(
+            f"{names} give {count} {what}, but the kernels number them with int32: "
+            f"at most {INDEX_LIMIT - 1}")

@@ -29,6 +29,7 @@ from .params import (
     IntSequence,
     Optional,
     check_float,
+    check_memory,
     params_from_dict,
     params_to_dict,
     validate,
@@ -90,6 +91,20 @@ class PredictorParams:
 
     def __post_init__(self) -> None:
         validate(self)
+        if self.input_size is not None:
+            check_memory("input_size, steps and max_classes",
+                         f"{self.input_size}, {self.steps} and {self.max_classes}",
+                         self.estimated_bytes())
+
+    def estimated_bytes(self, n_classes: int | None = None) -> float:
+        """Bytes of the float32 weights ``[len(steps), input_size, classes]`` for
+        ``n_classes`` classes (default: ``max_classes``, or the first allocation when it is
+        ``None``); 0 while ``input_size`` is unknown."""
+        if self.input_size is None:
+            return 0.0
+        if n_classes is None:
+            n_classes = self.max_classes if self.max_classes is not None else _MIN_CAPACITY
+        return float(len(self.steps)) * float(self.input_size) * float(n_classes) * 4
 
 
 # ---------------------------------------------------------------------------- predictor
@@ -215,6 +230,8 @@ class Predictor(Persistable):
             cap = max(n, _MIN_CAPACITY)
             if mc is not None:
                 cap = min(cap, mc)
+            nbytes = float(len(self.params.steps)) * float(self._input_size) * float(cap) * 4
+            check_memory("the largest label (classes)", str(n - 1), nbytes)
             self._weights = np.zeros(
                 (len(self.params.steps), self._input_size, cap), dtype=np.float32
             )
@@ -222,6 +239,8 @@ class Predictor(Persistable):
             cap = max(n, 2 * self._weights.shape[2])
             if mc is not None:
                 cap = min(cap, mc)
+            nbytes = float(len(self.params.steps)) * float(self._input_size) * float(cap) * 4
+            check_memory("the largest label (classes)", str(n - 1), nbytes)
             grown = np.zeros(self._weights.shape[:2] + (cap,), dtype=np.float32)
             grown[:, :, : self._n_classes] = self._weights[:, :, : self._n_classes]
             self._weights = grown

@@ -65,6 +65,8 @@ from .params import (
     Interval,
     Optional,
     Shape,
+    check_index_width,
+    check_memory,
     params_from_dict,
     params_to_dict,
     validate,
@@ -185,6 +187,9 @@ class SpatialPoolerParams:
 
         validate(self)
         num_columns = math.prod(self.column_dimensions)
+        check_index_width("input_dimensions", self.num_inputs, "inputs")
+        check_index_width("column_dimensions", num_columns, "columns")
+        self._check_memory()
         if self.local_area_density is not None and self.num_active_columns_per_inh_area is not None:
             raise ParameterError(
                 "give only one of local_area_density and num_active_columns_per_inh_area, "
@@ -212,6 +217,46 @@ class SpatialPoolerParams:
                 f"potential_pct={self.potential_pct} with potential_radius="
                 f"{self.potential_radius} leaves some columns without potential synapses"
             )
+
+    def estimated_bytes(self) -> dict[str, float]:
+        """Bytes a :class:`SpatialPooler` of these parameters allocates, by the parameter
+        that sets them (an upper estimate; computed without allocating).
+
+        Per column: boost, three duty cycles, boosted overlaps (float64), overlaps and the
+        output buffer (int32), its coordinates, its pool size and segment offset, and its
+        segment in the synapse store. Per input: its coordinates, the input mask and the
+        reverse-index heads. Per potential synapse (``column_dimensions`` times the largest
+        potential pool, a window of ``2 * potential_radius + 1`` per axis times
+        ``potential_pct``): the bulk-load buffers, the store's slots, the reverse index and
+        the connected mirror.
+        """
+        cols = float(math.prod(self.column_dimensions))
+        inputs = float(math.prod(self.input_dimensions))
+        window = float(math.prod(min(d, 2 * self.potential_radius + 1)
+                                 for d in self.input_dimensions))
+        pool = min(inputs, math.floor(window * self.potential_pct + 0.5))
+        per_column = 5 * 8 + 4 + 4 + 8 * len(self.column_dimensions) + 8 + 8
+        per_input = (4 * len(self.input_dimensions) + 1 + 8 * len(self.input_dimensions)
+                     + SynapseStore.estimate_bytes(0, 1, 0, 0, arena=1))
+        synapses = cols * pool * (4 + 4 + 4 + 1) + SynapseStore.estimate_bytes(
+            cols, 0, pool, cols, arena=cols * pool)
+        return {"column_dimensions": cols * per_column,
+                "input_dimensions": inputs * per_input,
+                "potential_radius": synapses}
+
+    def _check_memory(self) -> None:
+        parts = self.estimated_bytes()
+        total = sum(parts.values())
+        if parts["potential_radius"] >= max(parts["column_dimensions"],
+                                            parts["input_dimensions"]):
+            names = "column_dimensions, input_dimensions and potential_radius"
+            shown = (f"{self.column_dimensions}, {self.input_dimensions} and "
+                     f"{self.potential_radius}")
+        elif parts["column_dimensions"] >= parts["input_dimensions"]:
+            names, shown = "column_dimensions", str(self.column_dimensions)
+        else:
+            names, shown = "input_dimensions", str(self.input_dimensions)
+        check_memory(names, shown, total)
 
     # ------------------------------------------------------------------ derived geometry
     @property

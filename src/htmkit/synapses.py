@@ -33,6 +33,19 @@ class SynapseStore(Persistable):
         Segments allocated up front; the store grows when more are needed.
     """
 
+    @staticmethod
+    def estimate_bytes(num_owners: float, num_presynaptic: float, segment_capacity: float,
+                       segments: float, arena: float | None = None) -> float:
+        """Bytes a store of ``segments`` segments allocates: per synapse slot ``presyn``,
+        ``perm`` and ``rev_pos``; per segment its six fields and the free list; per owner
+        ``owner_first`` and ``owner_nseg``; per presynaptic cell the reverse-index heads; and
+        the reverse-index arena (``arena`` entries, by default one per synapse slot)."""
+        slots = float(segments) * float(segment_capacity)
+        arena = slots if arena is None else float(arena)
+        return (slots * (4 + 4 + 8) + float(segments) * (4 + 4 + 8 + 4 + 4 + 4)
+                + float(num_owners) * (4 + 4) + float(num_presynaptic) * (8 + 4 + 4)
+                + arena * 8)
+
     def __init__(
         self,
         num_owners: int,

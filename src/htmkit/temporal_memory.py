@@ -77,6 +77,8 @@ from .params import (
     Constraints,
     Interval,
     Shape,
+    check_index_width,
+    check_memory,
     params_from_dict,
     params_to_dict,
     validate,
@@ -164,6 +166,29 @@ class TemporalMemoryParams:
                 "column_dimensions * cells_per_column + external_basal_size must be < 2**31, "
                 f"got {n_cells + self.external_basal_size}"
             )
+        check_index_width("external_apical_size", self.external_apical_size, "inputs")
+        check_memory("column_dimensions and cells_per_column",
+                     f"{self.column_dimensions} x {self.cells_per_column}",
+                     self.estimated_bytes())
+
+    def estimated_bytes(self) -> float:
+        """Bytes a new :class:`TemporalMemory` of these parameters allocates (computed
+        without allocating): the per-cell and per-column state buffers of the kernel layout
+        (int32 fields and flags) and the basal (and apical) synapse stores with their first
+        segments."""
+        lay = K.layout(self.num_columns, self.cells_per_column, self.external_basal_size,
+                       self.external_apical_size)
+        n_i32 = len(K.I32_FIELDS) + 1
+        state = float(lay[n_i32 - 1]) * 4 + float(lay[-1] - lay[n_i32]) * 1
+        segments = 1024
+        seg = float(len(K.SEG_FIELDS) + len(K.APSEG_FIELDS)) * segments * 4
+        n = float(self.num_cells)
+        stores = SynapseStore.estimate_bytes(n, n + self.external_basal_size,
+                                             self.max_synapses_per_segment, segments)
+        if self.external_apical_size:
+            stores += SynapseStore.estimate_bytes(n, self.external_apical_size,
+                                                  self.max_synapses_per_segment, segments)
+        return state + seg + stores
 
     @property
     def num_columns(self) -> int:

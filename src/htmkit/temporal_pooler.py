@@ -51,6 +51,8 @@ from .params import (
     Interval,
     Optional,
     Shape,
+    check_index_width,
+    check_memory,
     params_from_dict,
     params_to_dict,
     validate,
@@ -179,6 +181,23 @@ class TemporalPoolerParams:
                 f"max_synapses_per_cell ({self.max_synapses_per_cell}) must be >= the potential "
                 f"pool size ({self.potential_size} = potential_pct * input_size)"
             )
+        check_index_width("column_dimensions", self.num_cells, "cells")
+        check_memory("column_dimensions, input_size and potential_pct",
+                     f"{self.column_dimensions}, {self.input_size} and {self.potential_pct}",
+                     self.estimated_bytes())
+
+    def estimated_bytes(self) -> float:
+        """Bytes a new :class:`TemporalPooler` of these parameters allocates (computed
+        without allocating): the initial synapses (int32 sources, float64 then float32
+        permanences) and the synapse store with ``segment_capacity`` slots per cell; per
+        cell its activation, overlaps, duty cycle, boosts and tie order; per input the
+        history count, the mark and one permutation drawn per cell."""
+        n, m = float(self.num_cells), float(self.potential_size)
+        initial = n * m * (4 + 8 + 4)
+        store = SynapseStore.estimate_bytes(n, self.input_size, self.segment_capacity, n)
+        per_cell = 8 + 4 + 4 + 8 + 8 + 8 + 8 + 8
+        per_input = 4 + 1 + 8
+        return initial + store + n * per_cell + float(self.input_size) * per_input
 
     @property
     def num_cells(self) -> int:

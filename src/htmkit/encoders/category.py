@@ -9,7 +9,16 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..errors import InputError, InputTypeError, ParameterError
-from ..params import Boolean, Constraints, Custom, Interval, Optional, Options, validate
+from ..params import (
+    Boolean,
+    Constraints,
+    Custom,
+    Interval,
+    Optional,
+    Options,
+    check_memory,
+    validate,
+)
 from ..sdr import SDR
 from .base import Encoder, is_missing
 from .scalar import MAX_SIZE
@@ -112,6 +121,12 @@ class CategoryEncoderParams:
         slots = blocks + (self.unknown == "encode")
         if slots * self.active_bits > MAX_SIZE:
             raise ParameterError(f"active_bits={self.active_bits} gives more than {MAX_SIZE} bits")
+        check_memory("active_bits", str(self.active_bits), self.estimated_bytes())
+
+    def estimated_bytes(self) -> float:
+        """Bytes one :meth:`CategoryEncoder.encode` allocates: the int64 indices of the
+        ``active_bits`` bits of a category and the SDR that holds them."""
+        return float(self.active_bits) * 8 * 2
 
 
 class CategoryEncoder(Encoder):

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
 
 from ..errors import InputError, InputTypeError, ParameterError
-from ..params import Boolean, Constraints, Interval, Options, Shape, validate
+from ..params import Boolean, Constraints, Interval, Options, Shape, check_memory, validate
 from ..sdr import SDR
 from .base import Encoder
 
@@ -85,6 +86,17 @@ class ImageEncoderParams:
             raise ParameterError(
                 "ImageEncoderParams needs at least one channel: intensity, edges or orientations"
             )
+        check_memory("image_shape and orientations",
+                     f"{self.image_shape} and {self.orientations}", self.estimated_bytes())
+
+    def estimated_bytes(self) -> float:
+        """Bytes one :meth:`ImageEncoder.encode` allocates per pixel, times the pixels of
+        ``image_shape``: the float64 image, the local mean or the two gradients with their
+        magnitude, angle and int64 bins, one boolean map per channel, their stack and the
+        int64 indices of the active bits (at most one per pixel and channel)."""
+        channels = int(self.intensity) + int(self.edges) + self.orientations
+        per_pixel = 8 * 6 + channels * (1 + 1 + 8)
+        return float(math.prod(self.image_shape)) * per_pixel
 
 
 class ImageEncoder(Encoder):

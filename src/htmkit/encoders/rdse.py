@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..errors import InputError, ParameterError
-from ..params import Constraints, Interval, Optional, validate
+from ..params import Constraints, Interval, Optional, check_memory, validate
 from ..sdr import SDR
 from .base import BoundedCache, BucketGeometry, Encoder, as_real
 from .scalar import MAX_SIZE
@@ -118,6 +118,15 @@ class RDSEParams:
             raise ParameterError("exactly one of resolution or radius must be given")
         if self.radius is not None and self.radius / active == 0.0:
             raise ParameterError(f"radius={self.radius} is too small")
+        names = "active_bits" if self.active_bits is not None else "sparsity and size"
+        check_memory(names, str(active), self.estimated_bytes(active))
+
+    @staticmethod
+    def estimated_bytes(active: int) -> float:
+        """Bytes an :class:`RDSE` with ``active`` active bits allocates: the int64 bit
+        offsets kept from construction, and per :meth:`RDSE.encode` the hashes, the output
+        indices and the SDR that holds them."""
+        return float(active) * 8 * 4
 
 
 class RDSE(BucketGeometry, Encoder):

@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..errors import InputError, ParameterError
-from ..params import Boolean, Constraints, Interval, Optional, validate
+from ..params import Boolean, Constraints, Interval, Optional, check_memory, validate
 from ..sdr import SDR
 from .base import BoundedCache, BucketGeometry, Encoder, as_real
 
@@ -86,6 +86,13 @@ class ScalarEncoderParams:
             raise ParameterError(f"size must be >= {self.active_bits + 1} (active_bits + 1), "
                                  f"got {self.size}")
         scalar_geometry(self)  # validates the derived size
+        check_memory("active_bits", str(self.active_bits), self.estimated_bytes())
+
+    def estimated_bytes(self) -> float:
+        """Bytes one :meth:`ScalarEncoder.encode` allocates: the int64 indices of the
+        ``active_bits`` active bits (a periodic wrap builds them from two ranges, then joins
+        them) and the SDR that holds them."""
+        return float(self.active_bits) * 8 * 3
 
 
 def scalar_geometry(p: ScalarEncoderParams) -> tuple[int, float, int]:

@@ -44,6 +44,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError, InputTypeError, ParameterError
+from ..params import check_memory, format_bytes, get_memory_limit
 from ..sdr import SDR
 from ..serialization import Persistable
 from .regions import RegionBase, _sdr_view, region_type
@@ -308,6 +309,29 @@ def _output_shapes(region: Any) -> dict[str, Shape]:
 
 def _type_name(region: Any) -> str:
     return getattr(region, "type_name", "") or type(region).__name__
+
+
+def _link_map_bytes(source: Shape) -> float:
+    """Bytes of the index map a link that shares its port or crops builds over its source:
+    per source bit the int64 coordinates per axis and their selection, the inside mask and
+    the int64 map."""
+    return float(np.prod([float(d) for d in source])) * (16 * len(source) + 1 + 8)
+
+
+def region_bytes(region: Any) -> float:
+    """Estimated bytes of a built region: the sum of ``params.estimated_bytes()`` over the
+    algorithms it holds (an SP, TM, TP, predictor, likelihood ...; 0 for sensors)."""
+    total = 0.0
+    for part in vars(region).values():
+        estimate = getattr(getattr(part, "params", None), "estimated_bytes", None)
+        if estimate is None:
+            continue
+        try:
+            value = estimate()
+        except TypeError:  # an estimate that needs arguments (an encoder's per-step one)
+            continue
+        total += float(sum(value.values())) if isinstance(value, dict) else float(value)
+    return total
 
 
 class Network(Persistable):
@@ -840,9 +864,22 @@ class Network(Persistable):
             except (ParameterError, ValueError, TypeError, KeyError, ImportError) as exc:
                 raise NetworkError(f"region {nm!r}: {exc}") from None
 
-        net = cls(str(config.get("name", "network")))
-        for nm, rc in regions_cfg.items():
+        for nm in regions_cfg:
             resolve(nm, [])
+        maps = 0.0
+        for lk in links:
+            shared = sum(1 for other in links
+                         if other.target == lk.target and other.kind == lk.kind)
+            if shared > 1 or lk.crop is not None:
+                maps += _link_map_bytes(link_shape(lk))
+                try:
+                    check_memory("the source shapes of the links",
+                                 f"up to link {lk.name} ({link_shape(lk)})", maps)
+                except ParameterError as exc:
+                    raise NetworkError(str(exc)) from None
+        net = cls(str(config.get("name", "network")))
+        total = maps
+        for nm, rc in regions_cfg.items():
             ports = {lk.kind for lk in links if lk.target == nm}
             shapes = {p: port_shape(nm, p) for p in sorted(ports)}
             try:
@@ -851,6 +888,13 @@ class Network(Persistable):
                 raise
             except (ParameterError, ValueError, TypeError, KeyError, ImportError) as exc:
                 raise NetworkError(f"region {nm!r}: {exc}") from None
+            total += region_bytes(region)
+            if total > get_memory_limit():
+                raise NetworkError(
+                    f"region {nm!r}: the regions up to it need about {format_bytes(total)} "
+                    f"(estimated), above the limit of {format_bytes(get_memory_limit())}; "
+                    "lower their sizes or raise htmkit.set_memory_limit(...) / "
+                    "HTMKIT_MAX_BYTES")
             net.add_region(str(nm), region)
         for lk in links:
             net.link(lk.source, lk.target, lk.kind, output=lk.output, tile=lk.tile,

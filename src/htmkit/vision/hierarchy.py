@@ -33,6 +33,7 @@ docs/experiments/vision-mnist.md and the vision-* pages it links.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -49,13 +50,14 @@ from ..params import (
     Optional,
     Options,
     Shape,
+    check_memory,
     check_shape,
     params_to_dict,
     validate,
 )
 from ..sdr import SDR
 from ..serialization import Persistable
-from ..spatial_pooler import SpatialPooler
+from ..spatial_pooler import SpatialPooler, SpatialPoolerParams
 from .transforms import check_images, translate
 
 __all__ = [
@@ -573,7 +575,15 @@ def _level_sp(p: HierarchyParams, input_dims: tuple[int, ...], column_dims: tupl
               min_fraction: float | None = None) -> SpatialPooler:
     """The SP of one level: local receptive fields and inhibition, no wrap-around, the shared
     permanence and boosting settings of ``p``."""
-    return SpatialPooler(
+    return SpatialPooler(_level_sp_params(p, input_dims, column_dims, radius, density,
+                                          stimulus, seed, min_fraction))
+
+
+def _level_sp_params(p: HierarchyParams, input_dims: tuple[int, ...],
+                     column_dims: tuple[int, ...], radius: int, density: float, stimulus: int,
+                     seed: int, min_fraction: float | None = None) -> SpatialPoolerParams:
+    """The parameters of :func:`_level_sp` (validated and bounded, nothing allocated)."""
+    return SpatialPoolerParams(
         input_dimensions=input_dims, column_dimensions=column_dims, potential_radius=radius,
         potential_pct=p.synapses.potential_pct, global_inhibition=False, local_area_density=density,
         stimulus_threshold=stimulus, syn_perm_inactive_dec=p.synapses.perm_dec,
@@ -581,6 +591,36 @@ def _level_sp(p: HierarchyParams, input_dims: tuple[int, ...], column_dims: tupl
         boost_strength=p.synapses.boost_strength, wrap_around=False, seed=seed,
         inference_min_fraction=min_fraction,
     )
+
+
+def estimated_bytes(p: HierarchyParams) -> float:
+    """Bytes a new :class:`VisionHierarchy` of parameters ``p`` allocates (computed without
+    allocating): the level SPs (:meth:`SpatialPoolerParams.estimated_bytes`), the optional
+    TM, and per image the retina views of a movie (one byte per pixel and view) and the
+    float32 pooled activity of each level. A level too large on its own raises
+    :class:`ParameterError` naming the level."""
+    from ..temporal_memory import TemporalMemoryParams
+
+    total = 0.0
+    levels: list[tuple[str, tuple[int, ...], LevelParams, int]] = [
+        ("level1", p.retina_shape, p.level1, p.seed + 1)]
+    if p.levels >= 2:
+        levels.append(("level2", p.level1.column_dimensions, p.level2, p.seed + 2))
+    n1 = 0
+    for name, input_dims, lev, seed in levels:
+        try:
+            sp = _level_sp_params(p, input_dims, lev.column_dimensions, lev.radius,
+                                  lev.density, lev.stimulus, seed)
+        except ParameterError as exc:
+            raise ParameterError(f"{name} (grid {lev.grid}, depth {lev.depth}): {exc}") from None
+        n1 = n1 or sp.num_columns
+        total += sum(sp.estimated_bytes().values()) + sp.num_columns * 4
+    if p.tm.enabled:
+        total += TemporalMemoryParams(column_dimensions=(n1,), cells_per_column=4,
+                                      activation_threshold=8, min_threshold=6,
+                                      max_new_synapse_count=16).estimated_bytes()
+    total += float(p.eye.n_movie_views) * math.prod(p.retina_shape)
+    return total
 
 
 class VisionHierarchy(Persistable):
@@ -606,6 +646,10 @@ class VisionHierarchy(Persistable):
         self.n_jobs = int(n_jobs)
         self.params = params
         p = params
+        check_memory("eye.image_shape, eye.upsample and the levels' grid and depth",
+                     f"{p.eye.image_shape}, {p.eye.upsample}, {p.level1.grid}x{p.level1.depth}"
+                     + (f" and {p.level2.grid}x{p.level2.depth}" if p.levels >= 2 else ""),
+                     estimated_bytes(p))
         self.offsets = movie_offsets(p.eye.movie, p.eye.n_views, p.eye.step, p.seed, p.eye.stride)
         self.sp1 = _level_sp(p, p.retina_shape, p.level1.column_dimensions, p.level1.radius,
                              p.level1.density, p.level1.stimulus, p.seed + 1,
