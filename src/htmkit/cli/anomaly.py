@@ -57,6 +57,7 @@ def anomaly_command(
         open_source,
         write_output,
     )
+    from ..apps.plots import plot_anomalies
     from ..detector import DEFAULT_SUPPRESSION, AnomalyDetector
     from ..errors import HTMKitError
 
@@ -154,32 +155,11 @@ def anomaly_command(
         frame["value"] = np.concatenate(kept["value"])
         frame["anomaly_score"] = np.concatenate(kept["score"])
         frame["flagged"] = np.concatenate(kept["flagged"]).astype(int)
-        if write_output("--plot", plot, lambda: _plot(frame, threshold, plot, Path(name).name),
-                        failures):
+        if write_output("--plot", plot, lambda: plot_anomalies(
+                frame["timestamp"] if "timestamp" in frame else frame["line"], frame["value"],
+                frame["anomaly_score"], threshold=threshold, probation=prob,
+                title=Path(name).name, path=plot), failures):
             typer.echo(f"wrote {plot}")
     if failures:
         fail_outputs(failures)
 
-
-def _plot(frame, threshold: float, path: Path, title: str) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    x = frame["timestamp"] if "timestamp" in frame else frame["line"]
-    fig, (a1, a2) = plt.subplots(2, 1, figsize=(12, 5), sharex=True,
-                                 gridspec_kw={"height_ratios": [2, 1]})
-    a1.plot(x, frame["value"], lw=0.7, color="black")
-    hit = frame["flagged"] == 1
-    a1.scatter(x[hit], frame["value"][hit], color="tab:red", s=18, zorder=3, label="flagged")
-    a1.set_title(title)
-    a1.legend(loc="upper left", fontsize=8)
-    a2.plot(x, frame["anomaly_score"], lw=0.7, color="tab:red", label="anomaly score")
-    a2.axhline(threshold, ls="--", lw=0.7, color="gray", label="threshold")
-    a2.set_ylim(-0.02, 1.02)
-    a2.legend(loc="upper left", fontsize=8)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
