@@ -45,6 +45,7 @@ def plot_anomalies(
     threshold: float = DEFAULT_THRESHOLD,
     probation: int = 0,
     predictions: dict[str, Any] | None = None,
+    known: Any = None,
     title: str = "",
     path: Path | str | None = None,
     dpi: int = 110,
@@ -65,7 +66,10 @@ def plot_anomalies(
         The probationary period: the first ``probation`` records, during which no alarm
         counts; shaded on both panels.
     predictions : dict of str to array-like, optional
-        Curves drawn over the values, by legend label (already aligned with ``x``).
+        Curves drawn under the values, by legend label (already aligned with ``x``).
+    known : array-like of int, optional
+        Indices of records known to start an anomaly (an example's injected ones): dotted
+        vertical lines on both panels.
     title : str
         Figure title (the flagged count, threshold and probation are added to it).
     path : path-like, optional
@@ -103,9 +107,13 @@ def plot_anomalies(
             ax.axvspan(xs[0], end, color=PROBATION_COLOUR, zorder=0,
                        label=f"probationary period ({min(probation, n)} records)"
                        if ax is ax1 else None)
-    ax1.plot(xs, v, lw=0.8, color="black", label="value")
+    for i, k in enumerate(np.asarray(known if known is not None else [], dtype=int)):
+        for ax in (ax1, ax2):
+            ax.axvline(xs[k], ls=":", lw=1.0, color="tab:green", zorder=1,
+                       label="known anomaly" if ax is ax1 and i == 0 else None)
     for label, curve in (predictions or {}).items():
-        ax1.plot(xs, np.asarray(curve, dtype=float), lw=0.8, alpha=0.7, label=label)
+        ax1.plot(xs, np.asarray(curve, dtype=float), lw=0.7, alpha=0.6, zorder=1, label=label)
+    ax1.plot(xs, v, lw=0.8, color="black", zorder=2, label="value")
     n_hit = int(hit.sum())
     ax1.scatter(xs[hit], v[hit], s=28, color=FLAG_COLOUR, edgecolors="white", linewidths=0.5,
                 zorder=3, label=f"flagged ({n_hit} records, score >= {threshold:g})")
@@ -125,9 +133,9 @@ def plot_anomalies(
     ax2.legend(loc="upper left", fontsize=8)
     right = ax2.twinx()
     right.set_ylim(ax2.get_ylim())
-    levels = (0.5, 0.99, 0.999, 0.99999, 0.9999999, 1.0)
+    levels = (0.5, 0.99, 0.999, 0.99999, 0.9999999, 0.999999999)
     right.set_yticks([compute_log_likelihood(q) for q in levels])
-    right.set_yticklabels([f"{q:g}" for q in levels], fontsize=7)
+    right.set_yticklabels([f"{q:.10g}" for q in levels], fontsize=7)
     right.set_ylabel("likelihood", fontsize=8)
     fig.tight_layout()
     if path is not None:
