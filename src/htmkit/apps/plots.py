@@ -115,13 +115,14 @@ def plot_anomalies(
         ax1.plot(xs, np.asarray(curve, dtype=float), lw=0.7, alpha=0.6, zorder=1, label=label)
     ax1.plot(xs, v, lw=0.8, color="black", zorder=2, label="value")
     n_hit = int(hit.sum())
+    records = "record" if n_hit == 1 else "records"
     ax1.scatter(xs[hit], v[hit], s=28, color=FLAG_COLOUR, edgecolors="white", linewidths=0.5,
-                zorder=3, label=f"flagged ({n_hit} records, score >= {threshold:g})")
+                zorder=3, label=f"flagged ({n_hit} {records}, score >= {threshold:g})")
     ax1.set_ylabel("value")
     ax1.legend(loc="upper left", fontsize=8)
     head = f"{title}: " if title else ""
-    ax1.set_title(f"{head}{n_hit} flagged records (score >= {threshold:g}); first {probation} "
-                  "records probationary")
+    ax1.set_title(f"{head}{n_hit} flagged {records} (score >= {threshold:g}); first "
+                  f"{probation} records probationary")
 
     ax2.plot(xs, s, lw=0.8, color="tab:blue", label="anomaly score (log likelihood)")
     ax2.axhline(threshold, ls="--", lw=1.0, color=FLAG_COLOUR,
