@@ -34,7 +34,8 @@ def _span(ax):
 
     spans = [p for p in ax.patches if isinstance(p, (Rectangle, Polygon))]
     assert len(spans) == 1
-    xs = spans[0].get_path().transformed(spans[0].get_patch_transform()).vertices[:, 0]
+    box = spans[0].get_path().transformed(spans[0].get_patch_transform())
+    xs = np.asarray(box.vertices)[:, 0]
     return float(xs.min()), float(xs.max())
 
 

@@ -6,10 +6,11 @@ One figure, two panels on a shared x axis (timestamps, or the file's line number
 * top: the value series (with any predictions), the **flagged records** (score at or above the
   threshold after the probationary period) as red dots, and the **probationary period** shaded;
 * bottom: the anomaly score on the log-likelihood scale NAB uses
-  (:func:`~htmkit.anomaly.compute_log_likelihood`: 0..1, where 0.5 is a likelihood of
-  0.99999), the threshold as a dashed line with its value in the legend, the flagged records
-  again as red dots and the same shaded probationary period. Ticks on the right give the
-  likelihood each score stands for.
+  (:func:`~htmkit.anomaly.compute_log_likelihood`: 0..1, where one half stands for the
+  likelihood's red threshold, :data:`~htmkit.anomaly.RED_THRESHOLD`), the threshold as a
+  dashed line with its value in the legend, the flagged records again as red dots and the
+  same shaded probationary period. Ticks on the right give the likelihood each score stands
+  for.
 
 matplotlib is imported inside the functions (the ``viz`` extra).
 """

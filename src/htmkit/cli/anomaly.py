@@ -48,6 +48,7 @@ def anomaly_command(
     import numpy as np
     import pandas as pd
 
+    from ..apps.plots import plot_anomalies
     from ..apps.runner import (
         CsvOut,
         ProgressLines,
@@ -57,7 +58,6 @@ def anomaly_command(
         open_source,
         write_output,
     )
-    from ..apps.plots import plot_anomalies
     from ..detector import DEFAULT_SUPPRESSION, AnomalyDetector
     from ..errors import HTMKitError
 

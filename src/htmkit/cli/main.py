@@ -6,10 +6,11 @@ so ``htmkit --help`` answers at once.
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
 
 from .._version import __version__
-
 
 
 def _flags_show_no_type() -> None:
@@ -24,7 +25,7 @@ def _flags_show_no_type() -> None:
     if getattr(shown, "_htmkit_flags", False):
         return
 
-    def display_type_rich(self: TyperOption, ctx: typer.Context) -> str | None:
+    def display_type_rich(self: TyperOption, ctx: Any) -> str | None:
         if getattr(self, "is_flag", False) and self.metavar is None:
             return None
         return shown(self, ctx)
