@@ -121,17 +121,18 @@ def test_run_plot_scores_the_log_likelihood(series, tmp_path):
 
 
 @pytest.fixture
-def small_csv(tmp_path):
-    p = tmp_path / "d.csv"
-    p.write_text("timestamp,value\n" + "".join(
-        f"2020-01-{1 + h // 24:02d} {h % 24:02d}:00,{h % 5}\n" for h in range(60)))
-    return p
+def hourly_csv(tmp_path):
+    """Sixty hourly records in a CSV file."""
+    path = tmp_path / "d.csv"
+    stamps = pd.date_range("2020-01-01", periods=60, freq="h")
+    pd.DataFrame({"timestamp": stamps, "value": np.arange(60) % 5}).to_csv(path, index=False)
+    return path
 
 
 @pytest.mark.parametrize("command", ["anomaly", "run"])
-def test_cli_writes_the_png(command, small_csv, tmp_path):
+def test_cli_writes_the_png(command, hourly_csv, tmp_path):
     png = tmp_path / "out" / "p.png"
-    res = runner.invoke(app, [command, str(small_csv), "--plot", str(png), "--quiet"])
+    res = runner.invoke(app, [command, str(hourly_csv), "--plot", str(png), "--quiet"])
     assert res.exit_code == 0, res.output
     assert f"wrote {png}" in res.output
     assert png.read_bytes()[:8] == PNG
