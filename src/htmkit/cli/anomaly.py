@@ -19,8 +19,9 @@ def anomaly_command(
     timestamp: str = typer.Option("auto", "--timestamp", help="Timestamp column ('auto': a "
                                   "column named 'timestamp'; 'none': ignore time)."),
     out: Path = typer.Option(None, "--out", help="Write per-row scores to this CSV."),
-    plot: Path = typer.Option(None, "--plot", help="Write a PNG of the series, the anomaly "
-                              "likelihood and the flagged points."),
+    plot: Path = typer.Option(None, "--plot", help="Write a PNG: the series with the flagged "
+                              "records and the probationary period marked; the score and the "
+                              "threshold."),
     threshold: float = typer.Option(0.5, "--threshold", help="Flag rows whose score (log "
                                     "likelihood scale, 0..1) reaches this."),
     probation: int = typer.Option(None, "--probation", help="Probationary period (default: "
@@ -67,8 +68,7 @@ def anomaly_command(
     suppression = (level, refractory, factor) if refractory > 0 else None
     writer = None
     keep = plot is not None  # the plot needs every row; the rest needs none
-    kept: dict[str, list] = {"line": [], "timestamp": [], "value": [], "score": [],
-                             "flagged": []}
+    kept: dict[str, list] = {"line": [], "timestamp": [], "value": [], "score": []}
     flagged_lines: list[int] = []
     n_flagged = 0
     try:
@@ -119,7 +119,6 @@ def anomaly_command(
                     kept["line"].append(chunk.lines)
                     kept["value"].append(chunk.values)
                     kept["score"].append(scores)
-                    kept["flagged"].append(flagged)
                     if src.has_time:
                         kept["timestamp"].append(chunk.timestamps)
         elapsed = time.perf_counter() - t0
@@ -154,7 +153,6 @@ def anomaly_command(
             frame["timestamp"] = kept["timestamp"][0].append(kept["timestamp"][1:])
         frame["value"] = np.concatenate(kept["value"])
         frame["anomaly_score"] = np.concatenate(kept["score"])
-        frame["flagged"] = np.concatenate(kept["flagged"]).astype(int)
         if write_output("--plot", plot, lambda: plot_anomalies(
                 frame["timestamp"] if "timestamp" in frame else frame["line"], frame["value"],
                 frame["anomaly_score"], threshold=threshold, probation=prob,
