@@ -156,26 +156,32 @@ def _plot_receptive_fields(sp: Any, shape: tuple[int, int], path: Path, n: int =
 
 
 def streaming_demo(out_dir: Path, seed: int = 0, echo: Printer = print) -> dict[str, Any]:
-    """The streaming model on the built-in example stream with injected anomalies."""
+    """The streaming model on the built-in example stream with injected anomalies; the
+    AnomalyDetector's scores on it are pictured in ``stream.png``."""
     from ..streams import example_stream
     from .runner import stream_through_model
 
     _, starts = example_stream()
     png = out_dir / "stream.png"
-    summary = stream_through_model(None, steps=(1,), out=out_dir / "stream.csv", plot=png,
-                                   seed=seed, progress=False)
+    summary = stream_through_model(None, steps=(1,), out=out_dir / "stream.csv", seed=seed,
+                                   progress=False)
     for line in summary.splitlines():
         echo("  " + line)
     echo(f"  (anomalies were injected at lines {', '.join(str(s + 2) for s in starts)})")
-    detected = anomaly_detector_demo(seed, echo)
+    detected = anomaly_detector_demo(seed, echo, plot=png)
+    echo(f"  wrote {png}")
     return {"summary": summary, "plot": str(png), "detector": detected}
 
 
-def anomaly_detector_demo(seed: int = 0, echo: Printer = print,
-                          threshold: float = 0.5) -> dict[str, Any]:
-    """The ready AnomalyDetector on the same stream: which injected anomalies it flags."""
+def anomaly_detector_demo(seed: int = 0, echo: Printer = print, threshold: float = 0.5,
+                          plot: Path | None = None) -> dict[str, Any]:
+    """The ready AnomalyDetector on the same stream: which injected anomalies it flags. With
+    ``plot``, the picture of :func:`htmkit.apps.plots.plot_anomalies` is written there (the
+    flagged records, the probationary period, the scores and threshold, the injected
+    anomalies)."""
     from ..detector import AnomalyDetector
     from ..streams import example_stream
+    from .plots import flagged_records, plot_anomalies
 
     frame, starts = example_stream()
     values = frame["value"].to_numpy(float)
@@ -183,12 +189,16 @@ def anomaly_detector_demo(seed: int = 0, echo: Printer = print,
     det = AnomalyDetector(float(values.min()), float(values.max()), prob, seed=seed)
     scores = np.array([det.update(t, float(v)) for t, v in zip(frame["timestamp"], values,
                                                                   strict=True)])
-    flagged = np.flatnonzero((scores >= threshold) & (np.arange(len(values)) >= prob))
+    flagged = np.flatnonzero(flagged_records(scores, threshold, prob))
     hits = [bool(np.any((flagged >= s) & (flagged < s + 24))) for s in starts]
     false_alarms = int(sum(not np.any((f >= starts) & (f < starts + 24)) for f in flagged))
     echo(f"  AnomalyDetector (score >= {threshold}): flagged {len(flagged)} rows; injected "
          f"anomalies found within a day: {sum(hits)} of {len(starts)}; other flagged rows: "
          f"{false_alarms}")
+    if plot is not None:
+        plot_anomalies(frame["timestamp"].to_numpy(), values, scores, threshold=threshold,
+                       probation=prob, known=starts, path=plot,
+                       title="built-in example stream, AnomalyDetector")
     return {"flagged_rows": flagged.tolist(), "hits": hits, "false_alarms": false_alarms}
 
 

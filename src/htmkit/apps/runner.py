@@ -449,8 +449,10 @@ def stream_through_model(
         frame["anomaly_score"] = np.concatenate(parts["raw"])
         frame["anomaly_likelihood"] = like
         frame["log_likelihood"] = np.concatenate(parts["loglike"])
+        prob = int(model.likelihood.probationary_period)
         if write_output("--plot", plot, lambda: plot_run(frame, steps, plot,
-                                                         title=Path(name).name), failures):
+                                                         title=Path(name).name,
+                                                         probation=prob), failures):
             lines_out.append(f"wrote {plot}")
     if save is not None:
         if write_output("--save", save, lambda: model.save(save), failures):
@@ -461,29 +463,16 @@ def stream_through_model(
     return summary
 
 
-def plot_run(frame: pd.DataFrame, steps: tuple[int, ...], path: Path, title: str = "") -> None:
-    """Value with each step's prediction (aligned to the time it predicts) and the anomaly
-    likelihood."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+def plot_run(frame: pd.DataFrame, steps: tuple[int, ...], path: Path, title: str = "", *,
+             threshold: float | None = None, probation: int = 0) -> Any:
+    """The anomaly picture (:func:`htmkit.apps.plots.plot_anomalies`) of a run: the value with
+    each step's prediction (aligned to the time it predicts), the flagged records, the
+    probationary period, and the ``log_likelihood`` column as the score; returns the Figure.
+    ``threshold`` defaults to :data:`~htmkit.apps.plots.DEFAULT_THRESHOLD`."""
+    from .plots import DEFAULT_THRESHOLD, plot_anomalies
 
     x = frame["timestamp"] if "timestamp" in frame else frame["line"]
-    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(12, 6), sharex=True,
-                                   gridspec_kw={"height_ratios": [2, 1]})
-    ax1.plot(x, frame["value"], lw=0.8, color="black", label="value")
-    for k in steps:
-        ax1.plot(x, frame[f"prediction_{k}"].shift(k), lw=0.8, alpha=0.8,
-                 label=f"{k}-step prediction")
-    ax1.legend(loc="upper left", fontsize=8)
-    ax1.set_title(title)
-    ax2.plot(x, frame["anomaly_likelihood"], lw=0.8, color="tab:red", label="anomaly likelihood")
-    ax2.plot(x, frame["anomaly_score"], lw=0.5, alpha=0.4, color="gray", label="raw anomaly")
-    ax2.set_ylim(-0.02, 1.02)
-    ax2.legend(loc="upper left", fontsize=8)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    preds = {f"{k}-step prediction": frame[f"prediction_{k}"].shift(k) for k in steps}
+    return plot_anomalies(x, frame["value"], frame["log_likelihood"],
+                          threshold=DEFAULT_THRESHOLD if threshold is None else threshold,
+                          probation=probation, predictions=preds, title=title, path=path)

@@ -19,8 +19,9 @@ def anomaly_command(
     timestamp: str = typer.Option("auto", "--timestamp", help="Timestamp column ('auto': a "
                                   "column named 'timestamp'; 'none': ignore time)."),
     out: Path = typer.Option(None, "--out", help="Write per-row scores to this CSV."),
-    plot: Path = typer.Option(None, "--plot", help="Write a PNG of the series, the anomaly "
-                              "likelihood and the flagged points."),
+    plot: Path = typer.Option(None, "--plot", help="Write a PNG: the series with the flagged "
+                              "records and the probationary period marked; the score and the "
+                              "threshold."),
     threshold: float = typer.Option(0.5, "--threshold", help="Flag rows whose score (log "
                                     "likelihood scale, 0..1) reaches this."),
     probation: int = typer.Option(None, "--probation", help="Probationary period (default: "
@@ -48,6 +49,7 @@ def anomaly_command(
     import numpy as np
     import pandas as pd
 
+    from ..apps.plots import plot_anomalies
     from ..apps.runner import (
         CsvOut,
         ProgressLines,
@@ -66,8 +68,7 @@ def anomaly_command(
     suppression = (level, refractory, factor) if refractory > 0 else None
     writer = None
     keep = plot is not None  # the plot needs every row; the rest needs none
-    kept: dict[str, list] = {"line": [], "timestamp": [], "value": [], "score": [],
-                             "flagged": []}
+    kept: dict[str, list] = {"line": [], "timestamp": [], "value": [], "score": []}
     flagged_lines: list[int] = []
     n_flagged = 0
     try:
@@ -118,7 +119,6 @@ def anomaly_command(
                     kept["line"].append(chunk.lines)
                     kept["value"].append(chunk.values)
                     kept["score"].append(scores)
-                    kept["flagged"].append(flagged)
                     if src.has_time:
                         kept["timestamp"].append(chunk.timestamps)
         elapsed = time.perf_counter() - t0
@@ -153,33 +153,11 @@ def anomaly_command(
             frame["timestamp"] = kept["timestamp"][0].append(kept["timestamp"][1:])
         frame["value"] = np.concatenate(kept["value"])
         frame["anomaly_score"] = np.concatenate(kept["score"])
-        frame["flagged"] = np.concatenate(kept["flagged"]).astype(int)
-        if write_output("--plot", plot, lambda: _plot(frame, threshold, plot, Path(name).name),
-                        failures):
+        if write_output("--plot", plot, lambda: plot_anomalies(
+                frame["timestamp"] if "timestamp" in frame else frame["line"], frame["value"],
+                frame["anomaly_score"], threshold=threshold, probation=prob,
+                title=Path(name).name, path=plot), failures):
             typer.echo(f"wrote {plot}")
     if failures:
         fail_outputs(failures)
 
-
-def _plot(frame, threshold: float, path: Path, title: str) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    x = frame["timestamp"] if "timestamp" in frame else frame["line"]
-    fig, (a1, a2) = plt.subplots(2, 1, figsize=(12, 5), sharex=True,
-                                 gridspec_kw={"height_ratios": [2, 1]})
-    a1.plot(x, frame["value"], lw=0.7, color="black")
-    hit = frame["flagged"] == 1
-    a1.scatter(x[hit], frame["value"][hit], color="tab:red", s=18, zorder=3, label="flagged")
-    a1.set_title(title)
-    a1.legend(loc="upper left", fontsize=8)
-    a2.plot(x, frame["anomaly_score"], lw=0.7, color="tab:red", label="anomaly score")
-    a2.axhline(threshold, ls="--", lw=0.7, color="gray", label="threshold")
-    a2.set_ylim(-0.02, 1.02)
-    a2.legend(loc="upper left", fontsize=8)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)

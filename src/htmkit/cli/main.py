@@ -6,9 +6,35 @@ so ``htmkit --help`` answers at once.
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
 
 from .._version import __version__
+
+
+def _flags_show_no_type() -> None:
+    """Show flags (``--quiet``, ``--strict/--no-strict``, ``--help``) as flags in ``--help``.
+
+    typer's rich help prints the type of every option, ``<bool>`` for a flag too, although a
+    flag takes no value (its plain help prints none). This drops the type of a flag that has
+    no metavar of its own; options that take a value keep theirs."""
+    from typer.core import TyperOption
+
+    shown = TyperOption.display_type_rich
+    if getattr(shown, "_htmkit_flags", False):
+        return
+
+    def display_type_rich(self: TyperOption, ctx: Any) -> str | None:
+        if getattr(self, "is_flag", False) and self.metavar is None:
+            return None
+        return shown(self, ctx)
+
+    display_type_rich._htmkit_flags = True  # type: ignore[attr-defined]
+    TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
+
+
+_flags_show_no_type()
 
 app = typer.Typer(
     name="htmkit",

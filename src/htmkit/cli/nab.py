@@ -125,7 +125,8 @@ def bench_cmd(
     detectors: str = typer.Option(
         "null,random,windowed_gaussian",
         "--detectors",
-        help="Comma-separated detector names (add 'htmkit' once it exists).",
+        help="Comma-separated detector names: null, random, windowed_gaussian, htmkit (the "
+        "AnomalyDetector), htmkit-ensemble, or any registered one.",
     ),
     nab_dir: Path | None = _NAB_DIR,
     results: Path = _RESULTS,

@@ -46,8 +46,10 @@ def run_command(
         "'none': ignore time)."),
     steps: str = typer.Option("1", "--steps", help="Prediction steps, e.g. 1,5."),
     out: Path = typer.Option(None, "--out", help="Write per-row results to this CSV."),
-    plot: Path = typer.Option(None, "--plot", help="Write a PNG plot of value, prediction and "
-                              "anomaly likelihood."),
+    plot: Path = typer.Option(None, "--plot", help="Write a PNG: value and prediction with "
+                              "the flagged records (log likelihood >= 0.5) and the "
+                              "probationary period marked; the log-likelihood score and its "
+                              "threshold."),
     save: Path = typer.Option(None, "--save", help="Save the trained model to this file."),
     config: Path = typer.Option(None, "--config", help="Model configuration (YAML)."),
     strict: bool = typer.Option(False, "--strict", help="Stop at the first bad row instead of "
