@@ -543,3 +543,66 @@ class Persistable:
             # any other failure of a state that passed the checksums is a bad state
             raise FormatError(f"{path}: state is incomplete or inconsistent "
                               f"({type(exc).__name__}: {exc})") from None
+
+
+# ---------------------------------------------------------------------- state validation
+def state_int(state: dict[str, Any], key: str, where: str, lo: int | None = None,
+              hi: int | None = None) -> int:
+    """``state[key]`` as an int, checked to be an integer in ``[lo, hi]``; a missing or bad
+    value raises ``FormatError`` naming ``where`` and ``key``."""
+    if not isinstance(state, dict) or key not in state:
+        raise FormatError(f"{where}: field {key!r} is missing")
+    v = state[key]
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+        raise FormatError(f"{where}: field {key!r} must be an integer, got {v!r}")
+    v = int(v)
+    if (lo is not None and v < lo) or (hi is not None and v > hi):
+        raise FormatError(f"{where}: field {key!r} = {v} is outside [{lo}, {hi}]")
+    return v
+
+
+def state_float(state: dict[str, Any], key: str, where: str) -> float:
+    """``state[key]`` as a float (a number; NaN and infinities allowed as saved)."""
+    if not isinstance(state, dict) or key not in state:
+        raise FormatError(f"{where}: field {key!r} is missing")
+    v = state[key]
+    if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
+        raise FormatError(f"{where}: field {key!r} must be a number, got {v!r}")
+    return float(v)
+
+
+def state_array(state: dict[str, Any], key: str, dtype: Any, where: str, *,
+                shape: tuple[int, ...] | None = None, ndim: int | None = None,
+                lo: float | None = None, hi: float | None = None,
+                finite: bool = False) -> np.ndarray:
+    """``state[key]`` as a new array of ``dtype``, validated before it is used: it must be a
+    numeric array of the same kind (bool, integer or float) as ``dtype``, of ``shape`` (or
+    ``ndim`` dimensions), with every value in ``[lo, hi]`` (checked before any cast) and, if
+    ``finite``, no NaN or infinity. A failure raises ``FormatError`` naming the field."""
+    if not isinstance(state, dict) or key not in state:
+        raise FormatError(f"{where}: field {key!r} is missing")
+    a = state[key]
+    if not isinstance(a, np.ndarray):
+        raise FormatError(f"{where}: field {key!r} is not an array")
+    target = np.dtype(dtype)
+    kinds = {"b": "b", "i": "iu", "u": "iu", "f": "fiu"}.get(target.kind, target.kind)
+    if a.dtype.kind not in kinds:
+        raise FormatError(f"{where}: array {key!r} has dtype {a.dtype.str}, expected "
+                          f"{target.str}")
+    if shape is not None and a.shape != tuple(shape):
+        raise FormatError(f"{where}: array {key!r} has shape {a.shape}, expected "
+                          f"{tuple(shape)}")
+    if ndim is not None and a.ndim != ndim:
+        raise FormatError(f"{where}: array {key!r} has {a.ndim} dimensions, expected {ndim}")
+    if a.size:
+        if finite and a.dtype.kind == "f" and not np.isfinite(a).all():
+            raise FormatError(f"{where}: array {key!r} holds NaN or infinite values")
+        if target.kind in "iu":
+            info = np.iinfo(target)
+            lo = info.min if lo is None else max(lo, info.min)
+            hi = info.max if hi is None else min(hi, info.max)
+        if lo is not None and a.min() < lo:
+            raise FormatError(f"{where}: array {key!r} holds {a.min()}, below {lo}")
+        if hi is not None and a.max() > hi:
+            raise FormatError(f"{where}: array {key!r} holds {a.max()}, above {hi}")
+    return np.array(a, dtype=target)
