@@ -537,8 +537,11 @@ class Persistable:
             return cls.from_state(state)
         except HTMKitError as exc:
             raise FormatError(f"{path}: {exc}") from None
-        except MemoryError:
-            raise
+        except MemoryError as exc:
+            # the arrays are bounded by the file's size; what is left is a parameter asking
+            # for more memory than there is
+            raise FormatError(f"{path}: the saved parameters need more memory than is "
+                              f"available ({exc})") from None
         except Exception as exc:
             # any other failure of a state that passed the checksums is a bad state
             raise FormatError(f"{path}: state is incomplete or inconsistent "
