@@ -153,10 +153,10 @@ def _numbers(obj: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
 def mutate(data: bytes, kind: str, rng: np.random.Generator) -> bytes:
     """A broken copy of the file ``data`` (see the module docstring for the kinds)."""
     if kind == "flip":
-        b = bytearray(data)
+        flipped = bytearray(data)
         for _ in range(int(rng.integers(1, 9))):
-            b[int(rng.integers(len(b)))] ^= int(rng.integers(1, 256))
-        return bytes(b)
+            flipped[int(rng.integers(len(flipped)))] ^= int(rng.integers(1, 256))
+        return bytes(flipped)
     if kind == "truncate":
         return data[: int(rng.integers(len(data)))]
     members, manifest = _unzip(data)
@@ -197,7 +197,7 @@ def make_cases(folder: Path, per_file: int, seed: int, only: list[str] | None = 
                kinds: tuple[str, ...] = KINDS) -> list[dict[str, Any]]:
     """Write ``per_file`` broken copies of each sample file into ``folder``; return the
     cases (name of the fixture, kind, path)."""
-    cases = []
+    cases: list[dict[str, Any]] = []
     for i, (name, path) in enumerate(sorted(samples().items())):
         if only and name not in only:
             continue

@@ -73,7 +73,7 @@ def _sha256(a: np.ndarray) -> str:
     c = np.ascontiguousarray(a)
     if c.size == 0:
         return hashlib.sha256(b"").hexdigest()
-    return hashlib.sha256(c.reshape(-1).view(np.uint8)).hexdigest()
+    return hashlib.sha256(c.reshape(-1).view(np.uint8).data).hexdigest()
 
 
 def _flatten(obj: Any, arrays: dict[str, np.ndarray], path: str) -> Any:
