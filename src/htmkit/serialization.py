@@ -22,6 +22,17 @@ the format name, version, class and the SHA-256 of every array are checked; a tr
 corrupted, wrong-class or wrong-version file raises :class:`~htmkit.errors.FormatError` and the
 object that would have been built is simply not returned.
 
+Loading is bounded and checked before any kernel sees the data: the zip's member count and
+declared sizes are checked against limits derived from the file's size before anything is
+inflated (all members together at most 64 times the file size plus 256 MiB, never more than
+16 GiB: see :func:`inflate_limit`), each ``.npy`` header against its member's size, the manifest
+in size and nesting depth; then each class's ``from_state`` validates every array (dtype,
+shape, index ranges, counts, cross-array consistency; the synapse store through
+:meth:`~htmkit.synapses.SynapseStore.validate`) with the helpers :func:`state_array` and
+:func:`state_int`. Every failure is a :class:`~htmkit.errors.FormatError` naming the member or
+field; :meth:`Persistable.load` turns any other exception raised while building the object into
+one. ``tests/fuzz_files.py`` fuzzes this.
+
 Objects take part by implementing ``get_state() -> dict`` and a classmethod
 ``from_state(state) -> obj`` (see :class:`Persistable`). Composite objects nest the state dicts
 of their parts.
