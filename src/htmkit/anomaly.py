@@ -36,7 +36,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from .errors import InputError, ParameterError
+from .errors import FormatError, InputError, ParameterError
 from .params import (
     Constraints,
     Interval,
@@ -46,7 +46,7 @@ from .params import (
     validate,
 )
 from .sdr import SDR
-from .serialization import Persistable
+from .serialization import Persistable, state_array, state_int
 
 __all__ = [
     "raw_anomaly",
@@ -386,23 +386,33 @@ class AnomalyLikelihood(Persistable):
 
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> AnomalyLikelihood:
-        obj = cls(params_from_dict(AnomalyLikelihoodParams, state["params"]))
-        scores = np.asarray(state["scores"], dtype=np.float64)
-        values = np.asarray(state["values"], dtype=np.float64)
+        where = "AnomalyLikelihood"
+        params = params_from_dict(AnomalyLikelihoodParams, state["params"])
+        w = params.historic_window_size
+        scores = state_array(state, "scores", np.float64, where, ndim=1)
+        values = state_array(state, "values", np.float64, where, ndim=1)
         n = scores.size
-        if values.size != n or n > obj.params.historic_window_size:
-            raise TypeError("window arrays have inconsistent sizes")
+        if values.size != n or n > w:
+            raise FormatError(f"{where}: arrays 'scores' and 'values' have inconsistent sizes")
+        iteration = state_int(state, "iteration", where, lo=0)
+        recent_scores = state_array(state, "recent_scores", np.float64, where, ndim=1)
+        recent_tails = state_array(state, "recent_tails", np.float64, where, ndim=1)
+        if max(recent_scores.size, recent_tails.size) > params.averaging_window:
+            raise FormatError(f"{where}: more recent scores than averaging_window")
+        dist = state["distribution"]
+        if dist is not None and (not isinstance(dist, (list, tuple)) or len(dist) != 4):
+            raise FormatError(f"{where}: field 'distribution' is malformed")
+        obj = cls(params)
         obj._scores[:n] = scores
         obj._values[:n] = values
         obj._count = n
-        obj._head = n % obj.params.historic_window_size
-        obj._iteration = int(state["iteration"])
-        dist = state["distribution"]
+        obj._head = n % w
+        obj._iteration = iteration
         if dist is not None:
             mean, var, std, null = dist
             obj._distribution = (float(mean), float(var), float(std), bool(null))
-        obj._recent_scores = [float(x) for x in np.asarray(state["recent_scores"])]
-        obj._recent_tails = [float(x) for x in np.asarray(state["recent_tails"])]
+        obj._recent_scores = [float(x) for x in recent_scores]
+        obj._recent_tails = [float(x) for x in recent_tails]
         return obj
 
     def __repr__(self) -> str:

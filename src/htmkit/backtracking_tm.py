@@ -70,7 +70,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from .errors import InputError, InputTypeError, ParameterError
+from .errors import FormatError, InputError, InputTypeError, ParameterError
 from .kernels import backtracking_tm as K
 from .kernels import rng as krng
 from .params import (
@@ -86,7 +86,7 @@ from .params import (
     validate,
 )
 from .sdr import SDR
-from .serialization import Persistable
+from .serialization import Persistable, state_array, state_int
 
 __all__ = ["BacktrackingTemporalMemoryParams", "BacktrackingTemporalMemory", "NAB_PARAMS"]
 
@@ -218,6 +218,20 @@ class BacktrackingTemporalMemoryParams:
         return self.num_columns * self.cells_per_column
 
 
+#: what each failure code of :func:`htmkit.kernels.backtracking_tm.validate_state` means
+_BTM_RULES = {
+    1: ("free", "a free-list entry is out of range or repeated"),
+    2: ("seg_i32", "a segment's cell or synapse count is out of range"),
+    3: ("seg_i32/free", "the free list does not match the free segments"),
+    4: ("cell_segs/cell_nseg", "a cell's segment slots do not match its segments"),
+    5: ("syn_src", "a presynaptic cell is out of range"),
+    6: ("syn_perm", "a permanence is out of range"),
+    7: ("pos_out", "a synapse is missing from the forward index"),
+    8: ("meta", "a synapse, segment or slot count does not match the segments"),
+    9: ("out_start/out_len", "a forward-index list is out of range or over capacity"),
+    10: ("out_pool", "a forward-index entry does not point back to its synapse"),
+    11: ("out_start/out_len", "forward-index lists overlap"),
+}
 _SEG_FIELDS = ("seg_i32", "seg_i64", "syn_src", "syn_perm", "pos_out", "free", "out_pool")
 
 
@@ -471,32 +485,93 @@ class BacktrackingTemporalMemory(Persistable):
 
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> BacktrackingTemporalMemory:
+        where = "BacktrackingTemporalMemory"
         params = params_from_dict(BacktrackingTemporalMemoryParams, state["params"])
+        p = params
+        saved = state["arrays"]
+        if not isinstance(saved, dict):
+            raise FormatError(f"{where}: field 'arrays' is not a dict")
+        # every saved array's shape is checked against the parameters before anything is
+        # allocated from the parameters (the arrays are bounded by the file's size)
+        n_cells, n_cols, m = p.num_cells, p.num_columns, p.max_synapses_per_segment
+        meta = state_array(saved, "meta", np.int64, where, shape=(K.N_META,), lo=0)
+        used, nfree = int(meta[K.M_USED]), int(meta[K.M_NFREE])
+        if nfree > used:
+            raise FormatError(f"{where}: array 'meta': more free segments than used ones")
+        shapes: dict[str, tuple[int, ...]] = {
+            "seg_i32": (3, used), "seg_i64": (3, used), "syn_src": (used * m,),
+            "syn_perm": (used * m,), "pos_out": (used * m,), "free": (nfree,),
+            "out_pool": (int(meta[K.M_POOL_END]),),
+            "out_start": (n_cells,), "out_len": (2, n_cells), "cell_nseg": (n_cells,),
+            "cst": (K.N_CST, n_cells), "lists": (2, n_cols), "colst": (4, n_cols),
+            "inf_hist": (p.max_inf_backtrack + 1, n_cols),
+            "inf_hlen": (p.max_inf_backtrack + 1,),
+            "lrn_hist": (p.max_lrn_backtrack + 1, n_cols),
+            "lrn_hlen": (p.max_lrn_backtrack + 1,), "upd": (4, n_cols + 1),
+            "upd_src": (n_cols + 1, m), "fmeta": (K.N_FMETA,), "rng": (1,),
+        }
+        for key, shape in shapes.items():
+            got = saved.get(key)
+            if not isinstance(got, np.ndarray):
+                raise FormatError(f"{where}: array {key!r} is missing")
+            if got.shape != shape:
+                raise FormatError(f"{where}: array {key!r} has shape {got.shape}, expected "
+                                  f"{shape}")
+        cs = saved.get("cell_segs")
+        if (not isinstance(cs, np.ndarray) or cs.ndim != 2 or cs.shape[0] != n_cells
+                or not 1 <= cs.shape[1] <= p.max_segments_per_cell):
+            raise FormatError(f"{where}: array 'cell_segs' has the wrong shape")
+        arrs = {"meta": meta}
+        i32 = np.int32
+        for key, dtype, lo, hi in (
+                ("seg_i32", i32, -1, None), ("seg_i64", np.int64, None, None),
+                ("syn_src", i32, None, None), ("syn_perm", np.float32, None, None),
+                ("pos_out", i32, 0, None), ("free", i32, 0, used - 1),
+                ("out_pool", i32, None, None), ("out_start", np.int64, 0, None),
+                ("out_len", i32, 0, None), ("cell_segs", i32, -1, used - 1),
+                ("cell_nseg", i32, 0, cs.shape[1]), ("cst", np.uint8, None, None),
+                ("lists", i32, 0, n_cells - 1), ("colst", np.uint8, None, None),
+                ("inf_hist", i32, 0, n_cols - 1), ("inf_hlen", i32, 0, n_cols),
+                ("lrn_hist", i32, 0, n_cols - 1), ("lrn_hlen", i32, 0, n_cols),
+                ("upd", np.int64, -1, None), ("upd_src", i32, 0, n_cells - 1),
+                ("fmeta", np.float64, None, None), ("rng", np.uint64, None, None)):
+            arrs[key] = state_array(saved, key, dtype, where, lo=lo, hi=hi)
+        # counters that size or bound the kernels' loops
+        for idx, hi, what in ((K.M_NUPD, n_cols + 1, "queued updates"),
+                              (K.M_INF_NH, p.max_inf_backtrack + 1, "inference history"),
+                              (K.M_LRN_NH, p.max_lrn_backtrack + 1, "learning history"),
+                              (K.M_NLRN, n_cols, "learning cells"),
+                              (K.M_NLRN1, n_cols, "learning cells"),
+                              (K.M_MAX_SLOT, cs.shape[1] - 1, "segment slots")):
+            if meta[idx] > hi:
+                raise FormatError(f"{where}: array 'meta': count of {what} "
+                                  f"{int(meta[idx])} is above {hi}")
+        upd = arrs["upd"]
+        nupd = int(meta[K.M_NUPD])
+        if nupd and (upd[K.U_CELL, :nupd].max() >= n_cells or upd[K.U_CELL, :nupd].min() < 0
+                     or upd[K.U_SEG, :nupd].max() >= used or upd[K.U_N, :nupd].max() > m
+                     or upd[K.U_N, :nupd].min() < 0):
+            raise FormatError(f"{where}: array 'upd' holds an update out of range")
+        code, index = K.validate_state(
+            arrs["seg_i32"], arrs["syn_src"], arrs["syn_perm"], arrs["pos_out"], arrs["free"],
+            arrs["out_start"], arrs["out_len"], arrs["out_pool"], arrs["cell_segs"],
+            arrs["cell_nseg"], meta, m, n_cells, max(1.0, float(p.permanence_max)))
+        if code:
+            field, what = _BTM_RULES[int(code)]
+            raise FormatError(f"{where}: {field}: {what} (at entry {int(index)})")
+        max_pattern = state_int(state, "max_pattern", where, lo=0, hi=n_cols) if (
+            "max_pattern" in state) else 0
         obj = cls(params)
         a = obj._a
-        saved = state["arrays"]
-        for key, cur in a.items():
-            if key not in saved:
-                raise TypeError(f"state array {key!r} is missing")
-            arr = np.asarray(saved[key])
-            if arr.dtype != cur.dtype or arr.ndim != cur.ndim:
-                raise TypeError(f"state array {key!r} has dtype {arr.dtype} / {arr.ndim} "
-                                f"dimensions, expected {cur.dtype} / {cur.ndim}")
-        m = params.max_synapses_per_segment
-        used = int(np.asarray(saved["meta"])[K.M_USED])
         cap = max(1024, used + used // 4)
         for key in a:
             if key not in _SEG_FIELDS:
-                arr = np.array(saved[key], dtype=a[key].dtype)
-                if key != "cell_segs" and arr.shape != a[key].shape:
-                    raise TypeError(f"state array {key!r} has shape {arr.shape}, expected "
-                                    f"{a[key].shape}")
-                a[key] = arr
-        saved_pool = np.asarray(saved["out_pool"])
+                a[key] = arrs[key]
+        saved_pool = arrs["out_pool"]
         pool = np.zeros(max(obj._pool_size(cap), 2 * saved_pool.shape[0]), dtype=np.int32)
         pool[: saved_pool.shape[0]] = saved_pool
-        a.update(_segment_arrays(saved, cap, m), out_pool=pool)
-        obj._max_pattern = int(state.get("max_pattern", 0))
+        a.update(_segment_arrays(arrs, cap, m), out_pool=pool)
+        obj._max_pattern = max_pattern
         obj._finish()
         return obj
 

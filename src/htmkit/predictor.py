@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from .errors import InputError, InputTypeError
+from .errors import FormatError, InputError, InputTypeError
 from .params import (
     Constraints,
     Interval,
@@ -35,7 +35,7 @@ from .params import (
     validate,
 )
 from .sdr import SDR
-from .serialization import Persistable
+from .serialization import Persistable, state_array, state_int
 
 __all__ = [
     "PredictorParams",
@@ -343,19 +343,23 @@ class Predictor(Persistable):
     def from_state(cls, state: dict[str, Any]) -> Predictor:
         p = params_from_dict(PredictorParams, state["params"])
         obj = cls(p.steps, p.alpha, max_classes=p.max_classes, input_size=p.input_size)
+        where = "Predictor"
         size = state["input_size"]
-        obj._input_size = None if size is None else int(size)
-        obj._n_classes = int(state["n_classes"])
+        obj._input_size = None if size is None else state_int(state, "input_size", where,
+                                                               lo=1)
+        obj._n_classes = state_int(state, "n_classes", where, lo=0)
         w = state["weights"]
         if w is not None:
-            w = np.array(w, dtype=np.float32)
-            if w.ndim != 3 or w.shape != (len(p.steps), obj._input_size, obj._n_classes):
-                raise TypeError(f"weights have shape {w.shape}, inconsistent with the state")
+            w = state_array(state, "weights", np.float32, where, ndim=3)
+            if w.shape != (len(p.steps), obj._input_size, obj._n_classes):
+                raise FormatError(f"{where}: array 'weights' has shape {w.shape}, "
+                                  "inconsistent with the state")
             obj._weights = w
-        lengths = np.asarray(state["history_lengths"], dtype=np.int64)
-        flat = np.asarray(state["history_indices"], dtype=np.int64)
+        lengths = state_array(state, "history_lengths", np.int64, where, ndim=1, lo=0)
+        flat = state_array(state, "history_indices", np.int64, where, ndim=1, lo=0,
+                           hi=(obj._input_size or 0) - 1)
         if int(lengths.sum()) != flat.size:
-            raise TypeError("history arrays are inconsistent")
+            raise FormatError(f"{where}: history_lengths do not add up to history_indices")
         dtype = np.int32 if (obj._input_size or 0) < 2**31 else np.int64
         for part in np.split(flat, np.cumsum(lengths)[:-1]) if lengths.size else []:
             a = part.astype(dtype)

@@ -22,6 +22,17 @@ the format name, version, class and the SHA-256 of every array are checked; a tr
 corrupted, wrong-class or wrong-version file raises :class:`~htmkit.errors.FormatError` and the
 object that would have been built is simply not returned.
 
+Loading is bounded and checked before any kernel sees the data: the zip's member count and
+declared sizes are checked against limits derived from the file's size before anything is
+inflated (all members together at most 64 times the file size plus 256 MiB, never more than
+16 GiB: see :func:`inflate_limit`), each ``.npy`` header against its member's size, the manifest
+in size and nesting depth; then each class's ``from_state`` validates every array (dtype,
+shape, index ranges, counts, cross-array consistency; the synapse store through
+:meth:`~htmkit.synapses.SynapseStore.validate`) with the helpers :func:`state_array` and
+:func:`state_int`. Every failure is a :class:`~htmkit.errors.FormatError` naming the member or
+field; :meth:`Persistable.load` turns any other exception raised while building the object into
+one. ``tests/fuzz_files.py`` fuzzes this.
+
 Objects take part by implementing ``get_state() -> dict`` and a classmethod
 ``from_state(state) -> obj`` (see :class:`Persistable`). Composite objects nest the state dicts
 of their parts.
@@ -56,7 +67,7 @@ from typing import Any, ClassVar, TypeVar
 import numpy as np
 
 from ._version import __version__
-from .errors import FormatError
+from .errors import FormatError, HTMKitError
 
 FORMAT_NAME = "htmkit"
 FORMAT_VERSION = 1
@@ -69,7 +80,11 @@ T = TypeVar("T", bound="Persistable")
 
 
 def _sha256(a: np.ndarray) -> str:
-    return hashlib.sha256(np.ascontiguousarray(a).tobytes()).hexdigest()
+    """SHA-256 of the array's bytes in C order (without copying a C-contiguous array)."""
+    c = np.ascontiguousarray(a)
+    if c.size == 0:
+        return hashlib.sha256(b"").hexdigest()
+    return hashlib.sha256(c.reshape(-1).view(np.uint8).data).hexdigest()
 
 
 def _flatten(obj: Any, arrays: dict[str, np.ndarray], path: str) -> Any:
@@ -102,7 +117,10 @@ def _flatten(obj: Any, arrays: dict[str, np.ndarray], path: str) -> Any:
 def _unflatten(obj: Any, arrays: dict[str, np.ndarray]) -> Any:
     if isinstance(obj, dict):
         if set(obj) == {"__array__"}:
-            return arrays[obj["__array__"]]
+            key = obj["__array__"]
+            if not isinstance(key, str) or key not in arrays:
+                raise FormatError(f"state refers to array {key!r}, which has no checksum")
+            return arrays[key]
         return {k: _unflatten(v, arrays) for k, v in obj.items()}
     if isinstance(obj, list):
         return [_unflatten(v, arrays) for v in obj]
@@ -242,31 +260,143 @@ def write_csv_atomic(frame: Any, path: str | os.PathLike[str]) -> Path:
     return _write_atomic(path, lambda tmp: frame.to_csv(tmp, index=False))
 
 
+#: Loading limits (see :func:`load_state`): the uncompressed sizes of all members together may
+#: be at most ``MAX_INFLATE_RATIO`` times the file's size plus ``INFLATE_ALLOWANCE`` bytes, and
+#: never more than ``MAX_INFLATED_BYTES``; a file has at most ``MAX_MEMBERS`` members, a
+#: manifest at most ``MAX_MANIFEST_BYTES`` bytes and ``MAX_MANIFEST_DEPTH`` levels of nesting.
+MAX_INFLATE_RATIO = 64
+INFLATE_ALLOWANCE = 256 * 2**20
+MAX_INFLATED_BYTES = 16 * 2**30
+MAX_MEMBERS = 100_000
+MAX_MANIFEST_BYTES = 64 * 2**20
+MAX_MANIFEST_DEPTH = 64
+#: array kinds a file may hold: bool, signed and unsigned integers, floats, complex
+_ARRAY_KINDS = frozenset("biufc")
+_READ_CHUNK = 2**20
+
+
+def inflate_limit(file_size: int) -> int:
+    """Most bytes the members of a file of ``file_size`` bytes may inflate to, all together:
+    ``MAX_INFLATE_RATIO * file_size + INFLATE_ALLOWANCE``, at most ``MAX_INFLATED_BYTES``."""
+    return min(MAX_INFLATE_RATIO * int(file_size) + INFLATE_ALLOWANCE, MAX_INFLATED_BYTES)
+
+
+def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, key: str) -> np.ndarray:
+    """Read one ``.npy`` member, checking its header (magic, dtype, shape) against the
+    member's declared uncompressed size before the array is allocated."""
+    with zf.open(info) as fh:
+        try:
+            major, minor = np.lib.format.read_magic(fh)
+            if (major, minor) == (1, 0):
+                shape, fortran, dtype = np.lib.format.read_array_header_1_0(fh)
+            elif (major, minor) in ((2, 0), (3, 0)):
+                shape, fortran, dtype = np.lib.format.read_array_header_2_0(fh)
+            else:
+                raise FormatError(f"array {key!r}: unsupported npy version {major}.{minor}")
+        except FormatError:
+            raise
+        except Exception as exc:
+            raise FormatError(f"array {key!r}: bad npy header ({exc})") from None
+        header_len = fh.tell()
+        if dtype.kind not in _ARRAY_KINDS or dtype.hasobject or dtype.fields is not None:
+            raise FormatError(f"array {key!r}: dtype {dtype.str} is not allowed")
+        if any(not isinstance(d, int) or d < 0 for d in shape):
+            raise FormatError(f"array {key!r}: bad shape {shape!r}")
+        count = 1
+        for d in shape:
+            count *= d
+        nbytes = count * dtype.itemsize
+        if nbytes != info.file_size - header_len:
+            raise FormatError(
+                f"array {key!r}: shape {tuple(shape)} of {dtype.str} needs {nbytes} bytes, "
+                f"the member holds {info.file_size - header_len}")
+        flat = np.empty(count, dtype=dtype)
+        view = flat.view(np.uint8) if count else np.empty(0, dtype=np.uint8)
+        pos = 0
+        while pos < nbytes:
+            chunk = fh.read(min(_READ_CHUNK, nbytes - pos))
+            if not chunk:
+                raise FormatError(f"array {key!r} is truncated")
+            view[pos : pos + len(chunk)] = np.frombuffer(chunk, dtype=np.uint8)
+            pos += len(chunk)
+    if fortran:
+        return flat.reshape(shape[::-1]).transpose()
+    return flat.reshape(shape)
+
+
+def _check_depth(obj: Any, limit: int) -> None:
+    """Raise FormatError if ``obj`` (parsed JSON) nests deeper than ``limit`` (no recursion)."""
+    stack: list[tuple[Any, int]] = [(obj, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            raise FormatError(f"manifest nests deeper than {limit} levels")
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+
+
 def load_state(path: str | os.PathLike[str], class_name: str | None = None) -> dict[str, Any]:
     """Read and verify a file written by :func:`save_state`; return its state dict.
+
+    Sizes are checked before anything is inflated: at most ``MAX_MEMBERS`` members, whose
+    declared uncompressed sizes together stay within :func:`inflate_limit` of the file's size
+    (64 times the file size plus 256 MiB, at most 16 GiB), each member's ``.npy`` header
+    (dtype, shape) matching its declared size; the manifest at most ``MAX_MANIFEST_BYTES``
+    bytes and ``MAX_MANIFEST_DEPTH`` levels deep. Reading needs about the inflated size in
+    memory, once.
 
     Raises
     ------
     FileNotFoundError
         If ``path`` does not exist.
     FormatError
-        If the file is not an htmkit file, is truncated or corrupted, holds another class than
-        ``class_name`` or was written by an unsupported format version.
+        If the file is not an htmkit file, is truncated, corrupted or too large for its size,
+        holds another class than ``class_name`` or was written by an unsupported format
+        version. The message names the member or field.
     """
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"no such file: {path}")
     try:
+        file_size = path.stat().st_size
         with zipfile.ZipFile(path, "r") as zf:
-            names = set(zf.namelist())
-            if f"{MANIFEST_KEY}.npy" not in names:
+            infos = zf.infolist()
+            if len(infos) > MAX_MEMBERS:
+                raise FormatError(f"{path}: {len(infos)} members, at most {MAX_MEMBERS}")
+            members: dict[str, zipfile.ZipInfo] = {}
+            for info in infos:
+                if info.filename in members:
+                    raise FormatError(f"{path}: member {info.filename!r} appears twice")
+                members[info.filename] = info
+            limit = inflate_limit(file_size)
+            total = sum(info.file_size for info in infos)
+            if total > limit:
+                raise FormatError(
+                    f"{path}: members inflate to {total} bytes, more than the {limit} allowed "
+                    f"for a file of {file_size} bytes")
+            man_info = members.get(f"{MANIFEST_KEY}.npy")
+            if man_info is None:
                 raise FormatError(f"{path}: not an htmkit file (no manifest)")
+            if man_info.file_size > MAX_MANIFEST_BYTES:
+                raise FormatError(f"{path}: manifest of {man_info.file_size} bytes, at most "
+                                  f"{MAX_MANIFEST_BYTES}")
 
             def read(key: str) -> np.ndarray:
-                with zf.open(f"{key}.npy") as fh:
-                    return np.lib.format.read_array(io.BytesIO(fh.read()), allow_pickle=False)
+                info = members.get(f"{key}.npy")
+                if info is None:
+                    raise FormatError(f"{path}: array {key!r} is missing (truncated file?)")
+                return _read_member(zf, info, key)
 
-            manifest = json.loads(read(MANIFEST_KEY).tobytes().decode("utf-8"))
+            blob = read(MANIFEST_KEY)
+            if blob.dtype != np.uint8 or blob.ndim != 1:
+                raise FormatError(f"{path}: manifest is not a uint8 vector")
+            try:
+                manifest = json.loads(blob.tobytes().decode("utf-8"))
+            except RecursionError:
+                raise FormatError(f"{path}: manifest nests too deep") from None
+            _check_depth(manifest, MAX_MANIFEST_DEPTH)
             if not isinstance(manifest, dict) or manifest.get("format") != FORMAT_NAME:
                 raise FormatError(f"{path}: not an htmkit file")
             version = manifest.get("format_version")
@@ -279,22 +409,30 @@ def load_state(path: str | os.PathLike[str], class_name: str | None = None) -> d
                 raise FormatError(
                     f"{path}: holds a {manifest.get('class')!r}, not a {class_name!r}"
                 )
+            checksums = manifest.get("checksums")
+            if not isinstance(checksums, dict) or not all(
+                    isinstance(v, str) for v in checksums.values()):
+                raise FormatError(f"{path}: manifest field 'checksums' is malformed")
+            if "state" not in manifest:
+                raise FormatError(f"{path}: manifest field 'state' is missing")
             arrays = {}
-            for key, digest in manifest["checksums"].items():
-                if f"{key}.npy" not in names:
-                    raise FormatError(f"{path}: array {key!r} is missing (truncated file?)")
+            for key, digest in checksums.items():
                 a = read(key)
                 if _sha256(a) != digest:
                     raise FormatError(f"{path}: array {key!r} is corrupted (checksum mismatch)")
                 arrays[key] = a
-    except FormatError:
+            state = _unflatten(manifest["state"], arrays)
+    except FormatError as exc:
+        msg = str(exc)
+        raise FormatError(msg if msg.startswith(str(path)) else f"{path}: {msg}") from None
+    except FileNotFoundError:
         raise
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError, KeyError,
-            UnicodeDecodeError, json.JSONDecodeError) as exc:
-        if isinstance(exc, FileNotFoundError):
-            raise
-        raise FormatError(f"{path}: unreadable or corrupted htmkit file ({exc})") from None
-    return _unflatten(manifest["state"], arrays)
+    except MemoryError:
+        raise
+    except Exception as exc:
+        raise FormatError(f"{path}: unreadable or corrupted htmkit file "
+                          f"({type(exc).__name__}: {exc})") from None
+    return state
 
 
 class _CurrentState(dict[str, Any]):
@@ -408,7 +546,77 @@ class Persistable:
         state = load_state(path, cls._state_name())
         try:
             return cls.from_state(state)
-        except FormatError as exc:
+        except HTMKitError as exc:
             raise FormatError(f"{path}: {exc}") from None
-        except (KeyError, TypeError, IndexError) as exc:
-            raise FormatError(f"{path}: state is incomplete or inconsistent ({exc})") from None
+        except MemoryError as exc:
+            # the arrays are bounded by the file's size; what is left is a parameter asking
+            # for more memory than there is
+            raise FormatError(f"{path}: the saved parameters need more memory than is "
+                              f"available ({exc})") from None
+        except Exception as exc:
+            # any other failure of a state that passed the checksums is a bad state
+            raise FormatError(f"{path}: state is incomplete or inconsistent "
+                              f"({type(exc).__name__}: {exc})") from None
+
+
+# ---------------------------------------------------------------------- state validation
+def state_int(state: dict[str, Any], key: str, where: str, lo: int | None = None,
+              hi: int | None = None) -> int:
+    """``state[key]`` as an int, checked to be an integer in ``[lo, hi]``; a missing or bad
+    value raises ``FormatError`` naming ``where`` and ``key``."""
+    if not isinstance(state, dict) or key not in state:
+        raise FormatError(f"{where}: field {key!r} is missing")
+    v = state[key]
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+        raise FormatError(f"{where}: field {key!r} must be an integer, got {v!r}")
+    v = int(v)
+    if (lo is not None and v < lo) or (hi is not None and v > hi):
+        raise FormatError(f"{where}: field {key!r} = {v} is outside [{lo}, {hi}]")
+    return v
+
+
+def state_float(state: dict[str, Any], key: str, where: str) -> float:
+    """``state[key]`` as a float (a number; NaN and infinities allowed as saved)."""
+    if not isinstance(state, dict) or key not in state:
+        raise FormatError(f"{where}: field {key!r} is missing")
+    v = state[key]
+    if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
+        raise FormatError(f"{where}: field {key!r} must be a number, got {v!r}")
+    return float(v)
+
+
+def state_array(state: dict[str, Any], key: str, dtype: Any, where: str, *,
+                shape: tuple[int, ...] | None = None, ndim: int | None = None,
+                lo: float | None = None, hi: float | None = None,
+                finite: bool = False) -> np.ndarray:
+    """``state[key]`` as a new array of ``dtype``, validated before it is used: it must be a
+    numeric array of the same kind (bool, integer or float) as ``dtype``, of ``shape`` (or
+    ``ndim`` dimensions), with every value in ``[lo, hi]`` (checked before any cast) and, if
+    ``finite``, no NaN or infinity. A failure raises ``FormatError`` naming the field."""
+    if not isinstance(state, dict) or key not in state:
+        raise FormatError(f"{where}: field {key!r} is missing")
+    a = state[key]
+    if not isinstance(a, np.ndarray):
+        raise FormatError(f"{where}: field {key!r} is not an array")
+    target = np.dtype(dtype)
+    kinds = {"b": "b", "i": "iu", "u": "iu", "f": "fiu"}.get(target.kind, target.kind)
+    if a.dtype.kind not in kinds:
+        raise FormatError(f"{where}: array {key!r} has dtype {a.dtype.str}, expected "
+                          f"{target.str}")
+    if shape is not None and a.shape != tuple(shape):
+        raise FormatError(f"{where}: array {key!r} has shape {a.shape}, expected "
+                          f"{tuple(shape)}")
+    if ndim is not None and a.ndim != ndim:
+        raise FormatError(f"{where}: array {key!r} has {a.ndim} dimensions, expected {ndim}")
+    if a.size:
+        if finite and a.dtype.kind == "f" and not np.isfinite(a).all():
+            raise FormatError(f"{where}: array {key!r} holds NaN or infinite values")
+        if target.kind in "iu":
+            info = np.iinfo(target)
+            lo = info.min if lo is None else max(lo, info.min)
+            hi = info.max if hi is None else min(hi, info.max)
+        if lo is not None and a.min() < lo:
+            raise FormatError(f"{where}: array {key!r} holds {a.min()}, below {lo}")
+        if hi is not None and a.max() > hi:
+            raise FormatError(f"{where}: array {key!r} holds {a.max()}, above {hi}")
+    return np.array(a, dtype=target)

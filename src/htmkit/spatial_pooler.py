@@ -55,7 +55,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from .errors import InputError, ParameterError
+from .errors import FormatError, InputError, ParameterError
 from .kernels import rng as R
 from .kernels import spatial_pooler as K
 from .kernels import synapses as KS
@@ -72,7 +72,7 @@ from .params import (
     validate,
 )
 from .sdr import SDR
-from .serialization import Persistable
+from .serialization import Persistable, state_array, state_int
 from .synapses import SynapseStore
 
 __all__ = ["SpatialPooler", "SpatialPoolerParams"]
@@ -734,35 +734,41 @@ class SpatialPooler(Persistable):
 
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> SpatialPooler:
+        where = "SpatialPooler"
         params = params_from_dict(SpatialPoolerParams, state["params"])
         obj = cls.__new__(cls)
         obj._params = params
-        obj._setup_geometry()
+        # the store's arrays (bounded by the file's size) are checked against the
+        # parameters before anything is allocated from the parameters
         obj._store = SynapseStore.from_state(state["synapses"])
         n = params.num_columns
-
-        def arr(key: str, dtype: Any) -> np.ndarray:
-            a = np.array(state[key], dtype=dtype)
-            if a.shape != (n,):
-                raise KeyError(f"{key} has shape {a.shape}, expected ({n},)")
-            return a
-
         if (obj._store.num_owners != n or obj._store.num_presynaptic != params.num_inputs
                 or obj._store.num_segments != n):
-            raise KeyError("synapse store does not match the parameters")
-        obj._boost = arr("boost_factors", np.float64)
-        obj._active_duty = arr("active_duty_cycles", np.float64)
-        obj._overlap_duty = arr("overlap_duty_cycles", np.float64)
-        obj._min_overlap_duty = arr("min_overlap_duty_cycles", np.float64)
-        obj._overlaps = arr("overlaps", np.int32)
+            raise FormatError(f"{where}: synapse store (num_owners "
+                              f"{obj._store.num_owners}, num_presynaptic "
+                              f"{obj._store.num_presynaptic}) does not match the parameters")
+        obj._setup_geometry()
+
+        def arr(key: str, dtype: Any, **kw: Any) -> np.ndarray:
+            return state_array(state, key, dtype, where, shape=(n,), **kw)
+
+        obj._boost = arr("boost_factors", np.float64, finite=True, lo=0.0)
+        obj._active_duty = arr("active_duty_cycles", np.float64, finite=True, lo=0.0)
+        obj._overlap_duty = arr("overlap_duty_cycles", np.float64, finite=True, lo=0.0)
+        obj._min_overlap_duty = arr("min_overlap_duty_cycles", np.float64, finite=True,
+                                    lo=0.0)
+        obj._overlaps = arr("overlaps", np.int32, lo=0, hi=params.num_inputs)
         obj._boosted = arr("boosted_overlaps", np.float64)
-        obj._active = np.array(state["active"], dtype=np.int32)
-        obj._iteration = int(state["iteration"])
-        obj._iteration_learn = int(state["iteration_learn"])
-        obj._inhibition_radius = int(state["inhibition_radius"])
+        obj._active = state_array(state, "active", np.int32, where, ndim=1, lo=0, hi=n - 1)
+        if np.unique(obj._active).size != obj._active.size:
+            raise FormatError(f"{where}: array 'active' repeats a column")
+        obj._iteration = state_int(state, "iteration", where, lo=0)
+        obj._iteration_learn = state_int(state, "iteration_learn", where, lo=0)
+        obj._inhibition_radius = state_int(state, "inhibition_radius", where, lo=0,
+                                           hi=max(params.column_dimensions))
         obj._cc_cache, obj._cc_iteration = None, -1
         try:
             obj._build_mirror()
         except AssertionError as exc:
-            raise KeyError(str(exc)) from None
+            raise FormatError(f"{where}: {exc}") from None
         return obj

@@ -13,9 +13,46 @@ from typing import Any
 
 import numpy as np
 
-from .errors import ParameterError
+from .errors import FormatError, ParameterError
 from .kernels import synapses as K
 from .serialization import Persistable
+
+#: dtype of each store array (a file's arrays must have exactly these)
+_STORE_DTYPES = {
+    "presyn": np.int32, "perm": np.float32, "rev_pos": np.int64,
+    "seg_nsyn": np.int32, "seg_owner": np.int32, "seg_last_used": np.int64,
+    "seg_next": np.int32, "seg_prev": np.int32, "free_segs": np.int32,
+    "owner_first": np.int32, "owner_nseg": np.int32,
+    "rev_start": np.int64, "rev_count": np.int32, "rev_cap": np.int32,
+    "arena": np.int64, "meta": np.int64,
+}
+
+#: what each failure code of :func:`htmkit.kernels.synapses.validate_store` means
+_STORE_RULES = {
+    1: ("meta", "a counter is out of range"),
+    2: ("rev_start/rev_count/rev_cap", "a reverse-index bucket is out of range or over "
+        "capacity"),
+    3: ("rev_start/rev_cap", "reverse-index buckets overlap"),
+    4: ("seg_nsyn", "a segment's synapse count is outside [0, segment_capacity]"),
+    5: ("seg_owner", "a segment owner is out of range"),
+    6: ("seg_next/seg_prev", "a segment link is out of range"),
+    7: ("seg_owner", "a free segment holds synapses or links"),
+    8: ("meta", "a segment in use lies beyond the high-water mark"),
+    9: ("presyn", "a presynaptic index is out of range"),
+    10: ("perm", "a permanence is outside [0, 1]"),
+    11: ("rev_pos", "a synapse is missing from the reverse index"),
+    12: ("meta", "the synapse count does not match the segments"),
+    13: ("arena", "a reverse-index entry does not point back to its synapse"),
+    14: ("free_segs", "the free-segment stack does not match the free segments"),
+    15: ("owner_first/owner_nseg/seg_next", "an owner's segment list is broken"),
+}
+
+
+def _state_int(state: dict[str, Any], key: str, where: str) -> int:
+    v = state[key]
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+        raise FormatError(f"{where}: field {key!r} must be an integer, got {v!r}")
+    return int(v)
 
 
 class SynapseStore(Persistable):
@@ -200,10 +237,55 @@ class SynapseStore(Persistable):
 
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> SynapseStore:
+        """Build a store from :meth:`get_state`'s dict, validating every array first
+        (:meth:`validate`); raises ``FormatError`` naming the field on a bad state."""
         obj = cls.__new__(cls)
-        obj.num_owners = int(state["num_owners"])
-        obj.num_presynaptic = int(state["num_presynaptic"])
-        obj.segment_capacity = int(state["segment_capacity"])
+        where = "SynapseStore"
+        obj.num_owners = _state_int(state, "num_owners", where)
+        obj.num_presynaptic = _state_int(state, "num_presynaptic", where)
+        obj.segment_capacity = _state_int(state, "segment_capacity", where)
         arrays = state["arrays"]
+        if not isinstance(arrays, dict):
+            raise FormatError(f"{where}: field 'arrays' is not a dict")
+        for name in K.StoreArrays._fields:
+            if not isinstance(arrays.get(name), np.ndarray):
+                raise FormatError(f"{where}: array {name!r} is missing")
         obj.arrays = K.StoreArrays(*[np.array(arrays[name]) for name in K.StoreArrays._fields])
+        obj.validate()
         return obj
+
+    def validate(self) -> None:
+        """Check the arrays' dtypes, lengths and every index in them (as after loading a
+        file); raise ``FormatError`` naming the first bad field. Runs in O(size of the
+        store)."""
+        where = "SynapseStore"
+        if self.num_owners < 1 or self.num_presynaptic < 1 or self.segment_capacity < 1:
+            raise FormatError(f"{where}: num_owners, num_presynaptic and segment_capacity "
+                              "must be positive")
+        st = self.arrays
+        for name, dtype in _STORE_DTYPES.items():
+            a = getattr(st, name)
+            if a.dtype != np.dtype(dtype) or a.ndim != 1:
+                raise FormatError(f"{where}: array {name!r} is {a.dtype.str} with {a.ndim} "
+                                  f"dimensions, expected a vector of {np.dtype(dtype).str}")
+        n_seg = st.seg_nsyn.shape[0]
+        expect = {
+            "presyn": n_seg * self.segment_capacity, "perm": n_seg * self.segment_capacity,
+            "rev_pos": n_seg * self.segment_capacity,
+            "seg_owner": n_seg, "seg_last_used": n_seg, "seg_next": n_seg,
+            "seg_prev": n_seg, "free_segs": n_seg,
+            "owner_first": self.num_owners, "owner_nseg": self.num_owners,
+            "rev_start": self.num_presynaptic, "rev_count": self.num_presynaptic,
+            "rev_cap": self.num_presynaptic, "meta": K.META_SIZE,
+        }
+        if n_seg < 1:
+            raise FormatError(f"{where}: array 'seg_nsyn' is empty")
+        for name, n in expect.items():
+            if getattr(st, name).shape[0] != n:
+                raise FormatError(f"{where}: array {name!r} has length "
+                                  f"{getattr(st, name).shape[0]}, expected {n}")
+        code, index = K.validate_store(st, self.num_owners, self.num_presynaptic,
+                                       self.segment_capacity)
+        if code:
+            field, what = _STORE_RULES[int(code)]
+            raise FormatError(f"{where}: {field}: {what} (at entry {int(index)})")

@@ -69,7 +69,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from .errors import InputError, InputTypeError, ParameterError
+from .errors import FormatError, InputError, InputTypeError, ParameterError
 from .kernels import rng as krng
 from .kernels import temporal_memory as K
 from .params import (
@@ -84,7 +84,7 @@ from .params import (
     validate,
 )
 from .sdr import SDR
-from .serialization import Persistable
+from .serialization import Persistable, state_array, state_float
 from .synapses import SynapseStore
 
 __all__ = ["TemporalMemoryParams", "TemporalMemory"]
@@ -483,30 +483,44 @@ class TemporalMemory(Persistable):
 
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> TemporalMemory:
+        where = "TemporalMemory"
         obj = cls.__new__(cls)
         params = params_from_dict(TemporalMemoryParams, state["params"])
-        obj._setup(params)
+        p = params
+        n = p.num_cells
+        # the stores (bounded by the file's size) are checked against the parameters before
+        # anything is allocated from the parameters
         obj._basal = SynapseStore.from_state(state["basal"])
+        if state["apical"] is not None and not p.external_apical_size:
+            raise FormatError(f"{where}: field 'apical' is set without external_apical_size")
+        if state["apical"] is None and p.external_apical_size:
+            raise FormatError(f"{where}: field 'apical' is missing")
         obj._apical = (SynapseStore.from_state(state["apical"])
                        if state["apical"] is not None else None)
-
-        def arr(name: str, dtype: Any, ndim: int) -> np.ndarray:
-            a = np.array(state[name], dtype=dtype)
-            if a.ndim != ndim:
-                raise TypeError(f"state array {name!r} has {a.ndim} dimensions, not {ndim}")
-            return a
-
-        obj._rng = arr("rng", np.uint64, 1)
-        obj._counts = arr("counts", np.int64, 1)
-        obj._i32 = arr("i32", np.int32, 1)
-        obj._flags = arr("flags", np.bool_, 1)
-        obj._seg = arr("seg", np.int32, 2)
-        obj._apseg = arr("apseg", np.int32, 2)
-        if (obj._counts.shape[0] != K.N_COUNTS or obj._i32.shape[0] != obj._layout[
-                len(K.I32_FIELDS)] or obj._flags.shape[0] != obj._layout[-1]):
-            raise TypeError("state arrays do not match the parameters")
-        obj._anomaly = float(state["anomaly"])
+        for name, store, pre in (("basal", obj._basal, n + p.external_basal_size),
+                                 ("apical", obj._apical, p.external_apical_size)):
+            if store is not None and (store.num_owners != n or store.num_presynaptic != pre
+                                      or store.segment_capacity
+                                      != p.max_synapses_per_segment):
+                raise FormatError(f"{where}: synapse store {name!r} does not match the "
+                                  "parameters")
+        obj._setup(params)
+        lay = obj._layout
+        n_seg = obj._basal.num_segments_allocated
+        n_ap = obj._apical.num_segments_allocated if obj._apical is not None else 0
+        obj._rng = state_array(state, "rng", np.uint64, where, shape=(1,))
+        obj._counts = state_array(state, "counts", np.int64, where, shape=(K.N_COUNTS,), lo=0)
+        obj._i32 = state_array(state, "i32", np.int32, where,
+                               shape=(int(lay[len(K.I32_FIELDS)]),), lo=-1)
+        obj._flags = state_array(state, "flags", np.bool_, where, shape=(int(lay[-1]),))
+        obj._seg = state_array(state, "seg", np.int32, where, shape=(len(K.SEG_FIELDS), n_seg),
+                               lo=-1, hi=max(n_seg - 1, p.max_synapses_per_segment))
+        obj._apseg = state_array(state, "apseg", np.int32, where,
+                                 shape=(len(K.APSEG_FIELDS), n_ap), lo=-1,
+                                 hi=max(n_ap - 1, p.max_synapses_per_segment))
+        obj._anomaly = state_float(state, "anomaly", where)
         obj._make_views()
+        _validate_tm_state(obj._state, p, n_seg, n_ap)
         return obj
 
     def __repr__(self) -> str:
@@ -523,3 +537,81 @@ def _lengthen(a: np.ndarray, n: int) -> np.ndarray:
     out = np.zeros((a.shape[0], n), dtype=a.dtype)
     out[:, : a.shape[1]] = a
     return out
+
+
+def _validate_tm_state(ts: Any, p: TemporalMemoryParams, n_seg: int, n_ap: int) -> None:
+    """Check the index ranges, list lengths and segment chains of a loaded TM state (the
+    views of its buffers); raise ``FormatError`` naming the field."""
+    where = "TemporalMemory"
+    n = p.num_cells
+    nb = n + p.external_basal_size
+    na = p.external_apical_size
+    nap = n if na else 0
+    # (field, values are indices below this bound, or -1 where allowed)
+    bounds = {
+        "active_presyn": nb, "winner_presyn": nb, "winner_pos": nb, "new_active": n,
+        "new_winner": n, "pred_active": n, "predictive": n,
+        "col_pred": p.cells_per_column + 1, "col_act_head": n_seg, "col_match_head": n_seg,
+        "act_cols": p.num_columns, "match_cols": p.num_columns, "cand": max(nb, na),
+        "cell_ap_act_head": n_ap, "cell_ap_match_head": n_ap, "ap_cells": nap,
+        "prev_apical": na, "apical_pos": na,
+        "touched": n_seg, "active_segs": n_seg, "matching_segs": n_seg,
+        "act_next": n_seg, "match_next": n_seg, "seg_nconn": p.max_synapses_per_segment + 1,
+        "seg_npot": p.max_synapses_per_segment + 1,
+        "ap_touched": n_ap, "ap_active_segs": n_ap, "ap_matching_segs": n_ap,
+        "ap_act_next": n_ap, "ap_match_next": n_ap, "ap_nconn": p.max_synapses_per_segment + 1,
+        "ap_npot": p.max_synapses_per_segment + 1,
+    }
+    for name, bound in bounds.items():
+        a = getattr(ts, name)
+        if a.size and (int(a.max()) >= max(bound, 0) or int(a.min()) < -1):
+            raise FormatError(f"{where}: array {name!r} holds an index outside "
+                              f"[-1, {bound - 1}]")
+    c = ts.counts
+    # (count, list it counts, longest the list can be)
+    lists = (
+        (K.C_ACTIVE, "active_presyn", n), (K.C_ACTIVE_PRESYN, "active_presyn", nb),
+        (K.C_WINNER, "winner_presyn", n), (K.C_WINNER_PRESYN, "winner_presyn", nb),
+        (K.C_PREDICTIVE, "predictive", n), (K.C_PRED_ACTIVE, "pred_active", n),
+        (K.C_TOUCHED, "touched", n_seg), (K.C_ACTIVE_SEGS, "active_segs", n_seg),
+        (K.C_MATCHING_SEGS, "matching_segs", n_seg), (K.C_ACT_COLS, "act_cols", p.num_columns),
+        (K.C_MATCH_COLS, "match_cols", p.num_columns), (K.C_AP_TOUCHED, "ap_touched", n_ap),
+        (K.C_AP_ACTIVE_SEGS, "ap_active_segs", n_ap),
+        (K.C_AP_MATCHING_SEGS, "ap_matching_segs", n_ap), (K.C_AP_CELLS, "ap_cells", 2 * nap),
+        (K.C_PREV_APICAL, "prev_apical", na), (K.C_NEW_ACTIVE, "new_active", n),
+        (K.C_NEW_WINNER, "new_winner", n),
+    )
+    for ci, name, most in lists:
+        a = getattr(ts, name)
+        k = int(c[ci])
+        if k > min(most, a.shape[0]):
+            raise FormatError(f"{where}: counts[{ci}] = {k} is longer than the list {name!r}")
+        if k and int(a[:k].min()) < 0:
+            raise FormatError(f"{where}: array {name!r} lists a negative index")
+    if int(c[K.C_ACTIVE]) > int(c[K.C_ACTIVE_PRESYN]) or int(c[K.C_WINNER]) > int(
+            c[K.C_WINNER_PRESYN]):
+        raise FormatError(f"{where}: counts of active/winner cells exceed their lists")
+    # segment chains: a column's (or cell's) head is set exactly when it is listed, and each
+    # chain ends without a cycle
+    for heads, listed, count, nxt, size in (
+            ("col_act_head", "act_cols", K.C_ACT_COLS, "act_next", n_seg),
+            ("col_match_head", "match_cols", K.C_MATCH_COLS, "match_next", n_seg),
+            ("cell_ap_act_head", "ap_cells", K.C_AP_CELLS, "ap_act_next", n_ap),
+            ("cell_ap_match_head", "ap_cells", K.C_AP_CELLS, "ap_match_next", n_ap)):
+        head = getattr(ts, heads)
+        if not head.size:
+            continue
+        members = getattr(ts, listed)[: int(c[count])]
+        mask = np.zeros(head.shape[0], dtype=bool)
+        mask[members] = True
+        if np.any(head[~mask] >= 0):
+            raise FormatError(f"{where}: array {heads!r} has a head outside {listed!r}")
+        link = getattr(ts, nxt)
+        seen = np.zeros(size, dtype=bool)
+        for h in head[mask]:
+            s = int(h)
+            while s >= 0:
+                if seen[s]:
+                    raise FormatError(f"{where}: array {nxt!r} links a segment twice")
+                seen[s] = True
+                s = int(link[s])

@@ -43,7 +43,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from .errors import InputError, InputTypeError, ParameterError
+from .errors import FormatError, InputError, InputTypeError, ParameterError
 from .kernels import temporal_pooler as K
 from .kernels.rng import make_state as make_rng_state
 from .params import (
@@ -58,7 +58,7 @@ from .params import (
     validate,
 )
 from .sdr import SDR
-from .serialization import Persistable
+from .serialization import Persistable, state_array, state_int
 from .synapses import SynapseStore
 
 __all__ = ["TemporalPooler", "TemporalPoolerParams"]
@@ -437,34 +437,36 @@ class TemporalPooler(Persistable):
 
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> TemporalPooler:
+        where = "TemporalPooler"
         p = params_from_dict(TemporalPoolerParams, state["params"])
         obj = cls.__new__(cls)
         obj.params = p
         obj._store = SynapseStore.from_state(state["store"])
         n = p.num_cells
         if obj._store.num_owners != n or obj._store.num_presynaptic != p.input_size:
-            raise TypeError("synapse store does not match the parameters")
-        obj._tie_order = np.array(state["tie_order"], dtype=np.int64)
-        obj._rng = np.array(state["rng"], dtype=np.uint64).reshape(1)
+            raise FormatError(f"{where}: synapse store does not match the parameters")
+        obj._tie_order = state_array(state, "tie_order", np.int64, where, shape=(n,))
+        if not np.array_equal(np.sort(obj._tie_order), np.arange(n)):
+            raise FormatError(f"{where}: array 'tie_order' is not a permutation of the cells")
+        obj._rng = state_array(state, "rng", np.uint64, where, shape=(1,))
         obj._init_dynamic()
-        act = np.array(state["activation"], dtype=np.float64)
-        if act.shape != (n,) or obj._tie_order.shape != (n,):
-            raise TypeError("activation / tie_order have the wrong length")
-        obj._activation = act
-        obj._duty = np.array(state["duty_cycles"], dtype=np.float64)
-        obj._boost = np.array(state["boost"], dtype=np.float64)
-        if obj._duty.shape != (n,) or obj._boost.shape != (n,):
-            raise TypeError("duty_cycles / boost have the wrong length")
-        lengths = np.asarray(state["history_lengths"], dtype=np.int64)
-        flat = np.asarray(state["history_indices"], dtype=np.int32)
+        obj._activation = state_array(state, "activation", np.float64, where, shape=(n,),
+                                      finite=True)
+        obj._duty = state_array(state, "duty_cycles", np.float64, where, shape=(n,),
+                                finite=True, lo=0.0)
+        obj._boost = state_array(state, "boost", np.float64, where, shape=(n,), finite=True,
+                                 lo=0.0)
+        lengths = state_array(state, "history_lengths", np.int64, where, ndim=1, lo=0)
+        flat = state_array(state, "history_indices", np.int32, where, ndim=1, lo=0,
+                           hi=p.input_size - 1)
         if int(lengths.sum()) != flat.size:
-            raise TypeError("history arrays are inconsistent")
+            raise FormatError(f"{where}: history_lengths do not add up to history_indices")
         for part in np.split(flat, np.cumsum(lengths)[:-1]) if lengths.size else []:
             obj._history.append(part.copy())
             obj._history_count[part] += 1
-        obj._winners = np.array(state["winners"], dtype=np.int64)
-        obj._output = np.array(state["output"], dtype=np.int64)
-        obj._iteration = int(state["iteration"])
+        obj._winners = state_array(state, "winners", np.int64, where, ndim=1, lo=0, hi=n - 1)
+        obj._output = state_array(state, "output", np.int64, where, ndim=1, lo=0, hi=n - 1)
+        obj._iteration = state_int(state, "iteration", where, lo=0)
         return obj
 
     def __repr__(self) -> str:

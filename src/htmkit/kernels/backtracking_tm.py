@@ -1006,3 +1006,100 @@ def btm_reset(st):
     meta[M_NLRN1] = 0
     st[ST_FMETA][F_ANOMALY] = 0.0
     st[ST_FMETA][F_ANOMALY_PRED] = 0.0
+
+
+# ---------------------------------------------------------------- validation of loaded state
+@njit(cache=True)
+def validate_state(seg_i32, syn_src, syn_perm, pos_out, free, out_start, out_len, out_pool,
+                   cell_segs, cell_nseg, meta, m, n_cells, perm_max):
+    """Check every index of the segment pool and forward index of a state read from a file
+    (array shapes already checked by the caller; ``seg_i32`` etc. hold the ``M_USED`` saved
+    segments). Returns ``(code, index)``: 0 when consistent, else the failed rule's number
+    (see ``_BTM_RULES`` in :mod:`htmkit.backtracking_tm`) and the entry it failed at."""
+    used = seg_i32.shape[1]
+    n_slots = cell_segs.shape[1]
+    nfree = free.shape[0]
+    pool_end = out_pool.shape[0]
+    total = np.int64(0)
+    n_live = 0
+    is_free = np.zeros(used, dtype=np.bool_)
+    for i in range(nfree):
+        s = free[i]
+        if s < 0 or s >= used or is_free[s]:
+            return 1, i
+        is_free[s] = True
+    for s in range(used):
+        cell = seg_i32[SEG_CELL, s]
+        n = seg_i32[SEG_N, s]
+        if n < 0 or n > m or cell < -1 or cell >= n_cells:
+            return 2, s
+        if cell < 0:
+            if n != 0 or not is_free[s]:
+                return 3, s
+            continue
+        if is_free[s]:
+            return 3, s
+        n_live += 1
+        slot = seg_i32[SEG_SLOT, s]
+        if slot < 0 or slot >= n_slots or cell_segs[cell, slot] != s:
+            return 4, s
+        for j in range(s * m, s * m + n):
+            src = syn_src[j]
+            if src < 0 or src >= n_cells:
+                return 5, j
+            v = syn_perm[j]
+            if not (v >= 0.0 and v <= perm_max):
+                return 6, j
+            p = pos_out[j]
+            if p < out_start[src] or p >= out_start[src] + out_len[0, src]:
+                return 7, j
+            if out_pool[p] >> 1 != j:
+                return 7, j
+        total += n
+    if total != meta[M_NSYN] or n_live != meta[M_NSEG]:
+        return 8, 0
+    for c in range(n_cells):
+        cnt = 0
+        for j in range(n_slots):
+            s = cell_segs[c, j]
+            if s < -1 or s >= used:
+                return 4, c
+            if s >= 0:
+                if seg_i32[SEG_CELL, s] != c or seg_i32[SEG_SLOT, s] != j:
+                    return 4, c
+                cnt += 1
+                if j > meta[M_MAX_SLOT]:
+                    return 8, c
+        if cnt != cell_nseg[c]:
+            return 4, c
+    # forward index: lists inside the pool, not overlapping, each entry a live synapse of
+    # that cell at its recorded position
+    rc = np.int64(0)
+    for c in range(n_cells):
+        if out_start[c] < 0 or out_len[0, c] < 0 or out_len[0, c] > out_len[1, c]:
+            return 9, c
+        if out_start[c] + out_len[1, c] > pool_end:
+            return 9, c
+        rc += out_len[0, c]
+        for i in range(out_start[c], out_start[c] + out_len[0, c]):
+            e = out_pool[i]
+            j = e >> 1
+            if e < 0 or j >= used * m:
+                return 10, i
+            s = j // m
+            if seg_i32[SEG_CELL, s] < 0 or j - s * m >= seg_i32[SEG_N, s]:
+                return 10, i
+            if syn_src[j] != c or pos_out[j] != i:
+                return 10, i
+    if rc != total:
+        return 10, -1
+    order = np.argsort(out_start)
+    end = np.int64(0)
+    for oi in range(n_cells):
+        c = order[oi]
+        if out_len[1, c] == 0:
+            continue
+        if out_start[c] < end:
+            return 11, c
+        end = out_start[c] + out_len[1, c]
+    return 0, 0

@@ -378,3 +378,119 @@ def check_invariants(st):
     if nown + st.meta[M_FREE] != n_seg:
         return 12
     return 0
+
+
+@njit(cache=True)
+def validate_store(st, num_owners, num_presynaptic, cap):
+    """Check every index of a store read from a file before any other kernel uses it.
+
+    The array dtypes and lengths must have been checked already (see
+    :meth:`htmkit.synapses.SynapseStore.validate`); this reads only in-range entries.
+    Returns ``(code, index)``: code 0 when consistent, else the number of the first failed
+    rule (see ``_STORE_RULES`` in :mod:`htmkit.synapses`) and the entry it failed at.
+    """
+    n_seg = st.seg_nsyn.shape[0]
+    n_slots = st.presyn.shape[0]
+    n_free = st.meta[M_FREE]
+    high = st.meta[M_HIGH]
+    top = st.meta[M_TOP]
+    if n_free < 0 or n_free > n_seg:
+        return 1, M_FREE
+    if high < 0 or high > n_seg:
+        return 1, M_HIGH
+    if st.meta[M_NSYN] < 0:
+        return 1, M_NSYN
+    if top < 0 or top > st.arena.shape[0]:
+        return 1, M_TOP
+    # per presynaptic index: buckets inside [0, top), counts within capacity
+    for p in range(num_presynaptic):
+        if st.rev_start[p] < 0 or st.rev_cap[p] < 0 or st.rev_count[p] < 0:
+            return 2, p
+        if st.rev_count[p] > st.rev_cap[p] or st.rev_start[p] + st.rev_cap[p] > top:
+            return 2, p
+    order = np.argsort(st.rev_start, kind="mergesort")
+    end = np.int64(0)
+    for j in range(num_presynaptic):
+        p = order[j]
+        if st.rev_cap[p] == 0:
+            continue
+        if st.rev_start[p] < end:
+            return 3, p  # buckets overlap
+        end = st.rev_start[p] + st.rev_cap[p]
+    # per segment
+    used = 0
+    total = np.int64(0)
+    for s in range(n_seg):
+        n = st.seg_nsyn[s]
+        owner = st.seg_owner[s]
+        if n < 0 or n > cap:
+            return 4, s
+        if owner < -1 or owner >= num_owners:
+            return 5, s
+        nxt = st.seg_next[s]
+        prv = st.seg_prev[s]
+        if nxt < -1 or nxt >= n_seg or prv < -1 or prv >= n_seg:
+            return 6, s
+        if owner < 0:
+            if n != 0 or nxt != -1 or prv != -1:
+                return 7, s
+            continue
+        used += 1
+        if s >= high:
+            return 8, s
+        for slot in range(s * cap, s * cap + n):
+            p = st.presyn[slot]
+            if p < 0 or p >= num_presynaptic:
+                return 9, slot
+            v = st.perm[slot]
+            if not (v >= 0.0 and v <= 1.0):
+                return 10, slot
+            pos = st.rev_pos[slot]
+            if pos < st.rev_start[p] or pos >= st.rev_start[p] + st.rev_count[p]:
+                return 11, slot
+            if st.arena[pos] != slot:
+                return 11, slot
+        total += n
+    if total != st.meta[M_NSYN]:
+        return 12, M_NSYN
+    rc = np.int64(0)
+    for p in range(num_presynaptic):
+        rc += st.rev_count[p]
+        for k in range(st.rev_start[p], st.rev_start[p] + st.rev_count[p]):
+            slot = st.arena[k]
+            if slot < 0 or slot >= n_slots:
+                return 13, k
+            if st.presyn[slot] != p or st.rev_pos[slot] != k:
+                return 13, k
+            if st.seg_owner[slot // cap] < 0 or slot % cap >= st.seg_nsyn[slot // cap]:
+                return 13, k
+    if rc != total:
+        return 12, M_NSYN
+    if used + n_free != n_seg:
+        return 14, M_FREE
+    seen = np.zeros(n_seg, dtype=np.bool_)
+    for i in range(n_free):
+        s = st.free_segs[i]
+        if s < 0 or s >= n_seg or seen[s] or st.seg_owner[s] >= 0:
+            return 14, i
+        seen[s] = True
+    # owner lists: each a chain of that owner's segments, linked both ways, no cycles
+    listed = 0
+    for o in range(num_owners):
+        s = st.owner_first[o]
+        if s < -1 or s >= n_seg:
+            return 15, o
+        prev = -1
+        c = 0
+        while s >= 0:
+            if st.seg_owner[s] != o or st.seg_prev[s] != prev or c >= n_seg:
+                return 15, o
+            c += 1
+            prev = s
+            s = st.seg_next[s]
+        if c != st.owner_nseg[o]:
+            return 15, o
+        listed += c
+    if listed != used:
+        return 15, -1
+    return 0, 0

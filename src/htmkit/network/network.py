@@ -43,10 +43,10 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InputError, InputTypeError, ParameterError
+from ..errors import FormatError, InputError, InputTypeError, ParameterError
 from ..params import check_memory, format_bytes, get_memory_limit
 from ..sdr import SDR
-from ..serialization import Persistable
+from ..serialization import Persistable, state_array
 from .regions import RegionBase, _sdr_view, region_type
 
 __all__ = ["Network", "Link", "NetworkError", "DEFAULT_DELAY"]
@@ -931,10 +931,12 @@ class Network(Persistable):
             if key not in net._delayed:
                 raise KeyError(f"delayed value for unknown link source {key}")
             shape = net._delayed[key].shape
-            net._delayed[key] = SDR._trusted(shape, np.asarray(d["indices"], dtype=np.int64))
+            net._delayed[key] = SDR._trusted(shape, _saved_indices(
+                d["indices"], shape, f"Network: delayed value of {key}"))
         for nm, idx in state["outputs"].items():
-            net._outputs[nm] = SDR._trusted(tuple(net[nm].output_shape),
-                                            np.asarray(idx, dtype=np.int64))
+            shape = tuple(net[nm].output_shape)
+            net._outputs[nm] = SDR._trusted(shape, _saved_indices(
+                idx, shape, f"Network: output of region {nm!r}"))
         net._step = int(state["step"])
         return net
 
@@ -957,6 +959,17 @@ class Network(Persistable):
         from .display import draw
 
         return draw(self, path, dpi=dpi)
+
+
+def _saved_indices(indices: Any, shape: tuple[int, ...], where: str) -> np.ndarray:
+    """Active indices of a saved SDR of ``shape``, checked (a vector of distinct, sorted
+    indices within the size) before an SDR is built from them."""
+    size = int(np.prod(shape))
+    a = state_array({"indices": indices}, "indices", np.int64, where, ndim=1, lo=0,
+                    hi=size - 1)
+    if a.size > 1 and not np.all(a[1:] > a[:-1]):
+        raise FormatError(f"{where}: array 'indices' is not sorted and distinct")
+    return a
 
 
 def _parse_link(lc: Mapping[str, Any], i: int) -> Link:

@@ -41,7 +41,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ..errors import InputError, ParameterError
+from ..errors import FormatError, InputError, ParameterError
 from ..params import (
     Boolean,
     Constraints,
@@ -56,7 +56,7 @@ from ..params import (
     validate,
 )
 from ..sdr import SDR
-from ..serialization import Persistable
+from ..serialization import Persistable, state_array, state_int
 from ..spatial_pooler import SpatialPooler, SpatialPoolerParams
 from .transforms import check_images, translate
 
@@ -1047,15 +1047,30 @@ class VisionHierarchy(Persistable):
         r = state.get("readout")
         obj.readout = None
         if r is not None:
+            where = "VisionHierarchy: readout"
             if params.readout.kind == "linear":
                 ro = obj._make_readout()
-                ro.W = np.asarray(r["W"], np.float32)
-                ro.b = np.asarray(r["b"], np.float32)
+                ro.W = state_array(r, "W", np.float32, where, ndim=2, finite=True)
+                if ro.W.shape[0] != obj.n_features:
+                    raise FormatError(f"{where}: array 'W' has {ro.W.shape[0]} rows, the "
+                                      f"hierarchy has {obj.n_features} features")
+                n_classes = ro.W.shape[1]
+                ro.b = state_array(r, "b", np.float32, where, shape=(n_classes,), finite=True)
+                if not isinstance(r.get("classes"), np.ndarray) or r["classes"].shape != (
+                        n_classes,):
+                    raise FormatError(f"{where}: array 'classes' must have shape "
+                                      f"({n_classes},)")
                 ro.classes_ = np.asarray(r["classes"])
-                ro.epochs_run = int(r["epochs_run"])
+                ro.epochs_run = state_int(r, "epochs_run", where, lo=0)
                 obj.readout = ro
             elif params.readout.kind == "knn":
-                obj.readout = {"x": np.asarray(r["x"], np.float32), "y": np.asarray(r["y"])}
+                x = state_array(r, "x", np.float32, where, ndim=2)
+                if x.shape[1] != obj.n_features:
+                    raise FormatError(f"{where}: array 'x' has {x.shape[1]} columns, the "
+                                      f"hierarchy has {obj.n_features} features")
+                if not isinstance(r.get("y"), np.ndarray) or r["y"].shape != (x.shape[0],):
+                    raise FormatError(f"{where}: array 'y' must have shape ({x.shape[0]},)")
+                obj.readout = {"x": x, "y": np.asarray(r["y"])}
             else:
                 from ..predictor import Predictor
 
