@@ -254,6 +254,7 @@ def test_cli_taxi_missing_data_is_a_clear_error(tmp_path):
 
 
 @pytest.mark.skipif(not HAS_TAXI, reason=f"taxi data not found in {DATA_DIR}")
+@pytest.mark.slow
 def test_cli_taxi_quick(tmp_path):
     out = tmp_path / "taxi.json"
     plots = tmp_path / "plots"
