@@ -293,6 +293,7 @@ def _synthetic_taxi(n: int = 1500) -> pd.DataFrame:
                          "timeofday": np.asarray(tod), "dayofweek": np.asarray(ts.day_of_week)})
 
 
+@pytest.mark.slow
 def test_lstm_taxi_uses_no_future_data():
     pytest.importorskip("torch")
     from htmkit.bench.lstm import LSTMConfig, run_lstm_taxi
@@ -312,6 +313,7 @@ def test_lstm_taxi_uses_no_future_data():
     assert not np.allclose(a[cut + 6:], b[cut + 6:], equal_nan=True)
 
 
+@pytest.mark.slow
 def test_lstm_sequences_learns_something():
     pytest.importorskip("torch")
     from htmkit.bench.lstm import LSTMConfig, run_lstm_sequences
@@ -327,6 +329,7 @@ def test_lstm_sequences_learns_something():
 
 # --------------------------------------------------------------------------- HTM
 @pytest.mark.skipif(not _has_tm(), reason="htmkit.temporal_memory not available yet")
+@pytest.mark.slow
 def test_htm_learns_the_high_order_task():
     from htmkit.bench.sequences import run_htm_sequences
 

@@ -71,6 +71,7 @@ def test_bad_input():
         d.update(pd.Timestamp("2020-01-01"), float("inf"))
 
 
+@pytest.mark.slow
 def test_cli_anomaly(tmp_path):
     frame, starts = example_stream(600, seed=4)
     p = tmp_path / "s.csv"

@@ -367,6 +367,7 @@ def test_knn_matches_sklearn_and_linear_learns():
     assert (lin.predict(xte) == yte).mean() > 0.9
 
 
+@pytest.mark.slow
 def test_cnn_shift_copies_train_on_shifted_images(monkeypatch):
     pytest.importorskip("torch")
     from htmkit.bench import cnn
@@ -393,6 +394,7 @@ def test_cnn_shift_copies_train_on_shifted_images(monkeypatch):
     assert "cnn-shifts" in available_models()
 
 
+@pytest.mark.slow
 def test_cnn_learns_tiny_digits_subset():
     torch = pytest.importorskip("torch")
     from htmkit.bench.cnn import build_lenet, predict, train_cnn

@@ -362,6 +362,7 @@ def test_test_fixations_average_the_readout_over_fixation_points(digits):
         _hp(test_fixations="cross", readout="knn")
 
 
+@pytest.mark.slow
 def test_readout_dropout_patches_and_errors(digits, tmp_path):
     x, y = digits
     h = VisionHierarchy(_hp(**{**SMALL, "n_learn": 150, "readout_dropout": 0.5}))
