@@ -265,25 +265,27 @@ class AnomalyDetector(Persistable):
         v = float(value)
         if not math.isfinite(v):
             raise InputError(f"value must be finite, got {value!r}")
-        if self.settings["use_timestamp"]:
-            # refused here, before the record counts, so that a rejected record changes nothing
-            if timestamp is None:
-                raise InputError("timestamp: this detector encodes time (use_timestamp=True), "
-                                 "but the record has none")
-            to_datetime(timestamp, "timestamp")
-        self.records += 1
-        if self.model is None:
-            self._held.append((timestamp, v))
-            if len(self._held) < self.settings["calibration_records"]:
-                return 0.0
-            vals = [x for _, x in self._held]
-            self._build(min(vals), max(vals))
-            held, self._held = self._held, []
-            score = 0.0
-            for t, x in held:
-                score = self._score(t, x)
+        if self.settings["use_timestamp"] and timestamp is None:
+            raise InputError("timestamp: this detector encodes time (use_timestamp=True), "
+                             "but the record has none")
+        if self.model is not None:
+            # the network checks every value of the record before any region changes
+            score = self._score(timestamp, v)
+            self.records += 1
             return score
-        return self._score(timestamp, v)
+        if self.settings["use_timestamp"]:
+            to_datetime(timestamp, "timestamp")  # a held record is encoded only later
+        self.records += 1
+        self._held.append((timestamp, v))
+        if len(self._held) < self.settings["calibration_records"]:
+            return 0.0
+        vals = [x for _, x in self._held]
+        self._build(min(vals), max(vals))
+        held, self._held = self._held, []
+        score = 0.0
+        for t, x in held:
+            score = self._score(t, x)
+        return score
 
     def _score(self, timestamp: Any, v: float) -> float:
         stamp = timestamp if self.settings["use_timestamp"] else None

@@ -21,14 +21,7 @@ import numpy as np
 from ..errors import InputError, ParameterError
 from ..readout import LinearReadout, check_labels, knn_predict
 
-__all__ = [
-    "FeatureLinearModel",
-    "LinearReadout",
-    "RawKNN",
-    "RawLinear",
-    "flatten_pixels",
-    "knn_predict",
-]
+__all__ = ["FeatureLinearModel", "RawKNN", "RawLinear", "flatten_pixels"]
 
 
 def flatten_pixels(images: np.ndarray) -> np.ndarray:

@@ -44,7 +44,6 @@ from ..vision.transforms import (
     occlude,
     salt_and_pepper,
     shift_images,
-    translate,
 )
 
 __all__ = [
@@ -54,14 +53,10 @@ __all__ = [
     "few_shot_indices",
     "few_shot_subsets",
     "make_protocols",
-    "occlude",
     "protocol_rng",
     "protocol_specs",
-    "salt_and_pepper",
     "scaled_occlusions",
     "scaled_shifts",
-    "shift_images",
-    "translate",
 ]
 
 NOISE_LEVELS = (0.1, 0.2, 0.3)
