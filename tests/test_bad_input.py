@@ -334,3 +334,36 @@ def test_mutated_files_are_read_or_refused_never_crash(tmp_path):
                 read_csv_stream(p, None, "auto", **kw)
             except DataError:
                 pass
+
+
+# ------------------------------------------------------------------ crafted model files
+MODELS = json.loads((BAD / "models" / "models.json").read_text())["cases"]
+
+
+@pytest.mark.parametrize("case", MODELS, ids=[c["file"][:-4] for c in MODELS])
+def test_bad_model_file_is_a_format_error(case):
+    """Each crafted model file of tests/data/bad/models (tools/make_bad_models.py) is refused
+    with a FormatError naming the problem, never loaded, crashed on or raised otherwise."""
+    import importlib
+
+    from htmkit.errors import FormatError
+
+    cls = getattr(importlib.import_module(case["module"]), case["class"])
+    path = BAD / "models" / case["file"]
+    with pytest.raises(FormatError) as info:
+        cls.load(path)
+    assert case["expect"] in str(info.value)
+    assert str(path) in str(info.value)
+
+
+def test_bad_model_files_are_small():
+    """The corpus stays small in the repository (the zip bomb is a bzip2 member)."""
+    sizes = {p.name: p.stat().st_size for p in (BAD / "models").glob("*.htm")}
+    assert set(sizes) == {c["file"] for c in MODELS}
+    assert max(sizes.values()) < 64 * 1024
+
+
+def test_corpus_table_lists_every_model_file():
+    table = (BAD / "CASES.md").read_text()
+    for case in MODELS:
+        assert f"`models/{case['file']}`" in table, case["file"]
