@@ -367,3 +367,28 @@ def test_corpus_table_lists_every_model_file():
     table = (BAD / "CASES.md").read_text()
     for case in MODELS:
         assert f"`models/{case['file']}`" in table, case["file"]
+
+
+@pytest.mark.parametrize("command", ["anomaly", "run"])
+def test_cli_epoch_tab_and_progress_lines(command, tmp_path, monkeypatch):
+    """--sep tab, --time-format epoch and (without --quiet, stderr not a terminal) progress
+    lines, through both commands; --strict stops at a bad row in both."""
+    from htmkit.apps import runner as run_mod
+
+    monkeypatch.setattr(run_mod, "PROGRESS_EVERY_ROWS", 10)
+    p = tmp_path / "e.tsv"
+    p.write_text("timestamp\tvalue\n" + "".join(
+        f"{1_600_000_000 + 3600 * i}\t{i % 5}.5\n" for i in range(40)))
+    out = tmp_path / "o.csv"
+    res = runner.invoke(app, [command, str(p), "--sep", "tab", "--time-format", "epoch",
+                              "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    frame = pd.read_csv(out)
+    assert frame["value"].tolist() == [i % 5 + 0.5 for i in range(40)]
+    assert pd.Timestamp(frame["timestamp"][1]) == pd.Timestamp(1_600_003_600, unit="s")
+    assert f"htmkit {command} e.tsv: scoring 40/40 rows" in res.output  # progress lines
+    bad = tmp_path / "b.tsv"
+    bad.write_text(p.read_text().replace("\t2.5\n", "\tx\n", 1))
+    res = runner.invoke(app, [command, str(bad), "--sep", "tab", "--time-format", "epoch",
+                              "--strict", "--quiet"])
+    assert res.exit_code == 2 and "line 4" in res.output and "Traceback" not in res.output
