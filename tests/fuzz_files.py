@@ -346,7 +346,7 @@ def run_cases(cases: list[dict[str, Any]], folder: Path, case_timeout: float = 6
                                 stdout=subprocess.PIPE, text=True, env=env)
         assert proc.stdout is not None
         started: int | None = None
-        deadline = time.monotonic() + 300.0  # start-up (imports, numba caches)
+        deadline = time.monotonic() + 900.0  # start-up (imports, numba caches: cold, slow)
         import selectors
 
         sel = selectors.DefaultSelector()
