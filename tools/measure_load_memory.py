@@ -2,10 +2,12 @@
 
 Each file is loaded in a fresh subprocess that first loads the small fixture of the same class
 (imports, numba caches), then records its resident memory, loads the file and reads its peak
-resident memory (``ru_maxrss``); the difference is the memory the file cost. Files:
+resident memory (``VmHWM`` of ``/proc/self/status``: ``ru_maxrss`` would include the parent's
+peak, inherited through fork and exec); the difference is the memory the file cost. Files:
 
 * ``sp`` -- real spatial poolers grown by learning, sized to about each target;
-* ``tm`` -- real temporal memories grown by learning on random sequences;
+* ``tm``, ``btm`` -- real temporal memories (BAMI, backtracking) grown by learning on random
+  sequences;
 * ``bomb`` -- crafted worst cases: a file of N MB (an incompressible array plus zeros) whose
   members inflate to exactly the limit of :func:`htmkit.serialization.inflate_limit`, checksums
   valid, so that every byte is read before the class refuses the state.
@@ -53,7 +55,10 @@ try:
     outcome = "loaded"
 except FormatError as exc:
     outcome = "FormatError: " + str(exc)[len(path) + 2:][:120]
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+# the high-water mark of this process's own memory (ru_maxrss would also count the parent's,
+# which the child inherits through fork and exec)
+with open("/proc/self/status") as fh:
+    peak = next(int(line.split()[1]) * 1024 for line in fh if line.startswith("VmHWM:"))
 print(json.dumps({"before": before, "peak": peak, "outcome": outcome}))
 """
 
@@ -141,6 +146,18 @@ def _write_bomb(path: Path, noise: np.ndarray, zeros: int) -> None:
                 done += n
 
 
+def _btm(steps: int, seed: int = 3) -> Any:
+    from htmkit.backtracking_tm import BacktrackingTemporalMemory
+    from htmkit.sdr import SDR
+
+    tm = BacktrackingTemporalMemory(column_dimensions=[2048], cells_per_column=32, seed=seed)
+    rng = np.random.default_rng(seed)
+    seqs = [[rng.choice(2048, 40, replace=False) for _ in range(50)] for _ in range(20)]
+    for i in range(steps):
+        tm.compute(SDR((2048,), seqs[(i // 50) % 20][i % 50]), learn=True)
+    return tm
+
+
 def _bomb(path: Path, file_mb: float) -> None:
     """A file of about ``file_mb`` MB (incompressible bytes, stored) whose members inflate to
     the loading limit (the rest zeros, deflated), checksums valid."""
@@ -170,6 +187,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="target sizes (MB) of the learned spatial poolers")
     ap.add_argument("--tm", type=int, nargs="*", default=[1000, 8000],
                     help="learning steps of the temporal memories")
+    ap.add_argument("--btm", type=int, nargs="*", default=[1000],
+                    help="learning steps of the backtracking temporal memories")
     ap.add_argument("--bomb", type=float, nargs="*", default=[1, 5, 20],
                     help="sizes (MB) of the crafted files that inflate to the limit")
     ap.add_argument("--json", type=Path)
@@ -197,6 +216,15 @@ def main(argv: list[str] | None = None) -> int:
             row = {"kind": "tm", "steps": steps,
                    **measure("htmkit.temporal_memory", "TemporalMemory",
                              FIXTURES / "temporal_memory.htm", path)}
+            print(row, flush=True)
+            rows.append(row)
+            path.unlink()
+        for steps in args.btm:
+            path = folder / f"btm-{steps}.htm"
+            _btm(steps).save(path)
+            row = {"kind": "btm", "steps": steps,
+                   **measure("htmkit.backtracking_tm", "BacktrackingTemporalMemory",
+                             FIXTURES / "backtracking_tm.htm", path)}
             print(row, flush=True)
             rows.append(row)
             path.unlink()
