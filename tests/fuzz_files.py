@@ -9,8 +9,12 @@ broken copies of them, seeded:
   validation of the loaded state stands between it and the kernels): out-of-range, negative
   or extreme values, another dtype, fewer or more elements, other dimensions, shuffled;
 * ``field`` -- one number of the manifest's state (not a parameter) changed (checksums stay
-  valid); ``param`` (only with ``--kinds``) changes a parameter instead;
+  valid);
+* ``param`` -- one parameter changed instead (the constructors' bounds must refuse it);
 * ``header`` -- an array member whose ``.npy`` header claims a huge shape.
+
+Besides the fixtures, two temporal memories the fixtures lack are built here (:data:`EXTRA`):
+one with external basal input and one with no external input at all.
 
 Each case is loaded and, when it loads, fed the fixture's stream of inputs
 (``tools/make_fixtures.py``'s ``FEEDERS``). Cases run in a worker subprocess (one for a whole
@@ -44,7 +48,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures" / "v0_1_0"
-KINDS = ("flip", "truncate", "array", "array", "array", "field", "header")
+KINDS = ("flip", "truncate", "array", "array", "array", "field", "param", "header")
 MANIFEST = "__manifest__.npy"
 
 
@@ -62,6 +66,70 @@ def samples() -> dict[str, Path]:
     expected = json.loads((FIXTURES / "expected.json").read_text())
     return {name: FIXTURES / e["file"] for name, e in expected.items()
             if not name.startswith("__")}
+
+
+# ------------------------------------------------------------------ samples built here
+def _build_tm(external_basal: int) -> Any:
+    from htmkit.temporal_memory import TemporalMemory
+
+    mk = _maker()
+    tm = TemporalMemory(column_dimensions=[mk.TM_COLUMNS], cells_per_column=4,
+                        activation_threshold=3, min_threshold=2, max_new_synapse_count=5,
+                        initial_permanence=0.3, connected_permanence=0.4,
+                        external_basal_size=external_basal, seed=4)
+    seq = mk.tm_sequence()
+    ctx = mk._random_sdrs(23, (32,), len(seq), 4)
+    for _ in range(6):
+        for x, c in zip(seq, ctx, strict=True):
+            tm.compute(x, learn=True, external_basal=c if external_basal else None)
+        tm.reset()
+    return tm
+
+
+def _feed_tm_basal(tm: Any) -> list[Any]:
+    mk = _maker()
+    seq = mk.tm_sequence()
+    ctx = mk._random_sdrs(23, (32,), len(seq), 4)
+    out = []
+    for i in range(mk.N_STEPS):
+        j = (i + 3) % len(seq)
+        tm.compute(seq[j], learn=True, external_basal=ctx[j])
+        out.append(mk._ind(tm.active_cells))
+    return out
+
+
+def _feed_tm_plain(tm: Any) -> list[Any]:
+    mk = _maker()
+    seq = mk.tm_sequence()
+    out = []
+    for i in range(mk.N_STEPS):
+        tm.compute(seq[(i + 3) % len(seq)], learn=True)
+        out.append(mk._ind(tm.active_cells))
+    return out
+
+
+#: ``{name: (class, module, feeder, builder)}`` of the samples built by the harness
+EXTRA: dict[str, tuple[str, str, Any, Any]] = {
+    "tm_external_basal": ("TemporalMemory", "htmkit.temporal_memory", _feed_tm_basal,
+                          lambda: _build_tm(32)),
+    "tm_no_external": ("TemporalMemory", "htmkit.temporal_memory", _feed_tm_plain,
+                       lambda: _build_tm(0)),
+}
+
+
+def feeders() -> dict[str, tuple[str, str, Any]]:
+    """``{sample name: (class name, module, feeder)}`` of the fixtures and :data:`EXTRA`."""
+    return {**_maker().FEEDERS, **{k: v[:3] for k, v in EXTRA.items()}}
+
+
+def all_samples(folder: Path) -> dict[str, Path]:
+    """:func:`samples` and the :data:`EXTRA` samples, those saved into ``folder``."""
+    out = samples()
+    for name, (*_, build) in EXTRA.items():
+        path = folder / f"sample-{name}.htm"
+        build().save(path)
+        out[name] = path
+    return out
 
 
 # ------------------------------------------------------------------ mutations
@@ -198,8 +266,11 @@ def make_cases(folder: Path, per_file: int, seed: int, only: list[str] | None = 
     """Write ``per_file`` broken copies of each sample file into ``folder``; return the
     cases (name of the fixture, kind, path)."""
     cases: list[dict[str, Any]] = []
-    for i, (name, path) in enumerate(sorted(samples().items())):
-        if only and name not in only:
+    known = samples()
+    wanted = set(only or [*known, *EXTRA])
+    every = all_samples(folder) if wanted & set(EXTRA) else known
+    for i, (name, path) in enumerate(sorted(every.items())):
+        if name not in wanted:
             continue
         data = path.read_bytes()
         rng = np.random.default_rng([seed, i])
@@ -207,7 +278,8 @@ def make_cases(folder: Path, per_file: int, seed: int, only: list[str] | None = 
             kind = kinds[int(rng.integers(len(kinds)))]
             out = folder / f"{name}-{j}-{kind}.htm"
             out.write_bytes(mutate(data, kind, rng))
-            cases.append({"id": len(cases), "name": name, "kind": kind, "path": str(out)})
+            cases.append({"id": len(cases), "name": name, "kind": kind, "path": str(out),
+                          "sample": str(path)})
     return cases
 
 
@@ -220,19 +292,19 @@ def _worker(case_file: str) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     from htmkit.errors import FormatError, HTMKitError
 
-    feeders = _maker().FEEDERS
+    feeding = feeders()
     cases = json.loads(Path(case_file).read_text())
     out = sys.stdout
     # warm up: load and run each intact sample once (numba caches, imports), so that the
     # time limit of a case measures the case
-    paths = samples()
-    for name in sorted({c["name"] for c in cases}):
-        cls_name, module, feed = feeders[name]
+    paths = {c["name"]: c["sample"] for c in cases}
+    for name in sorted(paths):
+        cls_name, module, feed = feeding[name]
         feed(getattr(importlib.import_module(module), cls_name).load(paths[name]))
     for case in cases:
         out.write(f"S {case['id']}\n")
         out.flush()
-        cls_name, module, feed = feeders[case["name"]]
+        cls_name, module, feed = feeding[case["name"]]
         cls = getattr(importlib.import_module(module), cls_name)
         try:
             obj = cls.load(case["path"])
@@ -274,7 +346,7 @@ def run_cases(cases: list[dict[str, Any]], folder: Path, case_timeout: float = 6
                                 stdout=subprocess.PIPE, text=True, env=env)
         assert proc.stdout is not None
         started: int | None = None
-        deadline = time.monotonic() + 300.0  # start-up (imports, numba caches)
+        deadline = time.monotonic() + 900.0  # start-up (imports, numba caches: cold, slow)
         import selectors
 
         sel = selectors.DefaultSelector()
@@ -340,6 +412,35 @@ def summary(cases: list[dict[str, Any]], results: dict[int, str]) -> str:
     return "\n".join(lines)
 
 
+def outcome(result: str) -> str:
+    """The outcome class of a result: ``ok``, ``FormatError`` (refused at load), the
+    HTMKitError type raised while running, or ``FAIL:<what>``."""
+    if result == "format":
+        return "FormatError"
+    if result.startswith("run-htmkit:"):
+        return result.split(":", 1)[1]
+    if is_failure(result):
+        return "FAIL:" + result.split(":", 2)[0] + ":" + result.split(":", 2)[1].strip()
+    return result
+
+
+def record(cases: list[dict[str, Any]], results: dict[int, str]) -> dict[str, Any]:
+    """JSON-able counts: per sample, per kind, per outcome, and the failing cases."""
+    feeding = feeders()
+    per: dict[str, dict[str, Any]] = {}
+    for c in cases:
+        r = results[c["id"]]
+        entry = per.setdefault(c["name"], {"class": feeding[c["name"]][0], "cases": 0,
+                                           "kinds": {}, "outcomes": {}})
+        entry["cases"] += 1
+        entry["kinds"][c["kind"]] = entry["kinds"].get(c["kind"], 0) + 1
+        o = outcome(r)
+        entry["outcomes"][o] = entry["outcomes"].get(o, 0) + 1
+    return {"samples": per,
+            "failures": [{"name": c["name"], "kind": c["kind"], "result": results[c["id"]]}
+                         for c in cases if is_failure(results[c["id"]])]}
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--worker", help=argparse.SUPPRESS)
@@ -348,7 +449,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", nargs="*", help="fixture names (default: all)")
     ap.add_argument("--keep", help="folder to keep the failing files in")
     ap.add_argument("--kinds", nargs="*", default=list(KINDS),
-                    help="mutation kinds (flip truncate array field header param)")
+                    help="mutation kinds (flip truncate array field param header)")
+    ap.add_argument("--json", help="write the counts (see record()) to this file")
     args = ap.parse_args(argv)
     if args.worker:
         _worker(args.worker)
@@ -364,7 +466,13 @@ def main(argv: list[str] | None = None) -> int:
             keep.mkdir(parents=True, exist_ok=True)
             for c in bad:
                 Path(keep / Path(c["path"]).name).write_bytes(Path(c["path"]).read_bytes())
-    print(f"{len(cases)} cases, {len(bad)} failures, {time.monotonic() - t0:.1f} s")
+    elapsed = time.monotonic() - t0
+    print(f"{len(cases)} cases, {len(bad)} failures, {elapsed:.1f} s")
+    if args.json:
+        rec = {"seed": args.seed, "cases_per_sample": args.cases, "kinds": list(args.kinds),
+               "cases": len(cases), "n_failures": len(bad), "seconds": round(elapsed, 1),
+               **record(cases, results)}
+        Path(args.json).write_text(json.dumps(rec, indent=1, sort_keys=True) + "\n")
     return 1 if bad else 0
 
 

@@ -119,16 +119,21 @@ def _big_csv(path, rows):
             fh.write("".join(f"{t.replace('T', ' ')},{v}\n" for t, v in zip(ts, vals, strict=True)))
 
 
+# The peak is this process's own high-water mark (VmHWM): ru_maxrss would start at the parent's
+# peak (inherited through fork and exec), hiding any growth below it.
 _MEASURE = r"""
-import resource, sys
+import sys
 from htmkit.streams import CsvStreamReader
+def status(key):
+    with open("/proc/self/status") as fh:
+        return next(int(line.split()[1]) for line in fh if line.startswith(key))
 r = CsvStreamReader(sys.argv[1], "value", "timestamp", chunk_rows=int(sys.argv[2]))
-base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+base = status("VmRSS:")
 r.scan()
 n = 0
 for c in r.chunks():
     n += len(c.values)
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+peak = status("VmHWM:")
 print(n, r.n_rows, r.minimum, r.maximum, (peak - base) // 1024)
 """
 
@@ -334,3 +339,83 @@ def test_mutated_files_are_read_or_refused_never_crash(tmp_path):
                 read_csv_stream(p, None, "auto", **kw)
             except DataError:
                 pass
+
+
+# ------------------------------------------------------------------ crafted model files
+MODELS = json.loads((BAD / "models" / "models.json").read_text())["cases"]
+
+
+@pytest.mark.parametrize("case", MODELS, ids=[c["file"][:-4] for c in MODELS])
+def test_bad_model_file_is_a_format_error(case):
+    """Each crafted model file of tests/data/bad/models (tools/make_bad_models.py) is refused
+    with a FormatError naming the problem, never loaded, crashed on or raised otherwise."""
+    import importlib
+
+    from htmkit.errors import FormatError
+
+    cls = getattr(importlib.import_module(case["module"]), case["class"])
+    path = BAD / "models" / case["file"]
+    with pytest.raises(FormatError) as info:
+        cls.load(path)
+    assert case["expect"] in str(info.value)
+    assert str(path) in str(info.value)
+
+
+def test_bad_model_files_are_small():
+    """The corpus stays small in the repository (the zip bomb is a bzip2 member)."""
+    sizes = {p.name: p.stat().st_size for p in (BAD / "models").glob("*.htm")}
+    assert set(sizes) == {c["file"] for c in MODELS}
+    assert max(sizes.values()) < 64 * 1024
+
+
+def test_corpus_table_lists_every_model_file():
+    table = (BAD / "CASES.md").read_text()
+    for case in MODELS:
+        assert f"`models/{case['file']}`" in table, case["file"]
+
+
+@pytest.mark.parametrize("command", ["anomaly", "run"])
+def test_cli_epoch_tab_and_progress_lines(command, tmp_path, monkeypatch):
+    """--sep tab, --time-format epoch and (without --quiet, stderr not a terminal) progress
+    lines, through both commands; --strict stops at a bad row in both."""
+    from htmkit.apps import runner as run_mod
+
+    monkeypatch.setattr(run_mod, "PROGRESS_EVERY_ROWS", 10)
+    p = tmp_path / "e.tsv"
+    p.write_text("timestamp\tvalue\n" + "".join(
+        f"{1_600_000_000 + 3600 * i}\t{i % 5}.5\n" for i in range(40)))
+    out = tmp_path / "o.csv"
+    res = runner.invoke(app, [command, str(p), "--sep", "tab", "--time-format", "epoch",
+                              "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    frame = pd.read_csv(out)
+    assert frame["value"].tolist() == [i % 5 + 0.5 for i in range(40)]
+    assert pd.Timestamp(frame["timestamp"][1]) == pd.Timestamp(1_600_003_600, unit="s")
+    assert f"htmkit {command} e.tsv: scoring 40/40 rows" in res.output  # progress lines
+    bad = tmp_path / "b.tsv"
+    bad.write_text(p.read_text().replace("\t2.5\n", "\tx\n", 1))
+    res = runner.invoke(app, [command, str(bad), "--sep", "tab", "--time-format", "epoch",
+                              "--strict", "--quiet"])
+    assert res.exit_code == 2 and "line 4" in res.output and "Traceback" not in res.output
+
+
+@pytest.mark.slow
+def test_anomaly_cli_memory_flat_over_a_million_rows(tmp_path):
+    """``htmkit anomaly`` over a generated 1,000,000-row file (tools/score_big_csv.py):
+    resident memory at the end of each full pass over the rows is within a few MB of where it
+    was at 10 % of it, and scoring starts (stopped after a few seconds)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "score_big_csv", Path(__file__).parents[1] / "tools" / "score_big_csv.py")
+    assert spec is not None and spec.loader is not None
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    path = tmp_path / "big.csv"
+    tool.write_csv(path, 1_000_000)
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).parents[1] / "src"))
+    got = tool.run_anomaly(path, tmp_path / "o.csv", env, 5.0, 1_000_000)
+    assert got["scoring_rows"] > 0 or got["scoring_rss_mb_at_time"], got["last_lines"]
+    for stage in ("checking", "reading"):
+        at = got["rss_mb_at"][stage]
+        assert at["100%"] - at["10%"] < 32, (stage, at)

@@ -281,6 +281,24 @@ def inflate_limit(file_size: int) -> int:
     return min(MAX_INFLATE_RATIO * int(file_size) + INFLATE_ALLOWANCE, MAX_INFLATED_BYTES)
 
 
+#: Memory bound of :meth:`Persistable.load` (measured by ``tools/measure_load_memory.py``, see
+#: docs/experiments/load-memory.md): building an object takes at most ``LOAD_MEMORY_COPIES``
+#: bytes per inflated byte of its file (the arrays read, the object's own copies and derived
+#: arrays) plus ``LOAD_MEMORY_BASE`` bytes.
+LOAD_MEMORY_COPIES = 3
+LOAD_MEMORY_BASE = 64 * 2**20
+
+
+def load_memory_bound(file_size: int) -> int:
+    """Most bytes loading a file of ``file_size`` bytes takes (beyond the process's memory
+    before the call): ``LOAD_MEMORY_COPIES * inflate_limit(file_size) + LOAD_MEMORY_BASE``,
+    that is ``K * N + C`` with ``K = LOAD_MEMORY_COPIES * MAX_INFLATE_RATIO`` and ``C =
+    LOAD_MEMORY_COPIES * INFLATE_ALLOWANCE + LOAD_MEMORY_BASE`` for a file of ``N`` bytes
+    (under ``MAX_INFLATED_BYTES / MAX_INFLATE_RATIO``). The loading limits enforce the inflated
+    size; the copies per byte are a measured property of the classes' ``from_state``."""
+    return LOAD_MEMORY_COPIES * inflate_limit(file_size) + LOAD_MEMORY_BASE
+
+
 def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, key: str) -> np.ndarray:
     """Read one ``.npy`` member, checking its header (magic, dtype, shape) against the
     member's declared uncompressed size before the array is allocated."""
