@@ -33,9 +33,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from ..errors import HTMKitError
-from .store import Store
+from .store import Store, shard_of
 
-__all__ = ["Backend", "LocalBackend", "PRESETS", "ServiceError", "Shard", "parse_timestamp"]
+__all__ = ["Backend", "LocalBackend", "PRESETS", "ServiceError", "Shard", "parse_timestamp",
+           "shard_of"]
 
 #: Detector parameter presets a stream may name (``{"preset": name}``); ``params`` given beside
 #: a preset override its entries.
