@@ -171,7 +171,7 @@ def create_app(config: "ServiceConfig | None" = None, backend: "Backend | None" 
         b = holder["backend"]
         if b is None:
             b = holder["backend"] = make_backend(config)
-        return b  # type: ignore[no-any-return]
+        return b
 
     Value = Annotated[float, Field(allow_inf_nan=False, description="finite number")]
     Stamp = Annotated[str | float, Field(description="ISO 8601 string or epoch seconds (UTC)")]

@@ -207,6 +207,19 @@ class Backend(Protocol):
         ...
 
 
+def _copy_arrays(state: Any) -> Any:
+    """``state`` with every numpy array copied (a snapshot written while the model runs on)."""
+    import numpy as np
+
+    if isinstance(state, np.ndarray):
+        return state.copy()
+    if isinstance(state, dict):
+        return {k: _copy_arrays(v) for k, v in state.items()}
+    if isinstance(state, (list, tuple)):
+        return type(state)(_copy_arrays(v) for v in state)
+    return state
+
+
 class _Stream:
     __slots__ = ("id", "spec", "created", "detector", "seq", "last_key", "last_ts", "recent",
                  "since_snapshot", "snapshot_time", "last_alarm", "alarms")
@@ -280,6 +293,7 @@ class Shard:
         self.max_batch_streams = max_batch_streams
         self.store = Store(directory, name, synchronous=synchronous)
         self._lock = threading.RLock()
+        self._snap_lock = threading.Lock()
         self._streams: dict[str, _Stream] = {}
         self.records_scored = 0
         self.records_replayed = 0
@@ -480,28 +494,48 @@ class Shard:
         return items
 
     # ------------------------------------------------------------------ snapshots
-    def _snapshot(self, st: _Stream) -> None:
-        path = self.store.snapshot_path(st.id, st.seq)
-        st.detector.save(path)  # atomic: a temporary file moved into place
+    def _capture(self, st: _Stream) -> tuple[_Stream, int, dict[str, Any], dict[str, Any]]:
+        """A copy of the stream's state now (under the lock; cheap next to writing it)."""
+        state = _copy_arrays(st.detector.get_state())
         meta = {"recent": list(st.recent), "alarms": st.alarms, "last_alarm": st.last_alarm,
                 "last_ts": st.last_ts}
-        self.store.commit_snapshot(st.id, st.seq, path, meta)
+        captured = (st, st.seq, state, meta)
         st.since_snapshot = 0
         st.snapshot_time = time.monotonic()
-        self.snapshots_written += 1
+        return captured
+
+    def _write(self, captured: tuple[_Stream, int, dict[str, Any], dict[str, Any]]) -> bool:
+        """Write a captured snapshot (outside the lock: requests go on meanwhile) and make it
+        the stream's latest, unless the stream was deleted meanwhile."""
+        from ..serialization import save_state
+
+        st, seq, state, meta = captured
+        path = self.store.snapshot_path(st.id, seq)
+        with self._snap_lock:  # one snapshot written at a time
+            try:
+                # htmkit's format (atomic: a temporary file moved into place); level 1
+                # compression writes it several times faster than the default
+                save_state(path, "AnomalyDetector", state, compresslevel=1)
+            except BaseException:
+                with self._lock:
+                    st.since_snapshot += 1  # retried at the next due check
+                raise
+            with self._lock:
+                if self._streams.get(st.id) is not st:
+                    path.unlink(missing_ok=True)
+                    return False
+                self.store.commit_snapshot(st.id, seq, path, meta)
+                self.snapshots_written += 1
+        return True
 
     def snapshot(self, stream_id: str | None = None) -> int:
         with self._lock:
             if stream_id is not None:
-                st = self._get(stream_id)
-                self._snapshot(st)
-                return 1
-            n = 0
-            for st in list(self._streams.values()):
-                if st.since_snapshot > 0:
-                    self._snapshot(st)
-                    n += 1
-            return n
+                todo = [self._capture(self._get(stream_id))]
+            else:
+                todo = [self._capture(st) for st in self._streams.values()
+                        if st.since_snapshot > 0]
+        return sum(self._write(c) for c in todo)
 
     def due(self) -> list[str]:
         """Streams whose snapshot is due (record count or time)."""
@@ -516,9 +550,10 @@ class Shard:
         for stream_id in self.due():
             with self._lock:  # one stream at a time: requests run between snapshots
                 st = self._streams.get(stream_id)
-                if st is not None and st.since_snapshot > 0:
-                    self._snapshot(st)
-                    n += 1
+                if st is None or st.since_snapshot == 0:
+                    continue
+                captured = self._capture(st)
+            n += self._write(captured)
         return n
 
     # ------------------------------------------------------------------ misc
@@ -531,8 +566,8 @@ class Shard:
                     "alarms": sum(st.alarms for st in self._streams.values())}
 
     def close(self) -> None:
+        self.snapshot()
         with self._lock:
-            self.snapshot()
             self.store.close()
 
 
