@@ -143,6 +143,7 @@ def run_load(streams: int = 50, records: int = 200, batch: int = 100, concurrenc
 
     threading.Thread(target=sampler, daemon=True).start()
     report: dict[str, Any] = {
+        "benchmark": "serve",
         "config": {"streams": streams, "records": records, "batch": batch,
                    "concurrency": concurrency, "max_seconds": max_seconds,
                    "server_args": list(server_args), "cpus": os.cpu_count()},
