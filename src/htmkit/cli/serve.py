@@ -74,13 +74,16 @@ def bench_serve(
     max_seconds: float = typer.Option(600.0, "--max-seconds", min=1.0,
                                       help="Stop posting after this long (the report says "
                                            "how far it got)."),
+    breakdown: bool = typer.Option(False, "--breakdown",
+                                   help="Also measure in process where a record's CPU time "
+                                        "goes (detector, backend, snapshot)."),
     json_path: Path | None = typer.Option(None, "--json", help="Write the JSON report here."),
 ) -> None:
     """Load-test ``htmkit serve`` on loopback: start a server subprocess, create the streams,
     post every stream's records in requests of ``--batch`` from concurrent clients; print
     records/s, request latency p50/p99 and the server's memory."""
     try:
-        from ..service.loadtest import print_report, run_load
+        from ..service.loadtest import cost_breakdown, print_report, run_load
     except ImportError as exc:
         fail(f"htmkit bench serve needs the service extra (pip install 'htmkit[service]'): "
              f"{exc}")
@@ -89,6 +92,8 @@ def bench_serve(
 
     report = run_load(streams=streams, records=records, batch=batch,
                       concurrency=concurrency, max_seconds=max_seconds)
+    if breakdown:
+        report["cost_breakdown"] = cost_breakdown()
     print_report(report)
     if json_path is not None:
         write_json_atomic(report, json_path)

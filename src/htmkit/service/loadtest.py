@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-__all__ = ["free_port", "print_report", "run_load", "start_server", "stop_server",
+__all__ = ["cost_breakdown", "free_port", "print_report", "run_load", "start_server", "stop_server",
            "stream_records"]
 
 
@@ -235,6 +235,50 @@ def run_load(streams: int = 50, records: int = 200, batch: int = 100, concurrenc
     return report
 
 
+def cost_breakdown(streams: int = 4, records: int = 400, batch: int = 100) -> dict[str, Any]:
+    """Where a record's CPU time goes, in this process (no HTTP): the detector alone
+    (``AnomalyDetector.update``), then the backend (parsing, checking, the committed log write
+    with ``synchronous=FULL``, the results), over the same records, streams interleaved a
+    request at a time. CPU-seconds per record (``time.process_time``) and the rates."""
+    from ..detector import AnomalyDetector
+    from .backend import LocalBackend, parse_timestamp
+
+    data = [stream_records(i, records) for i in range(streams)]
+    dets = [AnomalyDetector(min_value=0.0, max_value=120.0) for _ in range(streams)]
+    t = time.process_time()
+    for start in range(0, records, batch):
+        for i, det in enumerate(dets):
+            for r in data[i][start:start + batch]:
+                det.update(parse_timestamp(r["timestamp"], "timestamp")[0], r["value"])
+    detector_s = time.process_time() - t
+    with tempfile.TemporaryDirectory(prefix="htmkit-serve-cost-") as d:
+        b = LocalBackend(d, snapshot_every=10**9, snapshot_seconds=1e9)
+        for i in range(streams):
+            b.create_stream(f"s{i}", {"min_value": 0.0, "max_value": 120.0})
+        t = time.process_time()
+        w = time.perf_counter()
+        for start in range(0, records, batch):
+            for i in range(streams):
+                b.score(f"s{i}", data[i][start:start + batch])
+        backend_s = time.process_time() - t
+        backend_wall = time.perf_counter() - w
+        t = time.process_time()
+        w = time.perf_counter()
+        b.snapshot()
+        snapshot_cpu = (time.process_time() - t) / streams
+        snapshot_wall = (time.perf_counter() - w) / streams
+        b.store.close()
+    n = streams * records
+    return {"streams": streams, "records": records, "batch": batch,
+            "detector_cpu_ms_per_record": round(1000 * detector_s / n, 3),
+            "backend_cpu_ms_per_record": round(1000 * backend_s / n, 3),
+            "backend_wall_ms_per_record": round(1000 * backend_wall / n, 3),
+            "detector_records_per_cpu_s": round(n / detector_s, 1),
+            "backend_records_per_cpu_s": round(n / backend_s, 1),
+            "snapshot_cpu_s_per_stream": round(snapshot_cpu, 3),
+            "snapshot_wall_s_per_stream": round(snapshot_wall, 3)}
+
+
 def print_report(report: dict[str, Any]) -> None:
     """Print the load test's figures."""
     c = report["config"]
@@ -255,3 +299,11 @@ def print_report(report: dict[str, Any]) -> None:
           f"after load {rss.get('after_load')} MB, peak {rss['peak']} MB; per stream "
           f"{report['rss_per_stream_mb']['after_load']} MB")
     print(f"  shutdown (snapshots of every stream): {report['shutdown_s']} s")
+    cb = report.get("cost_breakdown")
+    if cb:
+        rate = report.get("records_per_cpu_s")
+        http = round(1000 / rate, 3) if rate else "-"
+        print(f"  in process, {cb['streams']} streams x {cb['records']} records: detector "
+              f"{cb['detector_cpu_ms_per_record']} ms CPU a record, backend (+ log, checks) "
+              f"{cb['backend_cpu_ms_per_record']} ms, HTTP server {http} ms; a snapshot "
+              f"{cb['snapshot_cpu_s_per_stream']} s CPU")
