@@ -225,6 +225,7 @@ def test_record_refusals_change_nothing(service):
     assert r.status_code == 200 and len(r.json()["results"]["b"]) == 3
 
 
+@pytest.mark.slow
 def test_restart_restores_streams_bit_identical(tmp_path):
     """Closed (with its shutdown snapshot) or dropped without closing (the log replayed), a
     backend reopened on its folder goes on exactly as one never stopped."""
