@@ -207,6 +207,9 @@ def test_record_refusals_change_nothing(service):
         (url, {"json": {"records": records(51, 10)}}, 422, "records"),
         (url, {"content": b'{"records": [' + b" " * 30_000 + b"]}",
                "headers": {"content-type": "application/json"}}, 413, "body"),
+        # the same without a content-length (chunked): counted as it is read
+        (url, {"content": iter([b'{"records": [', b" " * 30_000, b"]}"]),
+               "headers": {"content-type": "application/json"}}, 413, "body"),
         ("/streams/nope/records", {"json": {"records": later}}, 404, "stream"),
         ("/records", {"json": {"streams": {"a": later, "nope": later}}}, 404,
          "streams.nope.stream"),

@@ -79,8 +79,8 @@ def bench_serve(
                                         "goes (detector, backend, snapshot)."),
     json_path: Path | None = typer.Option(None, "--json", help="Write the JSON report here."),
 ) -> None:
-    """Load-test ``htmkit serve`` on loopback: start a server subprocess, create the streams,
-    post every stream's records in requests of ``--batch`` from concurrent clients; print
+    """Load-test htmkit serve on loopback: start a server subprocess, create the streams,
+    post every stream's records in requests of --batch records from concurrent clients; print
     records/s, request latency p50/p99 and the server's memory."""
     try:
         from ..service.loadtest import cost_breakdown, print_report, run_load
