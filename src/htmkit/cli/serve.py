@@ -24,6 +24,9 @@ def serve(
                                            help="... or this many seconds after its first "
                                                 "record since the last snapshot."),
     backend: str = typer.Option("local", "--backend", help="Where the streams run: local."),
+    workers: int = typer.Option(1, "--workers", min=1, max=64,
+                                help="Worker processes of the local backend (each a shard of "
+                                     "the streams, on its own core)."),
     alarm_threshold: float = typer.Option(0.5, "--alarm-threshold", min=0.0, max=1.0,
                                           help="A record is an alarm when its score reaches "
                                                "this."),
@@ -46,6 +49,7 @@ def serve(
 
     config = ServiceConfig(data_dir=str(data), snapshot_every=snapshot_every,
                            snapshot_seconds=snapshot_seconds, backend=backend,
+                           workers=workers,
                            alarm_threshold=alarm_threshold, max_streams=max_streams,
                            max_records=max_records,
                            synchronous="FULL" if fsync else "NORMAL")
@@ -71,6 +75,8 @@ def bench_serve(
                               help="Records per request (one stream each)."),
     concurrency: int = typer.Option(4, "--concurrency", min=1, max=64,
                                     help="Client threads posting at once."),
+    workers: int = typer.Option(1, "--workers", min=1, max=64,
+                                help="The server's worker processes (htmkit serve --workers)."),
     max_seconds: float = typer.Option(600.0, "--max-seconds", min=1.0,
                                       help="Stop posting after this long (the report says "
                                            "how far it got)."),
@@ -91,7 +97,7 @@ def bench_serve(
     from ..serialization import write_json_atomic
 
     report = run_load(streams=streams, records=records, batch=batch,
-                      concurrency=concurrency, max_seconds=max_seconds)
+                      concurrency=concurrency, max_seconds=max_seconds, workers=workers)
     if breakdown:
         report["cost_breakdown"] = cost_breakdown()
     print_report(report)
