@@ -114,6 +114,7 @@ def test_stream_lifecycle_and_scores(service):
         assert x["alarm"] == (x["score"] >= 0.5)
     # the spike is far outside everything seen: a spatial anomaly, score one, an alarm
     assert res[25]["score"] == 1.0 and res[25]["alarm"]
+    assert backend.stats()["records_logged"] == backend.store.count_records() == 30
     got = client.get("/streams/cpu.host-1").json()
     assert got["records"] == 30 and got["alarms"] >= 1
     assert got["last_alarm"]["timestamp"] == res[25]["timestamp"] or got["last_alarm"]["seq"] > 26
@@ -247,6 +248,8 @@ def test_restart_restores_streams_bit_identical(tmp_path):
     del second  # as if killed: nothing snapshotted, records 16-30 in the log only
     third = LocalBackend(tmp_path / "d", synchronous="NORMAL")
     assert third.records_replayed == 15
+    third.snapshot()
+    assert third.stats()["records_logged"] == third.store.count_records() == 0
     got += third.score("s", recs[30:])
     assert got == expected
     assert third.recent("s") == expected

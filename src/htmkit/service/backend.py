@@ -221,8 +221,8 @@ def _copy_arrays(state: Any) -> Any:
 
 
 class _Stream:
-    __slots__ = ("id", "spec", "created", "detector", "seq", "last_key", "last_ts", "recent",
-                 "since_snapshot", "snapshot_time", "last_alarm", "alarms")
+    __slots__ = ("id", "spec", "created", "detector", "seq", "snap_seq", "last_key", "last_ts",
+                 "recent", "since_snapshot", "snapshot_time", "last_alarm", "alarms")
 
     def __init__(self, stream_id: str, spec: dict[str, Any], created: float, detector: Any,
                  recent: int):
@@ -231,6 +231,7 @@ class _Stream:
         self.created = created
         self.detector = detector
         self.seq = 0
+        self.snap_seq = 0  # seq of the latest committed snapshot: the log holds the records after
         self.last_key: _dt.datetime | None = None
         self.last_ts: str | None = None
         self.recent: deque[dict[str, Any]] = deque(maxlen=recent)
@@ -317,7 +318,7 @@ class Shard:
                     seq, path, meta = snap
                     st = _Stream(stream_id, spec, created, AnomalyDetector.load(path),
                                  self.recent_limit)
-                    st.seq = seq
+                    st.seq = st.snap_seq = seq
                     st.recent.extend(meta.get("recent", []))
                     st.alarms = int(meta.get("alarms", 0))
                     st.last_alarm = meta.get("last_alarm")
@@ -531,6 +532,7 @@ class Shard:
                     path.unlink(missing_ok=True)
                     return False
                 self.store.commit_snapshot(st.id, seq, path, meta)
+                st.snap_seq = max(st.snap_seq, seq)
                 self.snapshots_written += 1
         return True
 
@@ -568,7 +570,9 @@ class Shard:
             return {"streams": len(self._streams), "records_scored": self.records_scored,
                     "records_replayed": self.records_replayed,
                     "snapshots_written": self.snapshots_written,
-                    "records_logged": self.store.count_records(),
+                    # rows of the log (kept in memory: counting the table is slow when large)
+                    "records_logged": sum(st.seq - st.snap_seq
+                                          for st in self._streams.values()),
                     "alarms": sum(st.alarms for st in self._streams.values())}
 
     def close(self) -> None:
