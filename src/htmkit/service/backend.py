@@ -207,6 +207,14 @@ class Backend(Protocol):
         ...
 
 
+_FIELDS = ("seq", "timestamp", "value", "raw_anomaly", "likelihood", "score", "alarm")
+
+
+def _result(row: Sequence[Any]) -> dict[str, Any]:
+    """A result dict from its stored tuple."""
+    return dict(zip(_FIELDS, row, strict=True))
+
+
 def _copy_arrays(state: Any) -> Any:
     """``state`` with every numpy array copied (a snapshot written while the model runs on)."""
     import numpy as np
@@ -234,7 +242,8 @@ class _Stream:
         self.snap_seq = 0  # seq of the latest committed snapshot: the log holds the records after
         self.last_key: _dt.datetime | None = None
         self.last_ts: str | None = None
-        self.recent: deque[dict[str, Any]] = deque(maxlen=recent)
+        # results as tuples in _FIELDS order (a third of a dict's memory)
+        self.recent: deque[tuple[Any, ...]] = deque(maxlen=recent)
         self.since_snapshot = 0
         self.snapshot_time = time.monotonic()
         self.last_alarm: dict[str, Any] | None = None
@@ -319,7 +328,7 @@ class Shard:
                     st = _Stream(stream_id, spec, created, AnomalyDetector.load(path),
                                  self.recent_limit)
                     st.seq = st.snap_seq = seq
-                    st.recent.extend(meta.get("recent", []))
+                    st.recent.extend(tuple(r) for r in meta.get("recent", []))
                     st.alarms = int(meta.get("alarms", 0))
                     st.last_alarm = meta.get("last_alarm")
                     st.last_ts = meta.get("last_ts")
@@ -358,7 +367,8 @@ class Shard:
 
     def _describe(self, st: _Stream) -> dict[str, Any]:
         return {"id": st.id, "spec": st.spec, "created": st.created, "records": st.seq,
-                "last_timestamp": st.last_ts, "latest": st.recent[-1] if st.recent else None,
+                "last_timestamp": st.last_ts,
+                "latest": _result(st.recent[-1]) if st.recent else None,
                 "last_alarm": st.last_alarm, "alarms": st.alarms}
 
     def list_streams(self) -> list[dict[str, Any]]:
@@ -484,7 +494,7 @@ class Shard:
         st.seq = seq
         st.last_key = _order_key(dt)
         st.last_ts = canon
-        st.recent.append(result)
+        st.recent.append((seq, canon, value, raw, likelihood, score, alarm))
         if alarm:
             st.alarms += 1
             st.last_alarm = result
@@ -493,12 +503,12 @@ class Shard:
     def recent(self, stream_id: str, limit: int | None = None,
                alarms_only: bool = False) -> list[dict[str, Any]]:
         with self._lock:
-            items = list(self._get(stream_id).recent)
+            rows = list(self._get(stream_id).recent)
         if alarms_only:
-            items = [r for r in items if r["alarm"]]
+            rows = [r for r in rows if r[6]]
         if limit is not None:
-            items = items[-limit:] if limit > 0 else []
-        return items
+            rows = rows[-limit:] if limit > 0 else []
+        return [_result(r) for r in rows]
 
     # ------------------------------------------------------------------ snapshots
     def _capture(self, st: _Stream) -> tuple[_Stream, int, dict[str, Any], dict[str, Any]]:
