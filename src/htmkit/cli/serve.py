@@ -21,9 +21,8 @@ def serve(
     snapshot_every: int = typer.Option(5000, "--snapshot-every", min=1,
                                        help="Snapshot a stream after this many new records."),
     snapshot_seconds: float = typer.Option(300.0, "--snapshot-seconds", min=0.001,
-                                           help="... or when this many seconds have passed "
-                                                "since its last snapshot and it has new "
-                                                "records."),
+                                           help="... or this many seconds after its first "
+                                                "record since the last snapshot."),
     backend: str = typer.Option("local", "--backend", help="Where the streams run: local."),
     workers: int = typer.Option(1, "--workers", min=1, max=64,
                                 help="Worker processes of the local backend (each a shard of "

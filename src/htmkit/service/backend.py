@@ -245,7 +245,7 @@ class _Stream:
         # results as tuples in _FIELDS order (a third of a dict's memory)
         self.recent: deque[tuple[Any, ...]] = deque(maxlen=recent)
         self.since_snapshot = 0
-        self.snapshot_time = time.monotonic()
+        self.snapshot_time = time.monotonic()  # when its first record since a snapshot came
         self.last_alarm: dict[str, Any] | None = None
         self.alarms = 0
 
@@ -263,8 +263,8 @@ class Shard:
     snapshot_every : int
         Snapshot a stream after this many records since its last snapshot.
     snapshot_seconds : float
-        ... or when this many seconds have passed since then (checked by :meth:`snapshot_due`,
-        which the server calls periodically) and it has new records.
+        ... or this many seconds after its first record since its last snapshot (checked by
+        :meth:`snapshot_due`, which the server calls every second).
     recent : int
         Results kept per stream for :meth:`recent` (and saved with each snapshot).
     alarm_threshold : float
@@ -467,7 +467,10 @@ class Shard:
             if rows:
                 self.store.append(rows)  # committed before anything is scored or answered
             out: dict[str, list[dict[str, Any]]] = {}
+            now = time.monotonic()
             for st, recs in parsed:
+                if recs and st.since_snapshot == 0:
+                    st.snapshot_time = now  # the clock of --snapshot-seconds starts
                 res = out.setdefault(st.id, [])
                 for dt, canon, v in recs:
                     res.append(self._score_one(st, st.seq + 1, dt, canon, v))
@@ -518,7 +521,6 @@ class Shard:
                 "last_ts": st.last_ts}
         captured = (st, st.seq, state, meta)
         st.since_snapshot = 0
-        st.snapshot_time = time.monotonic()
         return captured
 
     def _write(self, captured: tuple[_Stream, int, dict[str, Any], dict[str, Any]]) -> bool:
