@@ -535,6 +535,7 @@ class Shard:
                 # htmkit's format (atomic: a temporary file moved into place); level 1
                 # compression writes it several times faster than the default
                 save_state(path, "AnomalyDetector", state, compresslevel=1)
+                self.store.sync_snapshots()  # the file's name on disk before its row
             except BaseException:
                 with self._lock:
                     st.since_snapshot += 1  # retried at the next due check
