@@ -297,3 +297,23 @@ def test_worker_backend_checks_every_worker_before_scoring(tmp_path):
         assert getattr(err.value, "field", None) == "workers"
     finally:
         wb.close()
+
+
+def test_snapshots_fall_due_by_count_and_by_time(tmp_path):
+    import time
+
+    b = LocalBackend(tmp_path / "d", snapshot_every=10, snapshot_seconds=0.5,
+                     synchronous="NORMAL")
+    for s in ("count", "clock"):
+        b.create_stream(s, {"params": SMALL, "min_value": 0, "max_value": 100})
+    b.score("count", records(12))
+    b.score("clock", records(3))
+    assert b.due() == ["count"]  # 12 records since its last snapshot; the clock's 3 are new
+    assert b.snapshot_due() == 1
+    assert b.store.latest_snapshot("count")[0] == 12
+    assert b.stats()["records_logged"] == b.store.count_records() == 3
+    time.sleep(0.55)
+    assert b.due() == ["clock"] and b.snapshot_due() == 1
+    assert b.stats()["records_logged"] == b.store.count_records() == 0
+    assert b.due() == [] and b.snapshot_due() == 0  # nothing new: nothing written
+    b.store.close()
