@@ -132,7 +132,20 @@ def _vision(name: str, d: dict[str, Any]) -> list[Row]:
     return rows
 
 
+def _serve(name: str, d: dict[str, Any]) -> list[Row]:
+    c = d["config"]
+    lat = d.get("latency_ms") or {}
+    per = d.get("rss_per_stream_mb") or {}
+    figs = (f"{_num(d.get('records_per_s'), 4)} records/s, p50 {_num(lat.get('p50'), 4)} ms, "
+            f"p99 {_num(lat.get('p99'), 4)} ms a request, {_num(per.get('after_load'))} MB "
+            "RSS per stream")
+    return [("service load (htmkit bench serve)",
+             f"{c['streams']} streams x {c['records']} records, {c['batch']} a request",
+             figs, name)]
+
+
 KINDS: dict[str, Callable[[str, dict[str, Any]], list[Row]]] = {
+    "serve": _serve,
     "sequences": _sequences,
     "taxi": _taxi,
     "tm": _tm,

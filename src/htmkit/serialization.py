@@ -153,8 +153,12 @@ def state_versions(state: Any, path: str = "") -> dict[str, list[Any]]:
     return out
 
 
-def save_state(path: str | os.PathLike[str], class_name: str, state: dict[str, Any]) -> Path:
-    """Write ``state`` for an object of ``class_name`` to ``path`` atomically."""
+def save_state(path: str | os.PathLike[str], class_name: str, state: dict[str, Any], *,
+               compresslevel: int | None = None) -> Path:
+    """Write ``state`` for an object of ``class_name`` to ``path`` atomically.
+
+    ``compresslevel`` (0-9, default zlib's 6) trades file size for time: 1 writes several
+    times faster for a slightly larger file, which every reader loads the same."""
     path = Path(path)
     arrays: dict[str, np.ndarray] = {}
     flat = _flatten(state, arrays, "")
@@ -171,7 +175,8 @@ def save_state(path: str | os.PathLike[str], class_name: str, state: dict[str, A
 
     def write(tmp: str) -> None:
         with open(tmp, "wb") as fh:
-            with zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+            with zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_DEFLATED,
+                                 compresslevel=compresslevel) as zf:
                 for key, a in [(MANIFEST_KEY, blob), *arrays.items()]:
                     buf = io.BytesIO()
                     np.lib.format.write_array(buf, np.ascontiguousarray(a), allow_pickle=False)

@@ -14,4 +14,5 @@ from . import (
     demo,  # noqa: F401
     nab,  # noqa: F401
     run,  # noqa: F401
+    serve,  # noqa: F401
 )
