@@ -41,7 +41,8 @@ class ServiceConfig:
     ``max_batch_streams`` streams and ``max_records`` records in one request, request bodies of
     at most ``max_body_bytes``. ``synchronous`` is the database's durability ("FULL": every
     answered record is on disk; "NORMAL": it survives a killed process, not a power cut).
-    ``backend`` names the backend ("local").
+    ``backend`` names the backend ("local", or "ray" with ``options`` ``shards``, ``address``,
+    ``num_cpus``, ``ray_init``: :class:`~htmkit.service.ray_backend.RayBackend`).
     """
 
     data_dir: str = "htmkit-data"
@@ -60,9 +61,19 @@ class ServiceConfig:
 
 def make_backend(config: ServiceConfig) -> Backend:
     """The backend ``config.backend`` names, opened on ``config.data_dir``."""
+    if config.backend == "ray":  # options: shards, address, num_cpus, ray_init
+        from .ray_backend import RayBackend
+
+        return RayBackend(config.data_dir, **config.options,
+                          snapshot_every=config.snapshot_every,
+                          snapshot_seconds=config.snapshot_seconds, recent=config.recent,
+                          alarm_threshold=config.alarm_threshold,
+                          max_streams=config.max_streams, max_records=config.max_records,
+                          max_batch_streams=config.max_batch_streams,
+                          synchronous=config.synchronous)
     if config.backend != "local":
         raise ServiceError(422, "backend", f"unknown backend {config.backend!r}; "
-                                           "available: local")
+                                           "available: local, ray")
     return LocalBackend(config.data_dir, snapshot_every=config.snapshot_every,
                         snapshot_seconds=config.snapshot_seconds, recent=config.recent,
                         alarm_threshold=config.alarm_threshold,
