@@ -24,7 +24,7 @@ def _series(n=600, seed=0):
     return vals
 
 
-@pytest.mark.parametrize("name", ["river-hst", "river-pad"])
+@pytest.mark.parametrize("name", ["river-hst", "river-pad", "river-gaussian"])
 def test_river_baselines_score_in_unit_interval_and_flag_a_spike(name):
     assert name in detectors.available_detectors()
     vals = _series()

@@ -71,6 +71,7 @@ def test_a_retried_request_that_was_committed_is_answered_not_refused(tmp_path):
     again, token2 = second.score_many(part, token)  # the retry: answered from the log
     assert token2 == second.incarnation and _json(again["s0"]) == _json(res["s0"])
     assert second.shard.get_stream("s0")["records"] == 12  # nothing logged twice
+    assert second.info()["answered_from_log"] == 1
     refused, _ = second.score_many(part, token2)  # a new duplicate request: refused as usual
     assert refused[0] == "error" and refused[1] == 422 and "timestamp" in refused[2]
     more, _ = second.score_many({"s0": data(0)[12:15]}, token)  # new records: scored
@@ -134,6 +135,8 @@ def test_killed_actors_restart_and_the_load_ends_bit_identical(ray_cluster, tmp_
         time.sleep(0.2)
         final = backend.shard_info()
         assert final[1]["pid"] != pid and final[1]["incarnation"] != after[1]["incarnation"]
+        print(f"after SIGKILL: {final[1]['records_replayed']} records replayed, "
+              f"{final[1]['answered_from_log']} retried request(s) answered from the log")
 
         # every acknowledged result, and what the service holds, equal the uninterrupted run
         for s in STREAMS:
@@ -144,6 +147,14 @@ def test_killed_actors_restart_and_the_load_ends_bit_identical(ray_cluster, tmp_
         assert stats["shards"] == 2 and stats["streams"] == len(STREAMS)
     finally:
         backend.close()
+    # the folder restores on a new backend (every shard snapshotted at close)
+    again = RayBackend(tmp_path / "data", shards=2, num_cpus=0.5, **SHARD)
+    try:
+        assert sorted(s["id"] for s in again.list_streams()) == sorted(STREAMS)
+        assert _json(again.recent("s3")) == expected["s3"]
+        assert again.stats()["records_replayed"] == 0
+    finally:
+        again.close()
 
 
 @pytest.mark.slow
@@ -183,3 +194,12 @@ def test_ray_backend_refuses_bad_settings():
 
     with pytest.raises(ServiceError, match="shards"):
         RayBackend("unused", shards=0)
+
+
+def test_the_data_folder_keeps_its_shard_count(tmp_path):
+    from htmkit.service.ray_backend import LAYOUT_FILE, RayBackend
+
+    (tmp_path / LAYOUT_FILE).write_text('{"backend": "ray", "shards": 3}')
+    with pytest.raises(ServiceError, match="shards=3") as err:
+        RayBackend(tmp_path, shards=2)  # refused before Ray starts
+    assert err.value.field == "shards"

@@ -126,8 +126,8 @@ def bench_cmd(
         "null,random,windowed_gaussian",
         "--detectors",
         help="Comma-separated detector names: null, random, windowed_gaussian, htmkit (the "
-        "AnomalyDetector), htmkit-ensemble, river-hst, river-pad (River's, with htmkit[river]), "
-        "or any registered one.",
+        "AnomalyDetector), htmkit-ensemble, river-hst, river-pad, river-gaussian (River's "
+        "detectors, with htmkit[river]), or any registered one.",
     ),
     nab_dir: Path | None = _NAB_DIR,
     results: Path = _RESULTS,

@@ -28,9 +28,10 @@ built-in names always are.
 
 River's detectors
 -----------------
-``"river-hst"`` (HalfSpaceTrees) and ``"river-pad"`` (PredictiveAnomalyDetection with SNARIMAX)
-are River's streaming detectors as baselines (:mod:`htmkit.nab.river_baselines`; they need
-``pip install 'htmkit[river]'`` and import River only when built).
+``"river-hst"`` (HalfSpaceTrees), ``"river-pad"`` (PredictiveAnomalyDetection with SNARIMAX)
+and ``"river-gaussian"`` (GaussianScorer) are River's streaming detectors as baselines
+(:mod:`htmkit.nab.river_baselines`; they need ``pip install 'htmkit[river]'`` and import River
+only when built).
 
 How the HTM detector plugs in
 -----------------------------
@@ -259,6 +260,13 @@ def _river_pad_factory(**kw: Any) -> Detector:
     return RiverPredictive(**kw)
 
 
+def _river_gaussian_factory(**kw: Any) -> Detector:
+    """``"river-gaussian"``: River's GaussianScorer (:mod:`htmkit.nab.river_baselines`)."""
+    from .river_baselines import RiverGaussian
+
+    return RiverGaussian(**kw)
+
+
 _REGISTRY: dict[str, DetectorFactory] = {
     "null": NullDetector,
     "random": RandomDetector,
@@ -267,6 +275,7 @@ _REGISTRY: dict[str, DetectorFactory] = {
     "htmkit-ensemble": _htmkit_ensemble_factory,
     "river-hst": _river_hst_factory,
     "river-pad": _river_pad_factory,
+    "river-gaussian": _river_gaussian_factory,
 }
 
 

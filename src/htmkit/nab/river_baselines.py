@@ -1,8 +1,8 @@
 """River's streaming anomaly detectors as NAB baselines (``pip install 'htmkit[river]'``).
 
-Two of River's detectors, wrapped in the NAB detector protocol
+Three of River's detectors, wrapped in the NAB detector protocol
 (:mod:`htmkit.nab.detectors`: ``update(timestamp, value) -> score``) and registered as
-``river-hst`` and ``river-pad``:
+``river-hst``, ``river-pad`` and ``river-gaussian``:
 
 ``river-hst``
     ``river.anomaly.HalfSpaceTrees``: an online isolation forest over the value, scaled to
@@ -17,8 +17,14 @@ Two of River's detectors, wrapped in the NAB detector protocol
     squared errors). Its warm-up (score 0, errors not yet counted) is the first half of NAB's
     probationary period, the share htmkit's likelihood spends learning.
 
-Both follow River's prequential order for each record: ``score_one`` first, then
-``learn_one``. Neither was tuned on NAB. River is imported when a detector is built, not when
+``river-gaussian``
+    ``river.anomaly.GaussianScorer``: the value's two-sided tail under a Gaussian fitted to
+    every value seen so far (River's defaults: no window, 100 records of grace with score 0),
+    ``2 |CDF(value) - 0.5|``. Close to NAB's own ``windowed_gaussian`` baseline, which fits a
+    sliding window instead.
+
+All follow River's prequential order for each record: ``score_one`` first, then
+``learn_one``. None was tuned on NAB. River is imported when a detector is built, not when
 this module is imported.
 """
 
@@ -63,6 +69,25 @@ class RiverHalfSpaceTrees(_ScaledRiverDetector):
         x = {"value": self._scale(value)}
         score = float(self._model.score_one(x))
         self._model.learn_one(x)
+        return score
+
+
+class RiverGaussian(_ScaledRiverDetector):
+    """``river-gaussian``: River's ``GaussianScorer`` (module docstring)."""
+
+    name = "river-gaussian"
+
+    def __init__(self, *, window_size: int | None = None, grace_period: int = 100,
+                 **kw: Any) -> None:
+        super().__init__(**kw)
+        river = _river()
+        self._model = river.anomaly.GaussianScorer(window_size=window_size,
+                                                   grace_period=grace_period)
+
+    def update(self, timestamp: Any, value: float) -> float:
+        y = self._scale(value)
+        score = float(self._model.score_one(None, y))
+        self._model.learn_one(None, y)
         return score
 
 

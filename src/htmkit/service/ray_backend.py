@@ -48,6 +48,8 @@ __all__ = ["RayBackend", "ShardHost"]
 
 #: Ray namespace of the shard actors
 NAMESPACE = "htmkit"
+#: the file in the data folder that keeps the number of shards
+LAYOUT_FILE = "ray-backend.json"
 
 
 def _error(exc: ServiceError) -> tuple[str, int, str, str]:
@@ -75,6 +77,7 @@ class ShardHost:
         self.name = name
         self.incarnation = uuid.uuid4().hex
         self.shard = Shard(directory, name, **shard_kwargs)
+        self.answered_from_log = 0  # retried requests answered with restored results
 
     # ------------------------------------------------------------------ helpers
     def info(self) -> dict[str, Any]:
@@ -82,7 +85,8 @@ class ShardHost:
 
         return {"name": self.name, "incarnation": self.incarnation, "pid": os.getpid(),
                 "streams": len(self.shard.stream_ids()),
-                "records_replayed": self.shard.records_replayed}
+                "records_replayed": self.shard.records_replayed,
+                "answered_from_log": self.answered_from_log}
 
     def call(self, method: str, *args: Any) -> Any:
         try:
@@ -123,6 +127,7 @@ class ShardHost:
         if known_incarnation != self.incarnation:
             done = self._answered(batch)
             if done is not None:
+                self.answered_from_log += 1
                 return done, self.incarnation
         try:
             return self.shard.score_many(batch), self.incarnation
@@ -171,10 +176,11 @@ class RayBackend:
 
         if isinstance(shards, bool) or not isinstance(shards, int) or shards < 1:
             raise ServiceError(422, "shards", f"must be an integer >= 1, got {shards!r}")
-        ray = _ray()
-        self._ray = ray
         self.directory = os.path.abspath(os.fspath(directory))
         self.shards = shards
+        self._check_layout()
+        ray = _ray()
+        self._ray = ray
         self.max_streams = int(shard_kwargs.get("max_streams", 10_000))
         self.max_records = int(shard_kwargs.get("max_records", 10_000))
         self.max_batch_streams = int(shard_kwargs.get("max_batch_streams", 1_000))
@@ -196,6 +202,28 @@ class RayBackend:
         self._closed = False
 
     # ------------------------------------------------------------------ plumbing
+    def _check_layout(self) -> None:
+        """The data folder keeps the shard count it was written with (a stream's shard comes
+        from it): another count is refused before anything starts."""
+        import json
+        from pathlib import Path
+
+        from ..serialization import write_json_atomic
+
+        folder = Path(self.directory)
+        layout = folder / LAYOUT_FILE
+        if layout.is_file():
+            try:
+                known = int(json.loads(layout.read_text())["shards"])
+            except (OSError, ValueError, KeyError, TypeError) as exc:
+                raise ServiceError(422, "data", f"{layout} is unreadable: {exc}") from None
+            if known != self.shards:
+                raise ServiceError(422, "shards", f"the data folder {folder} holds {known} "
+                                                  f"shards; start with shards={known}")
+        else:
+            folder.mkdir(parents=True, exist_ok=True)
+            write_json_atomic({"backend": "ray", "shards": self.shards}, layout)
+
     def _host(self, stream_id: str) -> tuple[int, Any]:
         if not isinstance(stream_id, str):
             raise ServiceError(422, "id", "a stream id is a string")
