@@ -71,4 +71,4 @@ def test_bench_reports_records_per_second(tmp_path):
     s = runner.run("river-pad", nab, tmp_path / "res", progress=False)
     assert s.rows == 350 and all(r.detect_seconds > 0 for r in s.series)
     assert s.records_per_second == pytest.approx(
-        s.rows / sum(r.detect_seconds for r in s.series))
+        s.rows / sum(r.detect_cpu_seconds for r in s.series))

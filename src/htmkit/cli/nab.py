@@ -91,7 +91,7 @@ def run_cmd(
         )  # fmt: skip
         typer.echo(
             f"{detector}: {len(s.series)} series, {s.rows:,} rows in {s.seconds:.1f}s "
-            f"({s.records_per_second:,.0f} records/s per core) -> {Path(results) / detector}"
+            f"({s.records_per_second:,.0f} records per CPU-second) -> {Path(results) / detector}"
         )
     except Exception as exc:  # noqa: BLE001
         _handle(exc)

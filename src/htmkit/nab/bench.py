@@ -31,7 +31,7 @@ class BenchRow:
     report: ScoreReport
     run_seconds: float | None
     reused: bool
-    #: rows per second of detector time on one core (:attr:`RunSummary.records_per_second`)
+    #: rows per CPU-second of detector time (:attr:`RunSummary.records_per_second`)
     records_per_second: float | None = None
 
 
@@ -111,7 +111,7 @@ def render_bench(rows: Sequence[BenchRow], console: Any = None) -> None:
     for p in profiles:
         t.add_column(PROFILE_LABELS.get(p, p), justify="right")
     t.add_column("run s", justify="right")
-    t.add_column("records/s", justify="right")
+    t.add_column("records/CPU-s", justify="right")
     for r in rows:
         vals = [r.report.profiles[p].score for p in profiles]
         t.add_row(
