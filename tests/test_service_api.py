@@ -207,6 +207,9 @@ def test_record_refusals_change_nothing(service):
         (url, {"json": {"records": records(51, 10)}}, 422, "records"),
         (url, {"content": b'{"records": [' + b" " * 30_000 + b"]}",
                "headers": {"content-type": "application/json"}}, 413, "body"),
+        # the same without a content-length (chunked): counted as it is read
+        (url, {"content": iter([b'{"records": [', b" " * 30_000, b"]}"]),
+               "headers": {"content-type": "application/json"}}, 413, "body"),
         ("/streams/nope/records", {"json": {"records": later}}, 404, "stream"),
         ("/records", {"json": {"streams": {"a": later, "nope": later}}}, 404,
          "streams.nope.stream"),
@@ -255,3 +258,39 @@ def test_shard_of_is_stable():
     assert [shard_of(s, 4) for s in ids] == [3, 1, 1, 3]
     assert [shard_of(s, 1000) for s in ids] == [343, 333, 581, 995]
     assert {shard_of(f"s{i}", 4) for i in range(100)} == {0, 1, 2, 3}
+
+
+@pytest.mark.slow
+def test_worker_backend_checks_every_worker_before_scoring(tmp_path):
+    """Two worker processes: a batch refused on one worker changes nothing on the other, and
+    an accepted batch scores as one process does."""
+    from htmkit.service.workers import WorkerBackend
+
+    ids = ["alpha", "beta", "gamma"]  # shards 0, 0, 1: both workers hold streams
+    assert {shard_of(s, 2) for s in ids} == {0, 1}
+    wb = WorkerBackend(tmp_path / "w", 2, synchronous="NORMAL", max_records=100)
+    try:
+        for s in ids:
+            wb.create_stream(s, {"params": SMALL, "min_value": 0, "max_value": 100})
+        good = {s: records(5) for s in ids}
+        bad = {**good, ids[-1]: records(5) + [records(1, 2)[0]]}
+
+        def state():
+            return (json.dumps(wb.list_streams(), sort_keys=True),
+                    json.dumps([wb.recent(s) for s in ids]), wb.stats()["records_logged"])
+
+        before = state()
+        with pytest.raises(Exception) as err:
+            wb.score_many(bad)
+        assert getattr(err.value, "field", None) == f"streams.{ids[-1]}.records[5].timestamp"
+        assert state() == before
+        got = wb.score_many(good)
+        one = LocalBackend(tmp_path / "one", synchronous="NORMAL")
+        for s in ids:
+            one.create_stream(s, {"params": SMALL, "min_value": 0, "max_value": 100})
+        assert got == one.score_many(good)
+        with pytest.raises(Exception) as err:
+            WorkerBackend(tmp_path / "w", 3)
+        assert getattr(err.value, "field", None) == "workers"
+    finally:
+        wb.close()

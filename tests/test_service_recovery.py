@@ -86,11 +86,19 @@ def check(base: str, expected: dict, acked: dict) -> None:
             assert all(by_seq[r["seq"]] == r for r in acked[s])
 
 
-def test_kill_9_mid_load_then_restart_is_bit_identical(tmp_path, expected):
+def snapshots(data_dir) -> list:
+    return sorted(p.name for p in (data_dir / "snapshots").rglob("*.htm"))
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_kill_9_mid_load_then_restart_is_bit_identical(tmp_path, expected, workers):
+    """With ``--workers 2`` the kill hits the parent; its workers exit at the end of their
+    pipes, and the restarted server's workers wait for their shards' locks."""
     data_dir = tmp_path / "data"
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    proc = start_server(data_dir, port, *SERVER_ARGS)
+    args = (*SERVER_ARGS, "--workers", str(workers))
+    proc = start_server(data_dir, port, *args)
     acked: dict[str, list[dict]] = {s: [] for s in STREAMS}
     try:
         with httpx.Client(base_url=base, timeout=60.0) as c:
@@ -121,8 +129,8 @@ def test_kill_9_mid_load_then_restart_is_bit_identical(tmp_path, expected):
             proc.wait()
     # at least one snapshot was committed before the kill, so the restart loads it and
     # replays only the log after it
-    assert any((data_dir / "snapshots" / "local").iterdir())
-    proc = start_server(data_dir, port, *SERVER_ARGS)
+    assert snapshots(data_dir)
+    proc = start_server(data_dir, port, *args)
     try:
         with httpx.Client(base_url=base, timeout=60.0) as c:
             for s in STREAMS:  # nothing acknowledged was lost
@@ -133,12 +141,14 @@ def test_kill_9_mid_load_then_restart_is_bit_identical(tmp_path, expected):
         stop_server(proc)
 
 
-def test_clean_restart_is_bit_identical_and_compacts(tmp_path, expected):
+@pytest.mark.parametrize("workers", [1, 2])
+def test_clean_restart_is_bit_identical_and_compacts(tmp_path, expected, workers):
     data_dir = tmp_path / "data"
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     # no snapshot before the shutdown: the clean stop writes them all
-    args = ("--snapshot-every", "100000", "--snapshot-seconds", "3600")
+    args = ("--snapshot-every", "100000", "--snapshot-seconds", "3600", "--workers",
+            str(workers))
     proc = start_server(data_dir, port, *args)
     acked: dict[str, list[dict]] = {s: [] for s in STREAMS}
     stop = threading.Event()
@@ -153,7 +163,7 @@ def test_clean_restart_is_bit_identical_and_compacts(tmp_path, expected):
         assert stop_server(proc) < 120
         # uvicorn shuts down cleanly, then re-raises the signal it caught
         assert proc.returncode in (0, -signal.SIGTERM)
-    snaps = sorted(p.name for p in (data_dir / "snapshots" / "local").iterdir())
+    snaps = snapshots(data_dir)
     assert len(snaps) == len(STREAMS) and all(n.endswith("-70.htm") for n in snaps)
     proc = start_server(data_dir, port, *args)
     try:

@@ -25,6 +25,9 @@ def serve(
                                                 "record since the last snapshot."),
     backend: str = typer.Option("local", "--backend", help="Where the streams run: local, or "
                                                            "ray (shards over Ray actors)."),
+    workers: int = typer.Option(1, "--workers", min=1, max=64,
+                                help="Worker processes of the local backend (each a shard of "
+                                     "the streams, on its own core)."),
     address: str | None = typer.Option(None, "--address",
                                        help="--backend ray: the Ray cluster to join ('auto', "
                                             "host:port); default RAY_ADDRESS or a local one."),
@@ -52,6 +55,7 @@ def serve(
 
     config = ServiceConfig(data_dir=str(data), snapshot_every=snapshot_every,
                            snapshot_seconds=snapshot_seconds, backend=backend,
+                           workers=workers,
                            alarm_threshold=alarm_threshold, max_streams=max_streams,
                            max_records=max_records,
                            synchronous="FULL" if fsync else "NORMAL",
@@ -79,6 +83,8 @@ def bench_serve(
                               help="Records per request (one stream each)."),
     concurrency: int = typer.Option(4, "--concurrency", min=1, max=64,
                                     help="Client threads posting at once."),
+    workers: int = typer.Option(1, "--workers", min=1, max=64,
+                                help="The server's worker processes (htmkit serve --workers)."),
     max_seconds: float = typer.Option(600.0, "--max-seconds", min=1.0,
                                       help="Stop posting after this long (the report says "
                                            "how far it got)."),
@@ -87,8 +93,8 @@ def bench_serve(
                                         "goes (detector, backend, snapshot)."),
     json_path: Path | None = typer.Option(None, "--json", help="Write the JSON report here."),
 ) -> None:
-    """Load-test ``htmkit serve`` on loopback: start a server subprocess, create the streams,
-    post every stream's records in requests of ``--batch`` from concurrent clients; print
+    """Load-test htmkit serve on loopback: start a server subprocess, create the streams,
+    post every stream's records in requests of --batch records from concurrent clients; print
     records/s, request latency p50/p99 and the server's memory."""
     try:
         from ..service.loadtest import cost_breakdown, print_report, run_load
@@ -99,7 +105,7 @@ def bench_serve(
     from ..serialization import write_json_atomic
 
     report = run_load(streams=streams, records=records, batch=batch,
-                      concurrency=concurrency, max_seconds=max_seconds)
+                      concurrency=concurrency, max_seconds=max_seconds, workers=workers)
     if breakdown:
         report["cost_breakdown"] = cost_breakdown()
     print_report(report)

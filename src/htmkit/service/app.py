@@ -41,8 +41,10 @@ class ServiceConfig:
     ``max_batch_streams`` streams and ``max_records`` records in one request, request bodies of
     at most ``max_body_bytes``. ``synchronous`` is the database's durability ("FULL": every
     answered record is on disk; "NORMAL": it survives a killed process, not a power cut).
-    ``backend`` names the backend ("local", or "ray" with ``options`` ``shards``, ``address``,
-    ``num_cpus``, ``ray_init``: :class:`~htmkit.service.ray_backend.RayBackend`).
+    ``backend`` names the backend ("local"); ``workers`` > 1 runs the local backend's streams
+    in that many worker processes (:mod:`htmkit.service.workers`); "ray" shards the streams over
+    Ray actors, with ``options`` ``shards``, ``address``, ``num_cpus``, ``ray_init``
+    (:class:`~htmkit.service.ray_backend.RayBackend`).
     """
 
     data_dir: str = "htmkit-data"
@@ -56,30 +58,38 @@ class ServiceConfig:
     max_body_bytes: int = 4 * 1024 * 1024
     synchronous: str = "FULL"
     backend: str = "local"
+    workers: int = 1
     options: dict[str, Any] = field(default_factory=dict)
 
 
 def make_backend(config: ServiceConfig) -> Backend:
     """The backend ``config.backend`` names, opened on ``config.data_dir``."""
-    if config.backend == "ray":  # options: shards, address, num_cpus, ray_init
-        from .ray_backend import RayBackend
+    from pathlib import Path
 
-        return RayBackend(config.data_dir, **config.options,
-                          snapshot_every=config.snapshot_every,
-                          snapshot_seconds=config.snapshot_seconds, recent=config.recent,
-                          alarm_threshold=config.alarm_threshold,
-                          max_streams=config.max_streams, max_records=config.max_records,
-                          max_batch_streams=config.max_batch_streams,
-                          synchronous=config.synchronous)
-    if config.backend != "local":
+    if config.backend not in ("local", "ray"):
         raise ServiceError(422, "backend", f"unknown backend {config.backend!r}; "
                                            "available: local, ray")
-    return LocalBackend(config.data_dir, snapshot_every=config.snapshot_every,
-                        snapshot_seconds=config.snapshot_seconds, recent=config.recent,
-                        alarm_threshold=config.alarm_threshold,
-                        max_streams=config.max_streams, max_records=config.max_records,
-                        max_batch_streams=config.max_batch_streams,
-                        synchronous=config.synchronous)
+    options = dict(snapshot_every=config.snapshot_every,
+                   snapshot_seconds=config.snapshot_seconds, recent=config.recent,
+                   alarm_threshold=config.alarm_threshold, max_streams=config.max_streams,
+                   max_records=config.max_records, max_batch_streams=config.max_batch_streams,
+                   synchronous=config.synchronous)
+    if config.backend == "ray":  # config.options: shards, address, num_cpus, ray_init
+        from .ray_backend import RayBackend
+
+        return RayBackend(config.data_dir, **config.options, **options)  # type: ignore[arg-type]
+    data = Path(config.data_dir)
+    if config.workers > 1:
+        if (data / "local.db").exists():
+            raise ServiceError(422, "workers", f"{data} holds the streams of one process; "
+                                               "start it without workers")
+        from .workers import WorkerBackend
+
+        return WorkerBackend(data, config.workers, **options)
+    if (data / "workers.json").exists():
+        raise ServiceError(422, "workers", f"{data} holds the streams of worker processes "
+                                           "(workers.json); start it with --workers")
+    return LocalBackend(data, **options)  # type: ignore[arg-type]
 
 
 # request latency histogram buckets, seconds

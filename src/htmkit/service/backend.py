@@ -380,9 +380,11 @@ class Shard:
             del self._streams[stream_id]
 
     # ------------------------------------------------------------------ scoring
-    def _parse(self, batch: Mapping[str, Sequence[Any]]
+    def _parse(self, batch: Mapping[str, Sequence[Any]], prefixed: bool = True
                ) -> list[tuple[_Stream, list[tuple[_dt.datetime, str, float]]]]:
-        """Every record of the request parsed and checked; nothing changes."""
+        """Every record of the request parsed and checked; nothing changes. Fields are named
+        ``streams.<id>.records[i]...`` (``records[i]...`` when not ``prefixed``: a request
+        for one stream)."""
         if not isinstance(batch, Mapping):
             raise ServiceError(422, "streams", "a batch maps stream ids to record lists")
         if len(batch) > self.max_batch_streams:
@@ -394,8 +396,8 @@ class Shard:
                                                f"{self.max_records} (max_records)")
         out = []
         for stream_id, records in batch.items():
-            prefix = f"streams.{stream_id}." if len(batch) > 1 else ""
-            st = self._get(stream_id, f"{prefix}stream" if prefix else "stream")
+            prefix = f"streams.{stream_id}." if prefixed else ""
+            st = self._get(stream_id, f"{prefix}stream")
             if isinstance(records, (str, bytes)) or not isinstance(records, Sequence):
                 raise ServiceError(422, f"{prefix}records", "records are a list")
             last = st.last_key
@@ -443,8 +445,12 @@ class Shard:
             self._parse(batch)
 
     def score_many(self, batch: Mapping[str, Sequence[Any]]) -> dict[str, list[dict[str, Any]]]:
+        return self._score_many(batch, True)
+
+    def _score_many(self, batch: Mapping[str, Sequence[Any]], prefixed: bool
+                    ) -> dict[str, list[dict[str, Any]]]:
         with self._lock:
-            parsed = self._parse(batch)
+            parsed = self._parse(batch, prefixed)
             rows = [(st.id, st.seq + 1 + i, canon, v)
                     for st, recs in parsed for i, (_, canon, v) in enumerate(recs)]
             if rows:
@@ -459,7 +465,7 @@ class Shard:
             return out
 
     def score(self, stream_id: str, records: Sequence[Any]) -> list[dict[str, Any]]:
-        return self.score_many({stream_id: records}).get(stream_id, [])
+        return self._score_many({stream_id: records}, False).get(stream_id, [])
 
     def _score_one(self, st: _Stream, seq: int, dt: _dt.datetime, canon: str,
                    value: float) -> dict[str, Any]:

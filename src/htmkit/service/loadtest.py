@@ -75,22 +75,48 @@ def stop_server(proc: subprocess.Popen[bytes], timeout: float = 600.0) -> float:
     return time.perf_counter() - t0
 
 
+def _tree(pid: int) -> list[int]:
+    """``pid`` and its live descendants (the server's worker processes)."""
+    parents: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        parents.setdefault(ppid, []).append(int(entry.name))
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo.extend(parents.get(p, []))
+    return out
+
+
 def _rss_mb(pid: int) -> float:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024.0
-    except OSError:
-        pass
-    return float("nan")
+    """Resident memory of the server and its workers, MB."""
+    total = 0.0
+    for p in _tree(pid):
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1]) / 1024.0
+        except OSError:
+            pass
+    return total
 
 
 def _cpu_seconds(pid: int) -> float:
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, IndexError, ValueError):
-        return float("nan")
+    """CPU time (user + system) of the server and its live workers."""
+    total = 0.0
+    for p in _tree(pid):
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, IndexError, ValueError):
+            pass
+    return total
 
 
 def stream_records(index: int, n: int, start: int = 0) -> list[dict[str, Any]]:
@@ -118,7 +144,7 @@ def _percentile(xs: list[float], q: float) -> float:
 
 def run_load(streams: int = 50, records: int = 200, batch: int = 100, concurrency: int = 4,
              max_seconds: float = 600.0, data_dir: str | None = None,
-             server_args: tuple[str, ...] = ()) -> dict[str, Any]:
+             server_args: tuple[str, ...] = (), workers: int = 1) -> dict[str, Any]:
     """Run the load test (see the module docstring); returns the report."""
     import httpx
 
@@ -129,6 +155,8 @@ def run_load(streams: int = 50, records: int = 200, batch: int = 100, concurrenc
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     t_start = time.perf_counter()
+    if workers > 1:
+        server_args = (*server_args, "--workers", str(workers))
     proc = start_server(data_dir, port, *server_args)
     started_s = time.perf_counter() - t_start
     rss: dict[str, float] = {"start": _rss_mb(proc.pid)}
@@ -145,7 +173,7 @@ def run_load(streams: int = 50, records: int = 200, batch: int = 100, concurrenc
     report: dict[str, Any] = {
         "benchmark": "serve",
         "config": {"streams": streams, "records": records, "batch": batch,
-                   "concurrency": concurrency, "max_seconds": max_seconds,
+                   "concurrency": concurrency, "max_seconds": max_seconds, "workers": workers,
                    "server_args": list(server_args), "cpus": os.cpu_count()},
         "server_start_s": round(started_s, 3),
     }

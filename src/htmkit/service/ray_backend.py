@@ -56,13 +56,10 @@ def _error(exc: ServiceError) -> tuple[str, int, str, str]:
     return ("error", exc.status, exc.field, exc.message)
 
 
-def _raise_if_error(result: Any, prefix: str = "") -> Any:
-    """Re-raise a :class:`ServiceError` an actor returned (``prefix`` names the stream when the
-    request held several)."""
+def _raise_if_error(result: Any) -> Any:
+    """Re-raise a :class:`ServiceError` an actor returned."""
     if isinstance(result, tuple) and len(result) == 4 and result[0] == "error":
         _, status, field, message = result
-        if prefix and not field.startswith("streams."):
-            field = f"{prefix}{field}"
         raise ServiceError(status, field, message)
     return result
 
@@ -120,16 +117,21 @@ class ShardHost:
         return out
 
     # ------------------------------------------------------------------ records
-    def score_many(self, batch: Mapping[str, Sequence[Any]],
-                   known_incarnation: str | None) -> tuple[Any, str]:
+    def score_many(self, batch: Mapping[str, Sequence[Any]], known_incarnation: str | None,
+                   prefixed: bool = True) -> tuple[Any, str]:
         """Score a (checked) part of a request; ``known_incarnation`` is the token the caller
-        last heard from this shard (when it differs, the call may be a retry)."""
+        last heard from this shard (when it differs, the call may be a retry). Error fields
+        name the stream (``streams.<id>.``) unless ``prefixed`` is false (a request for one
+        stream)."""
         if known_incarnation != self.incarnation:
             done = self._answered(batch)
             if done is not None:
                 self.answered_from_log += 1
                 return done, self.incarnation
         try:
+            if not prefixed and len(batch) == 1:
+                ((stream_id, records),) = batch.items()
+                return {stream_id: self.shard.score(stream_id, records)}, self.incarnation
             return self.shard.score_many(batch), self.incarnation
         except ServiceError as exc:
             return _error(exc), self.incarnation
@@ -300,40 +302,36 @@ class RayBackend:
             parts.setdefault(i, {})[stream_id] = records
         return parts
 
-    def _prefix(self, batch: Mapping[str, Any], part: Mapping[str, Any]) -> str:
-        """How a shard's error field is named in the whole request: a request for several
-        streams names the stream (``streams.<id>.``), as the local backend does."""
-        if len(batch) > 1 and len(part) == 1:
-            return f"streams.{next(iter(part))}."
-        return ""
-
-    def _check_parts(self, batch: Mapping[str, Sequence[Any]],
-                     parts: Mapping[int, Mapping[str, Sequence[Any]]]) -> None:
+    def _check_parts(self, parts: Mapping[int, Mapping[str, Sequence[Any]]]) -> None:
         order = sorted(parts)
         answers = self._get([self._hosts[i].call.remote("check", parts[i]) for i in order])
-        for i, ans in zip(order, answers, strict=True):
-            _raise_if_error(ans, self._prefix(batch, parts[i]))
+        for ans in answers:
+            _raise_if_error(ans)
 
     def check(self, batch: Mapping[str, Sequence[Any]]) -> None:
-        self._check_parts(batch, self._split(batch))
+        self._check_parts(self._split(batch))
 
     def score_many(self, batch: Mapping[str, Sequence[Any]]) -> dict[str, list[dict[str, Any]]]:
+        return self._score_many(batch, True)
+
+    def _score_many(self, batch: Mapping[str, Sequence[Any]], prefixed: bool
+                    ) -> dict[str, list[dict[str, Any]]]:
         parts = self._split(batch)
         locks = self._stream_locks(list(batch))
         for lock in locks:
             lock.acquire()
         try:
             if len(parts) > 1:  # one shard checks its part whole before it logs anything
-                self._check_parts(batch, parts)  # a refused request changes nothing
+                self._check_parts(parts)  # a refused request changes nothing
             order = sorted(parts)
-            refs = [self._hosts[i].score_many.remote(parts[i], self._incarnations[i])
+            refs = [self._hosts[i].score_many.remote(parts[i], self._incarnations[i], prefixed)
                     for i in order]
             out: dict[str, list[dict[str, Any]]] = {}
             error: ServiceError | None = None
             for i, (ans, incarnation) in zip(order, self._get(refs), strict=True):
                 self._incarnations[i] = incarnation
                 try:
-                    out.update(_raise_if_error(ans, self._prefix(batch, parts[i])))
+                    out.update(_raise_if_error(ans))
                 except ServiceError as exc:
                     error = error or exc
             if error is not None:
@@ -344,7 +342,7 @@ class RayBackend:
                 lock.release()
 
     def score(self, stream_id: str, records: Sequence[Any]) -> list[dict[str, Any]]:
-        return self.score_many({stream_id: records}).get(stream_id, [])
+        return self._score_many({stream_id: records}, False).get(stream_id, [])
 
     # ------------------------------------------------------------------ snapshots
     def snapshot(self, stream_id: str | None = None) -> int:

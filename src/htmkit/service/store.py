@@ -75,6 +75,23 @@ def shard_of(stream_id: str, shards: int) -> int:
     return int.from_bytes(digest, "big") % shards
 
 
+def _exclusive(path: Path, timeout: float) -> Any:
+    """Open ``path`` and hold an exclusive ``flock`` on it (waiting up to ``timeout`` s)."""
+    import fcntl
+
+    fh = open(path, "a+")  # held open while the store is
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return fh
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                fh.close()
+                raise RuntimeError(f"{path}: another process holds this shard") from None
+            time.sleep(0.05)
+
+
 class Store:
     """The database and snapshot folder of one shard (see the module docstring).
 
@@ -86,10 +103,14 @@ class Store:
         Name of this shard's database and snapshot subfolder.
     synchronous : {"FULL", "NORMAL"}
         SQLite's ``synchronous`` setting (see the module docstring).
+    lock_timeout : float
+        One process at a time opens a shard: the store holds an exclusive lock on
+        ``<name>.lock`` while open (released when its process ends, killed or not) and waits
+        up to this many seconds for it (a restarted worker waits for the one it replaces).
     """
 
     def __init__(self, directory: str | os.PathLike[str], name: str = "local",
-                 synchronous: str = "FULL"):
+                 synchronous: str = "FULL", lock_timeout: float = 60.0):
         if synchronous not in ("FULL", "NORMAL"):
             raise ValueError(f"synchronous must be 'FULL' or 'NORMAL', got {synchronous!r}")
         self.directory = Path(directory)
@@ -97,6 +118,7 @@ class Store:
         self.snapshot_dir = self.directory / "snapshots" / name
         self.snapshot_dir.mkdir(parents=True, exist_ok=True)
         self.path = self.directory / f"{name}.db"
+        self._lockfile = _exclusive(self.directory / f"{name}.lock", lock_timeout)
         self._lock = threading.RLock()
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
@@ -235,3 +257,4 @@ class Store:
                 self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             finally:
                 self._db.close()
+                self._lockfile.close()  # releases the lock
