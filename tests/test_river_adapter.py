@@ -207,3 +207,19 @@ def test_without_river_the_error_says_how_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "river.base", None)
     with pytest.raises(ImportError, match=r"htmkit\[river\]"):
         ra._build_class()
+
+
+@pytest.mark.slow
+def test_river_estimator_checks_without_data_sets():
+    """River's own conventions checks (parameters, clone, repr, pickling, docs); the checks
+    that need River's downloadable data sets are left out."""
+    from river import checks
+
+    model = _adapter()
+    ran = 0
+    for check in checks.yield_checks(model):
+        if "dataset" in getattr(check, "keywords", {}):
+            continue
+        check(model.clone())
+        ran += 1
+    assert ran >= 10
