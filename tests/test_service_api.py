@@ -114,6 +114,7 @@ def test_stream_lifecycle_and_scores(service):
         assert x["alarm"] == (x["score"] >= 0.5)
     # the spike is far outside everything seen: a spatial anomaly, score one, an alarm
     assert res[25]["score"] == 1.0 and res[25]["alarm"]
+    assert backend.stats()["records_logged"] == backend.store.count_records() == 30
     got = client.get("/streams/cpu.host-1").json()
     assert got["records"] == 30 and got["alarms"] >= 1
     assert got["last_alarm"]["timestamp"] == res[25]["timestamp"] or got["last_alarm"]["seq"] > 26
@@ -247,6 +248,8 @@ def test_restart_restores_streams_bit_identical(tmp_path):
     del second  # as if killed: nothing snapshotted, records 16-30 in the log only
     third = LocalBackend(tmp_path / "d", synchronous="NORMAL")
     assert third.records_replayed == 15
+    third.snapshot()
+    assert third.stats()["records_logged"] == third.store.count_records() == 0
     got += third.score("s", recs[30:])
     assert got == expected
     assert third.recent("s") == expected
@@ -294,3 +297,23 @@ def test_worker_backend_checks_every_worker_before_scoring(tmp_path):
         assert getattr(err.value, "field", None) == "workers"
     finally:
         wb.close()
+
+
+def test_snapshots_fall_due_by_count_and_by_time(tmp_path):
+    import time
+
+    b = LocalBackend(tmp_path / "d", snapshot_every=10, snapshot_seconds=0.5,
+                     synchronous="NORMAL")
+    for s in ("count", "clock"):
+        b.create_stream(s, {"params": SMALL, "min_value": 0, "max_value": 100})
+    b.score("count", records(12))
+    b.score("clock", records(3))
+    assert b.due() == ["count"]  # 12 records since its last snapshot; the clock's 3 are new
+    assert b.snapshot_due() == 1
+    assert b.store.latest_snapshot("count")[0] == 12
+    assert b.stats()["records_logged"] == b.store.count_records() == 3
+    time.sleep(0.55)
+    assert b.due() == ["clock"] and b.snapshot_due() == 1
+    assert b.stats()["records_logged"] == b.store.count_records() == 0
+    assert b.due() == [] and b.snapshot_due() == 0  # nothing new: nothing written
+    b.store.close()

@@ -136,9 +136,10 @@ def _serve(name: str, d: dict[str, Any]) -> list[Row]:
     c = d["config"]
     lat = d.get("latency_ms") or {}
     per = d.get("rss_per_stream_mb") or {}
-    figs = (f"{_num(d.get('records_per_s'), 4)} records/s, p50 {_num(lat.get('p50'), 4)} ms, "
-            f"p99 {_num(lat.get('p99'), 4)} ms a request, {_num(per.get('after_load'))} MB "
-            "RSS per stream")
+    figs = (f"{_num(d.get('records_per_s'), 1)} records/s "
+            f"({_num(d.get('records_per_cpu_s'), 1)} per server CPU-second), "
+            f"p50 {_num(lat.get('p50'), 0)} ms, p99 {_num(lat.get('p99'), 0)} ms a request, "
+            f"{_num(per.get('after_load'), 1)} MB RSS per stream")
     return [("service load (htmkit bench serve)",
              f"{c['streams']} streams x {c['records']} records, {c['batch']} a request",
              figs, name)]

@@ -207,6 +207,14 @@ class Backend(Protocol):
         ...
 
 
+_FIELDS = ("seq", "timestamp", "value", "raw_anomaly", "likelihood", "score", "alarm")
+
+
+def _result(row: Sequence[Any]) -> dict[str, Any]:
+    """A result dict from its stored tuple."""
+    return dict(zip(_FIELDS, row, strict=True))
+
+
 def _copy_arrays(state: Any) -> Any:
     """``state`` with every numpy array copied (a snapshot written while the model runs on)."""
     import numpy as np
@@ -221,8 +229,8 @@ def _copy_arrays(state: Any) -> Any:
 
 
 class _Stream:
-    __slots__ = ("id", "spec", "created", "detector", "seq", "last_key", "last_ts", "recent",
-                 "since_snapshot", "snapshot_time", "last_alarm", "alarms")
+    __slots__ = ("id", "spec", "created", "detector", "seq", "snap_seq", "last_key", "last_ts",
+                 "recent", "since_snapshot", "snapshot_time", "last_alarm", "alarms")
 
     def __init__(self, stream_id: str, spec: dict[str, Any], created: float, detector: Any,
                  recent: int):
@@ -231,11 +239,13 @@ class _Stream:
         self.created = created
         self.detector = detector
         self.seq = 0
+        self.snap_seq = 0  # seq of the latest committed snapshot: the log holds the records after
         self.last_key: _dt.datetime | None = None
         self.last_ts: str | None = None
-        self.recent: deque[dict[str, Any]] = deque(maxlen=recent)
+        # results as tuples in _FIELDS order (with their values, 60% of the memory of dicts)
+        self.recent: deque[tuple[Any, ...]] = deque(maxlen=recent)
         self.since_snapshot = 0
-        self.snapshot_time = time.monotonic()
+        self.snapshot_time = time.monotonic()  # when its first record since a snapshot came
         self.last_alarm: dict[str, Any] | None = None
         self.alarms = 0
 
@@ -253,8 +263,8 @@ class Shard:
     snapshot_every : int
         Snapshot a stream after this many records since its last snapshot.
     snapshot_seconds : float
-        ... or when this many seconds have passed since then (checked by :meth:`snapshot_due`,
-        which the server calls periodically) and it has new records.
+        ... or this many seconds after its first record since its last snapshot (checked by
+        :meth:`snapshot_due`, which the server calls every second).
     recent : int
         Results kept per stream for :meth:`recent` (and saved with each snapshot).
     alarm_threshold : float
@@ -317,8 +327,8 @@ class Shard:
                     seq, path, meta = snap
                     st = _Stream(stream_id, spec, created, AnomalyDetector.load(path),
                                  self.recent_limit)
-                    st.seq = seq
-                    st.recent.extend(meta.get("recent", []))
+                    st.seq = st.snap_seq = seq
+                    st.recent.extend(tuple(r) for r in meta.get("recent", []))
                     st.alarms = int(meta.get("alarms", 0))
                     st.last_alarm = meta.get("last_alarm")
                     st.last_ts = meta.get("last_ts")
@@ -357,7 +367,8 @@ class Shard:
 
     def _describe(self, st: _Stream) -> dict[str, Any]:
         return {"id": st.id, "spec": st.spec, "created": st.created, "records": st.seq,
-                "last_timestamp": st.last_ts, "latest": st.recent[-1] if st.recent else None,
+                "last_timestamp": st.last_ts,
+                "latest": _result(st.recent[-1]) if st.recent else None,
                 "last_alarm": st.last_alarm, "alarms": st.alarms}
 
     def list_streams(self) -> list[dict[str, Any]]:
@@ -456,7 +467,10 @@ class Shard:
             if rows:
                 self.store.append(rows)  # committed before anything is scored or answered
             out: dict[str, list[dict[str, Any]]] = {}
+            now = time.monotonic()
             for st, recs in parsed:
+                if recs and st.since_snapshot == 0:
+                    st.snapshot_time = now  # the clock of --snapshot-seconds starts
                 res = out.setdefault(st.id, [])
                 for dt, canon, v in recs:
                     res.append(self._score_one(st, st.seq + 1, dt, canon, v))
@@ -483,7 +497,7 @@ class Shard:
         st.seq = seq
         st.last_key = _order_key(dt)
         st.last_ts = canon
-        st.recent.append(result)
+        st.recent.append((seq, canon, value, raw, likelihood, score, alarm))
         if alarm:
             st.alarms += 1
             st.last_alarm = result
@@ -492,12 +506,12 @@ class Shard:
     def recent(self, stream_id: str, limit: int | None = None,
                alarms_only: bool = False) -> list[dict[str, Any]]:
         with self._lock:
-            items = list(self._get(stream_id).recent)
+            rows = list(self._get(stream_id).recent)
         if alarms_only:
-            items = [r for r in items if r["alarm"]]
+            rows = [r for r in rows if r[6]]
         if limit is not None:
-            items = items[-limit:] if limit > 0 else []
-        return items
+            rows = rows[-limit:] if limit > 0 else []
+        return [_result(r) for r in rows]
 
     # ------------------------------------------------------------------ snapshots
     def _capture(self, st: _Stream) -> tuple[_Stream, int, dict[str, Any], dict[str, Any]]:
@@ -507,7 +521,6 @@ class Shard:
                 "last_ts": st.last_ts}
         captured = (st, st.seq, state, meta)
         st.since_snapshot = 0
-        st.snapshot_time = time.monotonic()
         return captured
 
     def _write(self, captured: tuple[_Stream, int, dict[str, Any], dict[str, Any]]) -> bool:
@@ -522,6 +535,7 @@ class Shard:
                 # htmkit's format (atomic: a temporary file moved into place); level 1
                 # compression writes it several times faster than the default
                 save_state(path, "AnomalyDetector", state, compresslevel=1)
+                self.store.sync_snapshots()  # the file's name on disk before its row
             except BaseException:
                 with self._lock:
                     st.since_snapshot += 1  # retried at the next due check
@@ -531,6 +545,7 @@ class Shard:
                     path.unlink(missing_ok=True)
                     return False
                 self.store.commit_snapshot(st.id, seq, path, meta)
+                st.snap_seq = max(st.snap_seq, seq)
                 self.snapshots_written += 1
         return True
 
@@ -568,7 +583,9 @@ class Shard:
             return {"streams": len(self._streams), "records_scored": self.records_scored,
                     "records_replayed": self.records_replayed,
                     "snapshots_written": self.snapshots_written,
-                    "records_logged": self.store.count_records(),
+                    # rows of the log (kept in memory: counting the table is slow when large)
+                    "records_logged": sum(st.seq - st.snap_seq
+                                          for st in self._streams.values()),
                     "alarms": sum(st.alarms for st in self._streams.values())}
 
     def close(self) -> None:

@@ -16,7 +16,8 @@ another) and keeps, in the folder it is given:
 
 Guarantees: :meth:`Store.append` commits the records before it returns (the caller scores them
 and answers only afterwards), so a record that was answered is in the log. A snapshot is first
-written to its file (atomically), then its metadata is committed together with the compaction
+written to its file (atomically, the file and then its folder synced to disk), then its
+metadata is committed together with the compaction
 (the stream's older snapshot rows and every logged record up to ``seq`` are deleted), then the
 older snapshot files are removed; a crash between those steps leaves either the old snapshot
 with its records or the new one, and files that no row names are removed when the store opens.
@@ -113,6 +114,7 @@ class Store:
                  synchronous: str = "FULL", lock_timeout: float = 60.0):
         if synchronous not in ("FULL", "NORMAL"):
             raise ValueError(f"synchronous must be 'FULL' or 'NORMAL', got {synchronous!r}")
+        self.synchronous = synchronous
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
         self.snapshot_dir = self.directory / "snapshots" / name
@@ -198,6 +200,17 @@ class Store:
     def snapshot_path(self, stream_id: str, seq: int) -> Path:
         """Where the snapshot of ``stream_id`` after record ``seq`` is written."""
         return self.snapshot_dir / f"{stream_key(stream_id)}-{seq}.htm"
+
+    def sync_snapshots(self) -> None:
+        """fsync the snapshot folder, so that a snapshot moved into place survives a power cut
+        before its row is committed (with ``synchronous="FULL"``)."""
+        if self.synchronous != "FULL":
+            return
+        fd = os.open(self.snapshot_dir, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
     def commit_snapshot(self, stream_id: str, seq: int, path: Path,
                         meta: dict[str, Any]) -> None:
