@@ -20,8 +20,8 @@ Three of River's detectors, wrapped in the NAB detector protocol
 ``river-gaussian``
     ``river.anomaly.GaussianScorer``: the value's two-sided tail under a Gaussian fitted to
     every value seen so far (River's defaults: no window, 100 records of grace with score 0),
-    twice the distance of its CDF from one half. Close to NAB's own ``windowed_gaussian`` baseline, which fits a
-    sliding window instead.
+    twice the distance of its CDF from one half. Close to NAB's own ``windowed_gaussian``
+    baseline, which fits a sliding window instead.
 
 All follow River's prequential order for each record: ``score_one`` first, then
 ``learn_one``. None was tuned on NAB. River is imported when a detector is built, not when
