@@ -157,6 +157,46 @@ def test_killed_actors_restart_and_the_load_ends_bit_identical(ray_cluster, tmp_
         again.close()
 
 
+class DiesAfterCommit(ShardHost):
+    """A shard host whose process dies once, after a request's records are committed and
+    scored but before the answer leaves (a marker file in the data folder says it did)."""
+
+    def score_many(self, batch, known_incarnation, prefixed=True):
+        out = super().score_many(batch, known_incarnation, prefixed)
+        marker = os.path.join(self.shard.store.directory, f"{self.name}.died")
+        if out[0] and not isinstance(out[0], tuple) and not os.path.exists(marker) \
+                and self.shard.get_stream(next(iter(batch)))["records"] > 3 * BATCH:
+            open(marker, "w").close()
+            os._exit(1)
+        return out
+
+
+@pytest.mark.slow
+def test_a_request_committed_when_its_actor_died_is_answered_once(ray_cluster, tmp_path,
+                                                                    expected):
+    """The actor dies after logging a request and before answering it: Ray restarts it, the
+    retried request is answered from the restored results, and nothing is logged twice."""
+    from htmkit.service.ray_backend import RayBackend
+
+    ray = ray_cluster
+    ray.cloudpickle.register_pickle_by_value(__import__(__name__))
+    backend = RayBackend(tmp_path / "data", shards=1, num_cpus=0.5,
+                         host_class=DiesAfterCommit, **SHARD)
+    try:
+        stream, k = STREAMS[2], 2
+        backend.create_stream(stream, spec())
+        acked = []
+        for r in range(6):
+            acked.extend(_json(backend.score(stream, data(k)[r * BATCH:(r + 1) * BATCH])))
+        (info,) = backend.shard_info()
+        assert os.path.exists(tmp_path / "data" / "shard-000.died")  # it did die
+        assert info["answered_from_log"] == 1 and info["records_replayed"] > 0
+        assert acked == expected[stream][:6 * BATCH]
+        assert backend.get_stream(stream)["records"] == 6 * BATCH
+    finally:
+        backend.close()
+
+
 @pytest.mark.slow
 def test_http_app_on_the_ray_backend(ray_cluster, tmp_path, expected):
     pytest.importorskip("fastapi", reason="the service extra (fastapi) is not installed")

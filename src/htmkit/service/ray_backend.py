@@ -165,6 +165,8 @@ class RayBackend:
         CPUs Ray reserves for each actor.
     ray_init : dict, optional
         Further ``ray.init`` arguments (when this backend starts Ray).
+    host_class : type
+        The actors' class: :class:`ShardHost` or a subclass (tests inject faults with one).
     **shard_kwargs
         :class:`~htmkit.service.backend.Shard` settings (``snapshot_every``, ``recent``,
         ``alarm_threshold``, ``max_streams`` (for the whole service), ``max_records``,
@@ -173,7 +175,7 @@ class RayBackend:
 
     def __init__(self, directory: Any, shards: int = 2, *, address: str | None = None,
                  num_cpus: float = 1.0, ray_init: Mapping[str, Any] | None = None,
-                 **shard_kwargs: Any):
+                 host_class: type[ShardHost] = ShardHost, **shard_kwargs: Any):
         import os
 
         if isinstance(shards, bool) or not isinstance(shards, int) or shards < 1:
@@ -194,7 +196,7 @@ class RayBackend:
             ray.init(address=address, **kwargs)
             self._started_ray = True
         actor_cls = ray.remote(max_restarts=-1, max_task_retries=-1,
-                               num_cpus=num_cpus)(ShardHost)
+                               num_cpus=num_cpus)(host_class)
         self._hosts = [actor_cls.remote(self.directory, f"shard-{i:03d}", dict(shard_kwargs))
                        for i in range(shards)]
         infos = ray.get([h.info.remote() for h in self._hosts])  # every shard restored
