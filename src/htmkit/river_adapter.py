@@ -1,6 +1,6 @@
 """htmkit's :class:`~htmkit.detector.AnomalyDetector` with River's anomaly-detector protocol.
 
-``HTMAnomalyDetector`` is a ``river.anomaly.base.AnomalyDetector``: it has ``learn_one(x)`` and
+``HTMAnomalyDetector`` is a ``river.base.AnomalyDetector``: it has ``learn_one(x)`` and
 ``score_one(x)``, where ``x`` is a dict of features, so it drops into River pipelines
 (``preprocessing.MinMaxScaler() | HTMAnomalyDetector(...)``), River's ``evaluate`` helpers and
 its anomaly filters. River is an optional dependency (``pip install htmkit[river]``): this module
