@@ -206,7 +206,7 @@ def test_http_app_on_the_ray_backend(ray_cluster, tmp_path, expected):
     from htmkit.service.app import ServiceConfig, create_app, make_backend
 
     config = ServiceConfig(data_dir=str(tmp_path / "d"), backend="ray", synchronous="NORMAL",
-                           options={"shards": 2, "num_cpus": 0.5})
+                           max_streams=3, options={"shards": 2, "num_cpus": 0.5})
     backend = make_backend(config)
     try:
         with TestClient(create_app(config, backend=backend)) as client:
@@ -225,6 +225,11 @@ def test_http_app_on_the_ray_backend(ray_cluster, tmp_path, expected):
             assert client.get("/streams/s0").json()["records"] == 20
             assert client.get("/streams/nope").status_code == 404
             assert len(client.get("/streams").json()["streams"]) == 3
+            # the stream limit holds for the whole service, over both shards
+            r = client.post("/streams", json={"id": "s9", **spec()})
+            assert r.status_code == 409 and r.json()["field"] == "id"
+            assert client.delete("/streams/s2").status_code == 204
+            assert client.post("/streams", json={"id": "s9", **spec()}).status_code == 201
     finally:
         backend.close()
 

@@ -201,6 +201,7 @@ class RayBackend:
                        for i in range(shards)]
         infos = ray.get([h.info.remote() for h in self._hosts])  # every shard restored
         self._incarnations = [i["incarnation"] for i in infos]
+        self._stream_count = sum(int(i["streams"]) for i in infos)  # kept by create/delete
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
         self._closed = False
@@ -262,13 +263,14 @@ class RayBackend:
         if not isinstance(stream_id, str):
             raise ServiceError(422, "id", "a stream id is a string")
         with self._locks_guard:  # the stream limit holds for the whole service
-            total = sum(len(x) for x in self._all("stream_ids"))
-            if total >= self.max_streams:
+            if self._stream_count >= self.max_streams:
                 raise ServiceError(409, "id", f"the service holds its limit of "
                                               f"{self.max_streams} streams (max_streams)")
             _, host = self._host(stream_id)
-            return _raise_if_error(self._get(host.call.remote("create_stream", stream_id,
-                                                              dict(spec))))
+            out = _raise_if_error(self._get(host.call.remote("create_stream", stream_id,
+                                                             dict(spec))))
+            self._stream_count += 1
+            return out
 
     def list_streams(self) -> list[dict[str, Any]]:
         streams = [s for part in self._all("list_streams") for s in part]
@@ -281,6 +283,8 @@ class RayBackend:
         (lock,) = self._stream_locks([stream_id])
         with lock:
             self._call(stream_id, "delete_stream")
+        with self._locks_guard:
+            self._stream_count -= 1
 
     def recent(self, stream_id: str, limit: int | None = None,
                alarms_only: bool = False) -> list[dict[str, Any]]:
