@@ -145,7 +145,33 @@ def _serve(name: str, d: dict[str, Any]) -> list[Row]:
              figs, name)]
 
 
+def _nab_river(name: str, d: dict[str, Any]) -> list[Row]:
+    """River's detectors beside htmkit on NAB (docs/experiments/river-baselines.md)."""
+    rows = []
+    rates = d.get("records_per_cpu_second", {})
+    for det, entry in d["full_corpus"].items():
+        if det == "htmkit":
+            continue  # htmkit's row comes from its own score report
+        sc = entry["scores"]
+        figs = "/".join(_num(sc[k], 1) for k in
+                        ("standard", "reward_low_FP_rate", "reward_low_FN_rate"))
+        rows.append((f"NAB, {d.get('n_series', '?')} series", f"{det} (River)",
+                     f"standard/low FP/low FN {figs}, {_num(rates.get(det), 0)} records per "
+                     "CPU-second", name))
+    return rows
+
+
+def _river_adapter(name: str, d: dict[str, Any]) -> list[Row]:
+    ms = d["ms_per_record_median"]
+    return [("River adapter (htmkit.river_adapter)", "default AnomalyDetector",
+             f"ms/record: update {_num(ms['update'], 1)}, learn_one "
+             f"{_num(ms['learn_one'], 1)}, score_one+learn_one "
+             f"{_num(ms['score_one+learn_one'], 1)}", name)]
+
+
 KINDS: dict[str, Callable[[str, dict[str, Any]], list[Row]]] = {
+    "nab-river": _nab_river,
+    "river-adapter": _river_adapter,
     "serve": _serve,
     "sequences": _sequences,
     "taxi": _taxi,

@@ -67,8 +67,8 @@ def main() -> None:
         times["score_one+learn_one"].append(time.perf_counter() - t0)
         same = same and got == ref
     ms = {k: 1e3 * statistics.median(v) / args.chunk for k, v in times.items()}
-    report = {"series": args.series, "warm_records": args.warm, "chunk": args.chunk,
-              "chunks": args.chunks, "ms_per_record_median": ms,
+    report = {"benchmark": "river-adapter", "series": args.series, "warm_records": args.warm,
+              "chunk": args.chunk, "chunks": args.chunks, "ms_per_record_median": ms,
               "scores_equal_update": same}
     for k, v in ms.items():
         print(f"{k:>22}: {v:7.2f} ms/record")
