@@ -146,27 +146,19 @@ def _serve(name: str, d: dict[str, Any]) -> list[Row]:
 
 
 def _nab_river(name: str, d: dict[str, Any]) -> list[Row]:
-    """River's detectors beside htmkit on NAB (docs/experiments/river-baselines.md)."""
-    rows = []
+    """River's detectors on NAB, one row (docs/experiments/river-baselines.md)."""
     rates = d.get("records_per_cpu_second", {})
-    for det, entry in d["full_corpus"].items():
-        if det == "htmkit":
-            continue  # htmkit's row comes from its own score report
-        sc = entry["scores"]
-        figs = "/".join(_num(sc[k], 1) for k in
-                        ("standard", "reward_low_FP_rate", "reward_low_FN_rate"))
-        rows.append((f"NAB, {d.get('n_series', '?')} series", f"{det} (River)",
-                     f"standard/low FP/low FN {figs}, {_num(rates.get(det), 0)} records per "
-                     "CPU-second", name))
-    return rows
+    dets = [k for k in d["full_corpus"] if k != "htmkit"]  # htmkit has its own row
+    figs = "/".join(_num(d["full_corpus"][k]["scores"]["standard"], 1) for k in dets)
+    speed = "/".join(_num(rates.get(k), 0) for k in dets)
+    return [(f"NAB, {d.get('n_series', '?')} series", "River " + "/".join(dets),
+             f"standard {figs}; records/CPU-s {speed}", name)]
 
 
 def _river_adapter(name: str, d: dict[str, Any]) -> list[Row]:
     ms = d["ms_per_record_median"]
-    return [("River adapter (htmkit.river_adapter)", "default AnomalyDetector",
-             f"ms/record: update {_num(ms['update'], 1)}, learn_one "
-             f"{_num(ms['learn_one'], 1)}, score_one+learn_one "
-             f"{_num(ms['score_one+learn_one'], 1)}", name)]
+    return [("River adapter", "score_one+learn_one vs update",
+             f"{_num(ms['score_one+learn_one'], 1)} vs {_num(ms['update'], 1)} ms/record", name)]
 
 
 KINDS: dict[str, Callable[[str, dict[str, Any]], list[Row]]] = {
