@@ -86,6 +86,13 @@ def check(base: str, expected: dict, acked: dict) -> None:
             assert all(by_seq[r["seq"]] == r for r in acked[s])
 
 
+def _snapshots_written(client) -> float:
+    for line in client.get("/metrics").text.splitlines():
+        if line.startswith("htmkit_snapshots_written_total "):
+            return float(line.split()[1])
+    return 0.0
+
+
 def snapshots(data_dir) -> list:
     return sorted(p.name for p in (data_dir / "snapshots").rglob("*.htm"))
 
@@ -115,9 +122,13 @@ def test_kill_9_mid_load_then_restart_is_bit_identical(tmp_path, expected, worke
         t = threading.Thread(target=load)
         t.start()
         deadline = time.monotonic() + 300
-        while sum(map(len, acked.values())) < RECORDS * len(STREAMS) // 2:
-            assert t.is_alive() and time.monotonic() < deadline, errors
-            time.sleep(0.01)
+        # kill once half the load is answered and a snapshot was committed (the background
+        # thread writes them), so that the restart loads a snapshot and replays the log after it
+        with httpx.Client(base_url=base, timeout=60.0) as c:
+            while (sum(map(len, acked.values())) < RECORDS * len(STREAMS) // 2
+                   or _snapshots_written(c) == 0):
+                assert t.is_alive() and time.monotonic() < deadline, errors
+                time.sleep(0.05)
         os.kill(proc.pid, signal.SIGKILL)  # mid-load: a request is in flight
         proc.wait()
         t.join(60)
@@ -127,8 +138,6 @@ def test_kill_9_mid_load_then_restart_is_bit_identical(tmp_path, expected, worke
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    # at least one snapshot was committed before the kill, so the restart loads it and
-    # replays only the log after it
     assert snapshots(data_dir)
     proc = start_server(data_dir, port, *args)
     try:
