@@ -23,7 +23,8 @@ SRC = Path(htmkit.__file__).resolve().parents[1]
 #: Packages above the library: benchmarks, NAB runner, applications, command line.
 UPPER = ("htmkit.bench", "htmkit.nab", "htmkit.apps", "htmkit.cli")
 #: What no library module may load when it is imported.
-HEAVY = ("pandas", "typer", "rich", "torch", "matplotlib", "sklearn", *UPPER)
+HEAVY = ("pandas", "typer", "rich", "torch", "matplotlib", "sklearn", "river", "ray",
+         *UPPER)
 
 
 def _library_modules() -> list[str]:

@@ -145,7 +145,25 @@ def _serve(name: str, d: dict[str, Any]) -> list[Row]:
              figs, name)]
 
 
+def _nab_river(name: str, d: dict[str, Any]) -> list[Row]:
+    """River's detectors on NAB, one row (docs/experiments/river-baselines.md)."""
+    rates = d.get("records_per_cpu_second", {})
+    dets = [k for k in d["full_corpus"] if k != "htmkit"]  # htmkit has its own row
+    figs = "/".join(_num(d["full_corpus"][k]["scores"]["standard"], 1) for k in dets)
+    speed = "/".join(_num(rates.get(k), 0) for k in dets)
+    return [(f"NAB, {d.get('n_series', '?')} series", "River " + "/".join(dets),
+             f"standard {figs}; records/CPU-s {speed}", name)]
+
+
+def _river_adapter(name: str, d: dict[str, Any]) -> list[Row]:
+    ms = d["ms_per_record_median"]
+    return [("River adapter", "score_one+learn_one vs update",
+             f"{_num(ms['score_one+learn_one'], 1)} vs {_num(ms['update'], 1)} ms/record", name)]
+
+
 KINDS: dict[str, Callable[[str, dict[str, Any]], list[Row]]] = {
+    "nab-river": _nab_river,
+    "river-adapter": _river_adapter,
     "serve": _serve,
     "sequences": _sequences,
     "taxi": _taxi,

@@ -91,7 +91,7 @@ def run_cmd(
         )  # fmt: skip
         typer.echo(
             f"{detector}: {len(s.series)} series, {s.rows:,} rows in {s.seconds:.1f}s "
-            f"-> {Path(results) / detector}"
+            f"({s.records_per_second:,.0f} records per CPU-second) -> {Path(results) / detector}"
         )
     except Exception as exc:  # noqa: BLE001
         _handle(exc)
@@ -126,7 +126,8 @@ def bench_cmd(
         "null,random,windowed_gaussian",
         "--detectors",
         help="Comma-separated detector names: null, random, windowed_gaussian, htmkit (the "
-        "AnomalyDetector), htmkit-ensemble, or any registered one.",
+        "AnomalyDetector), htmkit-ensemble, river-hst, river-pad, river-gaussian (River's "
+        "detectors, with htmkit[river]), or any registered one.",
     ),
     nab_dir: Path | None = _NAB_DIR,
     results: Path = _RESULTS,

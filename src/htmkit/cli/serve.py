@@ -23,10 +23,16 @@ def serve(
     snapshot_seconds: float = typer.Option(300.0, "--snapshot-seconds", min=0.001,
                                            help="... or this many seconds after its first "
                                                 "record since the last snapshot."),
-    backend: str = typer.Option("local", "--backend", help="Where the streams run: local."),
+    backend: str = typer.Option("local", "--backend", help="Where the streams run: local, or "
+                                                           "ray (shards over Ray actors)."),
     workers: int = typer.Option(1, "--workers", min=1, max=64,
                                 help="Worker processes of the local backend (each a shard of "
                                      "the streams, on its own core)."),
+    address: str | None = typer.Option(None, "--address",
+                                       help="--backend ray: the Ray cluster to join ('auto', "
+                                            "host:port); default RAY_ADDRESS or a local one."),
+    shards: int = typer.Option(2, "--shards", min=1,
+                               help="--backend ray: shard actors (streams hashed over them)."),
     alarm_threshold: float = typer.Option(0.5, "--alarm-threshold", min=0.0, max=1.0,
                                           help="A record is an alarm when its score reaches "
                                                "this."),
@@ -52,7 +58,9 @@ def serve(
                            workers=workers,
                            alarm_threshold=alarm_threshold, max_streams=max_streams,
                            max_records=max_records,
-                           synchronous="FULL" if fsync else "NORMAL")
+                           synchronous="FULL" if fsync else "NORMAL",
+                           options={"shards": shards, "address": address}
+                           if backend == "ray" else {})
     try:
         from ..service.app import make_backend
 

@@ -31,6 +31,8 @@ class BenchRow:
     report: ScoreReport
     run_seconds: float | None
     reused: bool
+    #: rows per CPU-second of detector time (:attr:`RunSummary.records_per_second`)
+    records_per_second: float | None = None
 
 
 def _results_complete(detector: str, results_dir: Path, names: Sequence[str]) -> bool:
@@ -55,14 +57,16 @@ def bench(
     rows: list[BenchRow] = []
     for det in detectors:
         secs: float | None = None
+        rate: float | None = None
         reused = reuse and _results_complete(det, Path(results_dir), names)
         if not reused:
             t0 = time.perf_counter()
-            run(det, root, results_dir, workers=workers, seed=seed, series=series,
-                progress=progress)  # fmt: skip
+            summary = run(det, root, results_dir, workers=workers, seed=seed, series=series,
+                          progress=progress)  # fmt: skip
             secs = time.perf_counter() - t0
+            rate = summary.records_per_second
         rep = score(det, results_dir, root, series=series, digits=digits)
-        rows.append(BenchRow(det, rep, secs, reused))
+        rows.append(BenchRow(det, rep, secs, reused, rate))
     return rows
 
 
@@ -74,6 +78,7 @@ def bench_to_dict(rows: Sequence[BenchRow]) -> dict[str, Any]:
             r.detector: {
                 "run_seconds": r.run_seconds,
                 "reused_results": r.reused,
+                "records_per_second": r.records_per_second,
                 "scores": {p: v.score for p, v in r.report.profiles.items()},
                 "report": r.report.to_dict(),
             }
@@ -106,6 +111,7 @@ def render_bench(rows: Sequence[BenchRow], console: Any = None) -> None:
     for p in profiles:
         t.add_column(PROFILE_LABELS.get(p, p), justify="right")
     t.add_column("run s", justify="right")
+    t.add_column("records/CPU-s", justify="right")
     for r in rows:
         vals = [r.report.profiles[p].score for p in profiles]
         t.add_row(
@@ -113,12 +119,14 @@ def render_bench(rows: Sequence[BenchRow], console: Any = None) -> None:
             "measured",
             *["—" if v is None else f"{v:.1f}" for v in vals],
             "reused" if r.reused else f"{r.run_seconds:.1f}",
+            "" if r.records_per_second is None else f"{r.records_per_second:,.0f}",
         )
     for name, published in PUBLISHED.items():
         t.add_row(
             f"[dim]{name}[/dim]",
             "[dim]published, not measured[/dim]",
             *[f"[dim]{v:.1f}[/dim]" for v in published],
+            "",
             "",
         )
     console.print(t)

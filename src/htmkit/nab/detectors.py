@@ -26,6 +26,13 @@ runner resolves names inside its worker processes, so a detector registered at r
 caller is visible to workers started with ``fork`` (the Linux default) but not with ``spawn``;
 built-in names always are.
 
+River's detectors
+-----------------
+``"river-hst"`` (HalfSpaceTrees), ``"river-pad"`` (PredictiveAnomalyDetection with SNARIMAX)
+and ``"river-gaussian"`` (GaussianScorer) are River's streaming detectors as baselines
+(:mod:`htmkit.nab.river_baselines`; they need ``pip install 'htmkit[river]'`` and import River
+only when built).
+
 How the HTM detector plugs in
 -----------------------------
 The name ``"htmkit"`` is registered from the start with a lazy factory: on first use it imports
@@ -238,12 +245,37 @@ def _htmkit_ensemble_factory(
                            probationary_period=probationary_period, seed=seed, ensemble=3)
 
 
+def _river_hst_factory(**kw: Any) -> Detector:
+    """``"river-hst"``: River's HalfSpaceTrees (:mod:`htmkit.nab.river_baselines`)."""
+    from .river_baselines import RiverHalfSpaceTrees
+
+    return RiverHalfSpaceTrees(**kw)
+
+
+def _river_pad_factory(**kw: Any) -> Detector:
+    """``"river-pad"``: River's PredictiveAnomalyDetection with SNARIMAX
+    (:mod:`htmkit.nab.river_baselines`)."""
+    from .river_baselines import RiverPredictive
+
+    return RiverPredictive(**kw)
+
+
+def _river_gaussian_factory(**kw: Any) -> Detector:
+    """``"river-gaussian"``: River's GaussianScorer (:mod:`htmkit.nab.river_baselines`)."""
+    from .river_baselines import RiverGaussian
+
+    return RiverGaussian(**kw)
+
+
 _REGISTRY: dict[str, DetectorFactory] = {
     "null": NullDetector,
     "random": RandomDetector,
     "windowed_gaussian": WindowedGaussianDetector,
     "htmkit": _htmkit_factory,
     "htmkit-ensemble": _htmkit_ensemble_factory,
+    "river-hst": _river_hst_factory,
+    "river-pad": _river_pad_factory,
+    "river-gaussian": _river_gaussian_factory,
 }
 
 

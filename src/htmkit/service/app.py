@@ -42,7 +42,9 @@ class ServiceConfig:
     at most ``max_body_bytes``. ``synchronous`` is the database's durability ("FULL": every
     answered record is on disk; "NORMAL": it survives a killed process, not a power cut).
     ``backend`` names the backend ("local"); ``workers`` > 1 runs the local backend's streams
-    in that many worker processes (:mod:`htmkit.service.workers`).
+    in that many worker processes (:mod:`htmkit.service.workers`); "ray" shards the streams over
+    Ray actors, with ``options`` ``shards``, ``address``, ``num_cpus``, ``ray_init``
+    (:class:`~htmkit.service.ray_backend.RayBackend`).
     """
 
     data_dir: str = "htmkit-data"
@@ -64,14 +66,18 @@ def make_backend(config: ServiceConfig) -> Backend:
     """The backend ``config.backend`` names, opened on ``config.data_dir``."""
     from pathlib import Path
 
-    if config.backend != "local":
+    if config.backend not in ("local", "ray"):
         raise ServiceError(422, "backend", f"unknown backend {config.backend!r}; "
-                                           "available: local")
+                                           "available: local, ray")
     options = dict(snapshot_every=config.snapshot_every,
                    snapshot_seconds=config.snapshot_seconds, recent=config.recent,
                    alarm_threshold=config.alarm_threshold, max_streams=config.max_streams,
                    max_records=config.max_records, max_batch_streams=config.max_batch_streams,
                    synchronous=config.synchronous)
+    if config.backend == "ray":  # config.options: shards, address, num_cpus, ray_init
+        from .ray_backend import RayBackend
+
+        return RayBackend(config.data_dir, **config.options, **options)  # type: ignore[arg-type]
     data = Path(config.data_dir)
     if config.workers > 1:
         if (data / "local.db").exists():
