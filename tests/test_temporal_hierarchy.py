@@ -1,0 +1,84 @@
+"""The two-level temporal hierarchy: the pooler's stability, apical context at level 1, and
+the network config of the long-range benchmark."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from htmkit.sdr import SDR
+from htmkit.temporal_memory import TemporalMemory
+from htmkit.temporal_pooler import TemporalPooler
+
+NCOL, CPC, W = 128, 4, 8
+
+
+def _codes(n, seed=0):
+    rng = np.random.default_rng(seed)
+    return [SDR(NCOL, np.sort(rng.choice(NCOL, W, replace=False))) for _ in range(n)]
+
+
+def _tm(**kw):
+    return TemporalMemory(column_dimensions=NCOL, cells_per_column=CPC, activation_threshold=6,
+                          min_threshold=4, max_new_synapse_count=8, initial_permanence=0.6,
+                          connected_permanence=0.5, permanence_increment=0.1,
+                          permanence_decrement=0.0, predicted_segment_decrement=0.0, seed=1,
+                          **kw)
+
+
+def _jaccard(a, b):
+    a, b = set(a.indices.tolist()), set(b.indices.tolist())
+    return len(a & b) / max(1, len(a | b))
+
+
+def test_pooler_is_stable_within_a_learned_sequence_and_changes_between_sequences():
+    codes = _codes(12)
+    seqs = [list(range(0, 6)), list(range(6, 12))]
+    tm = _tm()
+    tp = TemporalPooler(input_size=NCOL * CPC, column_dimensions=(256,), potential_pct=0.2,
+                        active_sparsity=0.08, winner_sparsity=0.02, decay_rate=0.1, seed=2)
+    outs = {}
+    for rep in range(12):
+        for k, seq in enumerate(seqs):
+            for i, s in enumerate(seq):
+                tm.compute(codes[s], True)
+                out = tp.compute(tm.active_cells, True,
+                                 predicted_active_cells=tm.predicted_active_cells)
+                if rep == 11:
+                    outs[(k, i)] = out
+    within = np.mean([_jaccard(outs[(k, i)], outs[(k, i + 1)])
+                      for k in range(2) for i in range(2, 5)])
+    between = _jaccard(outs[(0, 5)], outs[(1, 5)])
+    assert within > 0.5
+    assert between < 0.25
+    assert within > between + 0.3
+
+
+def test_apical_context_selects_the_level1_prediction_in_a_two_branch_case():
+    # A X Y and B X Y: X after A and after B are different cells, so each branch's Y gets
+    # its own cell (yA, yB). yA learns apical context c1, yB context c2. After a reset, X
+    # bursts and predicts both Y cells; the apical context picks one of them. The branches are
+    # learned first without context (so that each has its Y cell), then with it.
+    a, b, x, y = _codes(4, seed=5)
+    c1 = SDR(64, np.arange(0, 10))
+    c2 = SDR(64, np.arange(30, 40))
+    tm = _tm(external_apical_size=64)
+    for rep in range(10):
+        for first, ctx in ((a, c1), (b, c2)):
+            tm.reset()
+            tm.compute(first, True)
+            tm.compute(x, True, external_apical=ctx if rep >= 3 else None)
+            tm.compute(y, True)
+    y_cols = set(y.indices.tolist())
+
+    def predicted_y_cells(ctx):
+        tm.reset()
+        tm.compute(x, False, external_apical=ctx)
+        return {int(c) for c in tm.predictive_cells.indices if int(c) // CPC in y_cols}
+
+    both = predicted_y_cells(None)
+    p1, p2 = predicted_y_cells(c1), predicted_y_cells(c2)
+    assert p1 and p2
+    assert p1 != p2
+    assert p1 < both and p2 < both
+    assert not (p1 & p2)
