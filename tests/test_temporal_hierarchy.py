@@ -4,7 +4,6 @@ the network config of the long-range benchmark."""
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 from htmkit.sdr import SDR
 from htmkit.temporal_memory import TemporalMemory
