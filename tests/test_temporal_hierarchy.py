@@ -4,6 +4,7 @@ the network config of the long-range benchmark."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from htmkit.sdr import SDR
 from htmkit.temporal_memory import TemporalMemory
@@ -81,3 +82,51 @@ def test_apical_context_selects_the_level1_prediction_in_a_two_branch_case():
     assert p1 != p2
     assert p1 < both and p2 < both
     assert not (p1 & p2)
+
+
+def _model_cfg(**extra):
+    return {
+        "value": {"encoder": {"size": 200, "active_bits": 11}},
+        "sp": {"column_dimensions": [256], "num_active_columns_per_inh_area": 10},
+        "tm": {"cells_per_column": 4, "activation_threshold": 6, "min_threshold": 4,
+               "max_new_synapse_count": 10},
+        "predictor": {"steps": [1]},
+        "likelihood": {"learning_period": 50, "estimation_samples": 20},
+        **extra,
+    }
+
+
+def test_model_levels_two_builds_the_hierarchy_and_saves_bit_identically(tmp_path):
+    from htmkit.model import HTMModel
+    from htmkit.streams import example_stream
+
+    frame, _ = example_stream(120, seed=3)
+    recs = [{"value": float(v), "timestamp": t}
+            for v, t in zip(frame["value"], frame["timestamp"], strict=True)]
+    cfg = _model_cfg(levels=2, level2={"pool": {"column_dimensions": [128]}})
+    m = HTMModel.for_data([r["value"] for r in recs], cfg)
+    assert "pool" in m.network and "level2" in m.network
+    assert m.tm.params.external_apical_size == 128 * 4
+    one = HTMModel.for_data([r["value"] for r in recs], _model_cfg())
+    assert "pool" not in one.network and one.tm.params.external_apical_size == 0
+    for r in recs[:60]:
+        m.run(r)
+    m.save(tmp_path / "m.htm")
+    again = HTMModel.load(tmp_path / "m.htm")
+    a = [m.run(r).anomaly_score for r in recs[60:]]
+    b = [again.run(r).anomaly_score for r in recs[60:]]
+    assert a == b
+    assert m.network["level2"].core.num_segments() > 0
+
+
+@pytest.mark.parametrize("extra, match", [
+    ({"levels": 3}, "levels"),
+    ({"levels": 2, "level2": {"nope": {}}}, "level2"),
+    ({"levels": 2, "level2": {"pool": {"decay_rate": 2.0}}}, "level2.pool"),
+])
+def test_model_levels_errors_are_named(extra, match):
+    from htmkit.errors import ParameterError
+    from htmkit.model import HTMModel
+
+    with pytest.raises(ParameterError, match=match):
+        HTMModel.for_data([0.0, 1.0], _model_cfg(**extra))
