@@ -67,11 +67,13 @@ __all__ = [
 ]
 
 TASKS = ("reber", "deps")
-HTM_MODELS = ("tm", "tm-cells", "backtracking", "hierarchy", "hierarchy-cells")
+HTM_MODELS = ("tm", "tm-cells", "backtracking", "hierarchy", "hierarchy-cells",
+              "hierarchy-top")
 LSTM_MODELS = ("lstm-16", "lstm-32", "lstm-64")
 ALL_MODELS = (*HTM_MODELS, "markov", *LSTM_MODELS)
 #: Models run along the gap curve.
-CURVE_MODELS = ("tm", "tm-cells", "hierarchy", "hierarchy-cells", "markov", "lstm-32")
+CURVE_MODELS = ("tm", "tm-cells", "hierarchy", "hierarchy-cells", "hierarchy-top", "markov",
+                "lstm-32")
 
 #: Level-1 TM parameters shared by ``tm``, ``backtracking`` (where they apply) and the
 #: hierarchy (the paper's learning rates of the Cui 2016 task, a smaller column space).
@@ -101,8 +103,10 @@ HIERARCHY_CONFIG: dict[str, Any] = {
         "l1": {"type": "TemporalMemory", "output": "active_cells", "params": dict(TM_PARAMS)},
         "pool": {"type": "TemporalPooler",
                  "params": {"column_dimensions": [POOL_CELLS], "potential_pct": 0.05,
-                            "active_sparsity": 0.04, "winner_sparsity": 0.02,
-                            "decay_rate": 0.1}},
+                            "active_sparsity": 0.2, "winner_sparsity": 0.02,
+                            "decay_rate": 0.1, "active_weight": 1.0, "boost_strength": 0.0,
+                            "permanence_increment": 0.0, "permanence_decrement": 0.0,
+                            "max_new_synapses": 0}},
         "l2": {"type": "TemporalMemory", "output": "active_cells",
                "params": {"cells_per_column": 4, "activation_threshold": 8, "min_threshold": 6,
                           "max_new_synapse_count": 12, "initial_permanence": 0.21,
@@ -243,6 +247,11 @@ def _run_htm(kind: str, stream: LongRangeStream, seed: int) -> dict[str, Any]:
     cells = _CellReadout(ncol * cpc, stream.n_symbols) if kind != "backtracking" else None
     net = None
     core: Any
+    top = None
+    if kind == "hierarchy":
+        n_top = int(np.prod(HIERARCHY_CONFIG["regions"]["pool"]["params"]["column_dimensions"]))
+        top = _CellReadout(ncol * cpc + n_top, stream.n_symbols)
+        p_top = np.full(T, -1, np.int64)
     if kind == "tm":
         from ..temporal_memory import TemporalMemory
 
@@ -281,14 +290,21 @@ def _run_htm(kind: str, stream: LongRangeStream, seed: int) -> dict[str, Any]:
             core.compute(sdrs[s], True)
         pc = core.predictive_cells
         if probe is not None and t + 1 < T and stream.dependent[t + 1]:
-            top = net["l2"].output.flatten()  # type: ignore[index]
-            p = probe.infer(top)[0]
+            l2_out = net["l2"].output.flatten()  # type: ignore[index]
+            p = probe.infer(l2_out)[0]
             probe_ok.append(bool(p.size) and int(np.argmax(p)) == int(syms[t + 1]))
-            probe.learn(top, int(syms[t + 1]))
+            probe.learn(l2_out, int(syms[t + 1]))
         if cells is not None:
             guess = cells.step(pc, s)
             if t + 1 < T:
                 p_cells[t + 1] = guess
+        if top is not None:
+            both = SDR(ncol * cpc + n_top, np.concatenate(
+                [pc.indices, ncol * cpc + net["l2"].named_output(  # type: ignore[index]
+                    "columns").indices]))
+            guess = top.step(both, s)
+            if t + 1 < T:
+                p_top[t + 1] = guess
         if t + 1 < T:
             p_cols[t + 1] = by_cols(np.unique(pc.indices // cpc))
     wall = time.perf_counter() - tic
@@ -303,6 +319,9 @@ def _run_htm(kind: str, stream: LongRangeStream, seed: int) -> dict[str, Any]:
     if cells is not None:
         out["cells"] = (p_cells, dict(info, memory_bytes=mem + _state_bytes(
             cells.pred.get_state())))
+    if top is not None:
+        out["top"] = (p_top, dict(info, memory_bytes=mem + _state_bytes(
+            top.pred.get_state())))
     return out
 
 
@@ -382,9 +401,10 @@ def run_model(name: str, stream: LongRangeStream, seed: int,
     if name in ("tm", "tm-cells"):
         r = _run_htm("tm", stream, seed)
         return {"tm": r["columns"], "tm-cells": r["cells"]}
-    if name in ("hierarchy", "hierarchy-cells"):
+    if name in ("hierarchy", "hierarchy-cells", "hierarchy-top"):
         r = _run_htm("hierarchy", stream, seed)
-        return {"hierarchy": r["columns"], "hierarchy-cells": r["cells"]}
+        return {"hierarchy": r["columns"], "hierarchy-cells": r["cells"],
+                "hierarchy-top": r["top"]}
     if name == "backtracking":
         return {"backtracking": _run_htm("backtracking", stream, seed)["columns"]}
     if name == "markov":
