@@ -96,6 +96,7 @@ def _model_cfg(**extra):
     }
 
 
+@pytest.mark.slow
 def test_model_levels_two_builds_the_hierarchy_and_saves_bit_identically(tmp_path):
     from htmkit.model import HTMModel
     from htmkit.streams import example_stream
@@ -130,3 +131,24 @@ def test_model_levels_errors_are_named(extra, match):
 
     with pytest.raises(ParameterError, match=match):
         HTMModel.for_data([0.0, 1.0], _model_cfg(**extra))
+
+
+def test_hierarchy_network_config_round_trips_and_the_fixed_pooler_does_not_learn():
+    from htmkit.bench.long_range import hierarchy_config
+    from htmkit.network import Network
+
+    net = Network.from_config(hierarchy_config(0))
+    cfg = net.to_config()
+    assert cfg["regions"]["pool"]["learn"] is False
+    assert Network.from_config(cfg).to_config() == cfg
+    assert [lk.delay for lk in net.links if lk.kind == "apical"] == [1]
+    codes = [SDR(1024, np.arange(i * 21, i * 21 + 21)) for i in range(4)]
+    perm0 = net["pool"].core.synapses.arrays.perm.copy()
+    for t in range(20):
+        net.run({"input": codes[t % 4]})
+    assert np.array_equal(net["pool"].core.synapses.arrays.perm, perm0)
+    again = Network.from_state(net.get_state())
+    for t in range(8):
+        a = net.run({"input": codes[t % 3]})
+        b = again.run({"input": codes[t % 3]})
+        assert a["l1"] == b["l1"] and a["pool"] == b["pool"]

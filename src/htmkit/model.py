@@ -20,11 +20,11 @@ Configuration (every key optional; missing keys take the defaults in :data:`DEFA
     levels: 1              # 2: add the temporal hierarchy (off by default)
     level2: {pool: {...}, tm: {...}}          # its TemporalPoolerParams / TemporalMemoryParams
 
-``levels: 2`` adds a second level on the same network regions as
-:data:`htmkit.bench.long_range.HIERARCHY_CONFIG`: a ``pool`` region
-(:class:`~htmkit.temporal_pooler.TemporalPooler` over the TM's active and predicted-active
-cells) -> ``level2`` (a Temporal Memory whose columns are the pooled cells) -> apical feedback
-into ``tm`` (delay 1). The TM gets ``external_apical_size`` for it; the backtracking TM has
+``levels: 2`` adds a second level: a ``pool`` region (a fixed
+:class:`~htmkit.temporal_pooler.TemporalPooler`, no learning or boosting, over the TM's
+active and predicted-active cells) -> ``level2`` (a Temporal Memory whose columns are the
+pooled cells) -> apical feedback into ``tm`` (delay 1). The TM gets
+``external_apical_size`` for it; the backtracking TM has
 no apical input and is refused. Leaving ``levels`` out (or 1) builds exactly the one-level
 model.
 
@@ -292,7 +292,9 @@ class HTMModel(Persistable):
             if unknown:
                 raise ParameterError(f"level2: unknown key(s) {unknown} (known: pool, tm)")
             pool_cfg = {"column_dimensions": [512], "potential_pct": 0.05,
-                        "active_sparsity": 0.04, "winner_sparsity": 0.02, "seed": seed + 1,
+                        "active_sparsity": 0.2, "winner_sparsity": 0.02, "decay_rate": 0.1,
+                        "active_weight": 1.0, "boost_strength": 0.0, "max_new_synapses": 0,
+                        "seed": seed + 1,
                         **dict(l2.get("pool") or {}), "input_size": tm.num_cells}
             try:
                 pool = TemporalPooler(**pool_cfg)
@@ -557,7 +559,7 @@ def build_network(value_encoder: Any, date_encoder: Any, sp: Any, tm: Any, predi
     net.link("sp", "likelihood")
     net.link("tm", "likelihood", "unpredicted", output="unpredicted_columns")
     if level2 is not None:
-        net.add_region("pool", TemporalPoolerRegion(level2[0]))
+        net.add_region("pool", TemporalPoolerRegion(level2[0], learn=False))
         net.add_region("level2", TemporalMemoryRegion(level2[1]))
         net.link("tm", "pool", output="active_cells")
         net.link("tm", "pool", "predicted", output="predicted_active_cells")

@@ -101,11 +101,12 @@ HIERARCHY_CONFIG: dict[str, Any] = {
     "regions": {
         "input": {"type": "SDRSensor", "params": {"shape": [1024]}},
         "l1": {"type": "TemporalMemory", "output": "active_cells", "params": dict(TM_PARAMS)},
-        "pool": {"type": "TemporalPooler",
+        # a fixed pooler (no Hebbian learning, no boosting): a union of the recent steps'
+        # winners that keeps the identity of the symbols it pooled
+        "pool": {"type": "TemporalPooler", "learn": False,
                  "params": {"column_dimensions": [POOL_CELLS], "potential_pct": 0.05,
                             "active_sparsity": 0.2, "winner_sparsity": 0.02,
                             "decay_rate": 0.1, "active_weight": 1.0, "boost_strength": 0.0,
-                            "permanence_increment": 0.0, "permanence_decrement": 0.0,
                             "max_new_synapses": 0}},
         "l2": {"type": "TemporalMemory", "output": "active_cells",
                "params": {"cells_per_column": 4, "activation_threshold": 8, "min_threshold": 6,
