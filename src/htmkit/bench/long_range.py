@@ -18,11 +18,13 @@ Models:
 ``backtracking``
     NuPIC's backtracking TM (:class:`~htmkit.backtracking_tm.BacktrackingTemporalMemory`),
     predicted columns read out as for ``tm``.
-``hierarchy`` / ``hierarchy-cells``
+``hierarchy`` / ``hierarchy-cells`` / ``hierarchy-top``
     The two-level network of :data:`HIERARCHY_CONFIG` (:mod:`htmkit.network`): level-1 TM ->
-    temporal pooler (its *predicted* input: the TM's predicted-active cells) -> level-2 TM
-    over the pooled cells -> apical feedback into the level-1 TM (delay 1); read out from the
-    level-1 TM's predictive cells, by columns or by the cell classifier.
+    temporal pooler (its *predicted* input: the TM's predicted-active cells; a fixed pooler,
+    region option ``learn: false``) -> level-2 TM over the pooled cells -> apical feedback
+    into the level-1 TM (delay 1); read out from the level-1 TM's predictive cells by columns
+    or by the cell classifier, or (``-top``) by a cell classifier on the level-1 predictive
+    cells together with the level-2 columns.
 ``markov``
     First order: the symbol that most often followed the current one so far.
 ``lstm-16``, ``lstm-32``, ``lstm-64``

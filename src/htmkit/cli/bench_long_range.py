@@ -19,7 +19,8 @@ def bench_long_range(
     seeds: str = typer.Option("1", "--seeds", help="Number of seeds (0..N-1) or a list '0,3,7'."),
     models: str | None = typer.Option(
         None, "--models",
-        help="Comma-separated: tm, tm-cells, backtracking, hierarchy, hierarchy-cells, markov, "
+        help="Comma-separated: tm, tm-cells, backtracking, hierarchy, hierarchy-cells, "
+             "hierarchy-top, markov, "
              "lstm-16, lstm-32, lstm-64 (default all; unavailable ones are skipped)."),
     task: str = typer.Option("reber,deps,curve", "--task",
                              help="Comma-separated tasks: reber, deps, curve (the gap curve)."),
