@@ -90,18 +90,29 @@ def test_markov_run_is_first_order():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("task", ["reber", "deps"])
-def test_quick_run_htm_models_and_lstm(task):
+@pytest.mark.parametrize("task, length, margin", [("deps", None, 0.2), ("reber", 10000, 0.15)])
+def test_the_hierarchy_reads_the_dependent_symbol_better_than_the_single_tm(task, length, margin):
+    # deps: the --quick run (3000 elements); reber needs longer (at 3000 elements both are
+    # near chance on some seeds)
     cfg = LongRangeConfig.quick_config()
     cfg.tasks = (task,)
-    models = ["tm", "hierarchy", "markov", "lstm-16"]
-    r = run_benchmark([0], models, cfg)
+    if length:
+        cfg.length = length
+    r = run_benchmark([0], ["tm", "hierarchy-top"], cfg)
     res = r["tasks"][task]
-    for m in ("tm", "hierarchy", "markov"):
-        s = res[m]["summary"]
-        assert 0.0 <= s["final_dependent"]["mean"] <= 1.0
-        assert s["final_other"]["mean"] > 0.5
-        assert s["seconds_per_element"]["mean"] > 0
+    tm = res["tm"]["summary"]["final_dependent"]["mean"]
+    top = res["hierarchy-top"]["summary"]["final_dependent"]["mean"]
+    assert top > tm + margin, (tm, top)
+    assert res["hierarchy-top"]["summary"]["final_other"]["mean"] > 0.8
+
+
+@pytest.mark.slow
+def test_quick_run_lstm_baseline():
+    cfg = LongRangeConfig.quick_config()
+    cfg.tasks = ("deps",)
+    r = run_benchmark([0], ["lstm-16", "markov"], cfg)
     if "lstm-16" in r["unavailable"]:
         pytest.skip("torch not installed: the LSTM baseline is skipped")
+    res = r["tasks"]["deps"]
     assert res["lstm-16"]["summary"]["final_other"]["mean"] > 0.8
+    assert res["lstm-16"]["summary"]["seconds_per_element"]["mean"] > 0
