@@ -152,3 +152,11 @@ def test_hierarchy_network_config_round_trips_and_the_fixed_pooler_does_not_lear
         a = net.run({"input": codes[t % 3]})
         b = again.run({"input": codes[t % 3]})
         assert a["l1"] == b["l1"] and a["pool"] == b["pool"]
+
+
+def test_pooler_region_learn_option_is_checked():
+    from htmkit.errors import ParameterError
+    from htmkit.network import TemporalPoolerRegion
+
+    with pytest.raises(ParameterError, match="learn"):
+        TemporalPoolerRegion(input_size=64, column_dimensions=(32,), learn="no")
