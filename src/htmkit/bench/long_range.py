@@ -474,7 +474,7 @@ def run_benchmark(seeds: Sequence[int] = (0,), models: Sequence[str] = ALL_MODEL
         if m not in ALL_MODELS:
             raise ParameterError(f"models: unknown model {m!r}; choose from "
                                  f"{', '.join(ALL_MODELS)}")
-    avail = {m: model_availability(m) for m in ALL_MODELS}
+    avail = {m: model_availability(m) for m in dict.fromkeys(models)}  # torch only if asked
     for m in models:
         if not avail[m][0] and log:
             log(f"skipping {m}: {avail[m][1]}")
