@@ -25,6 +25,10 @@ Models:
     into the level-1 TM (delay 1); read out from the level-1 TM's predictive cells by columns
     or by the cell classifier, or (``-top``) by a cell classifier on the level-1 predictive
     cells together with the level-2 columns.
+``pooled-top``
+    The ablation without the level-2 TM and the apical feedback (:func:`pooled_config`):
+    level-1 TM -> the same fixed pooler, read out like ``hierarchy-top`` from the level-1
+    predictive cells together with the pooled cells.
 ``markov``
     First order: the symbol that most often followed the current one so far.
 ``lstm-16``, ``lstm-32``, ``lstm-64``
@@ -70,12 +74,12 @@ __all__ = [
 
 TASKS = ("reber", "deps")
 HTM_MODELS = ("tm", "tm-cells", "backtracking", "hierarchy", "hierarchy-cells",
-              "hierarchy-top")
+              "hierarchy-top", "pooled-top")
 LSTM_MODELS = ("lstm-16", "lstm-32", "lstm-64")
 ALL_MODELS = (*HTM_MODELS, "markov", *LSTM_MODELS)
 #: Models run along the gap curve.
-CURVE_MODELS = ("tm", "tm-cells", "hierarchy", "hierarchy-cells", "hierarchy-top", "markov",
-                "lstm-32")
+CURVE_MODELS = ("tm", "tm-cells", "hierarchy", "hierarchy-cells", "hierarchy-top",
+                "pooled-top", "markov", "lstm-32")
 
 #: Level-1 TM parameters shared by ``tm``, ``backtracking`` (where they apply) and the
 #: hierarchy (the paper's learning rates of the Cui 2016 task, a smaller column space).
@@ -251,7 +255,7 @@ def _run_htm(kind: str, stream: LongRangeStream, seed: int) -> dict[str, Any]:
     net = None
     core: Any
     top = None
-    if kind == "hierarchy":
+    if kind in ("hierarchy", "pooled"):
         n_top = int(np.prod(HIERARCHY_CONFIG["regions"]["pool"]["params"]["column_dimensions"]))
         top = _CellReadout(ncol * cpc + n_top, stream.n_symbols)
         p_top = np.full(T, -1, np.int64)
@@ -269,7 +273,9 @@ def _run_htm(kind: str, stream: LongRangeStream, seed: int) -> dict[str, Any]:
     else:
         from ..network import Network
 
-        net = Network.from_config(hierarchy_config(seed))
+        net = Network.from_config(hierarchy_config(seed) if kind == "hierarchy"
+                                  else pooled_config(seed))
+        top_name = "l2" if kind == "hierarchy" else "pool"
         core = net["l1"].core
     syms = stream.symbols
     # ablation probe (hierarchy): can the pooled level carry the start symbol? An online
@@ -280,7 +286,7 @@ def _run_htm(kind: str, stream: LongRangeStream, seed: int) -> dict[str, Any]:
     if net is not None:
         from ..predictor import Predictor
 
-        n2 = int(np.prod(net["l2"].output_shape))
+        n2 = int(np.prod(net[top_name].output_shape))
         probe = Predictor(steps=(0,), alpha=0.1, max_classes=stream.n_symbols, input_size=n2)
     tic = half = time.perf_counter()
     for t in range(T):
@@ -293,7 +299,7 @@ def _run_htm(kind: str, stream: LongRangeStream, seed: int) -> dict[str, Any]:
             core.compute(sdrs[s], True)
         pc = core.predictive_cells
         if probe is not None and t + 1 < T and stream.dependent[t + 1]:
-            l2_out = net["l2"].output.flatten()  # type: ignore[index]
+            l2_out = net[top_name].output.flatten()  # type: ignore[index]
             p = probe.infer(l2_out)[0]
             probe_ok.append(bool(p.size) and int(np.argmax(p)) == int(syms[t + 1]))
             probe.learn(l2_out, int(syms[t + 1]))
@@ -303,8 +309,7 @@ def _run_htm(kind: str, stream: LongRangeStream, seed: int) -> dict[str, Any]:
                 p_cells[t + 1] = guess
         if top is not None:
             both = SDR(ncol * cpc + n_top, np.concatenate(
-                [pc.indices, ncol * cpc + net["l2"].named_output(  # type: ignore[index]
-                    "columns").indices]))
+                [pc.indices, ncol * cpc + _top_columns(net, top_name)]))
             guess = top.step(both, s)
             if t + 1 < T:
                 p_top[t + 1] = guess
@@ -326,6 +331,24 @@ def _run_htm(kind: str, stream: LongRangeStream, seed: int) -> dict[str, Any]:
         out["top"] = (p_top, dict(info, memory_bytes=mem + _state_bytes(
             top.pred.get_state())))
     return out
+
+
+def _top_columns(net: Any, name: str) -> np.ndarray:
+    """The level-2 columns (the pooled cells) of the hierarchy or of the pooled ablation."""
+    if name == "l2":
+        return np.asarray(net["l2"].named_output("columns").indices)
+    return np.asarray(net["pool"].output.indices)
+
+
+def pooled_config(seed: int = 0) -> dict[str, Any]:
+    """The ablation of :func:`hierarchy_config` without the level-2 TM and the apical
+    feedback: level-1 TM -> fixed pooler, read out together."""
+    cfg = hierarchy_config(seed)
+    cfg["name"] = "temporal-pooled"
+    del cfg["regions"]["l2"]
+    cfg["links"] = [lk for lk in cfg["links"] if "l2" not in (lk["source"], lk["target"])]
+    cfg["regions"]["l1"]["params"].pop("external_apical_size", None)
+    return cfg
 
 
 def hierarchy_config(seed: int = 0) -> dict[str, Any]:
@@ -408,6 +431,8 @@ def run_model(name: str, stream: LongRangeStream, seed: int,
         r = _run_htm("hierarchy", stream, seed)
         return {"hierarchy": r["columns"], "hierarchy-cells": r["cells"],
                 "hierarchy-top": r["top"]}
+    if name == "pooled-top":
+        return {"pooled-top": _run_htm("pooled", stream, seed)["top"]}
     if name == "backtracking":
         return {"backtracking": _run_htm("backtracking", stream, seed)["columns"]}
     if name == "markov":

@@ -20,7 +20,7 @@ def bench_long_range(
     models: str | None = typer.Option(
         None, "--models",
         help="Comma-separated: tm, tm-cells, backtracking, hierarchy, hierarchy-cells, "
-             "hierarchy-top, markov, "
+             "hierarchy-top, pooled-top, markov, "
              "lstm-16, lstm-32, lstm-64 (default all; unavailable ones are skipped)."),
     task: str = typer.Option("reber,deps,curve", "--task",
                              help="Comma-separated tasks: reber, deps, curve (the gap curve)."),
