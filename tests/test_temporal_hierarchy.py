@@ -160,3 +160,12 @@ def test_pooler_region_learn_option_is_checked():
 
     with pytest.raises(ParameterError, match="learn"):
         TemporalPoolerRegion(input_size=64, column_dimensions=(32,), learn="no")
+
+
+def test_pooled_ablation_has_no_level2_and_no_apical_port():
+    from htmkit.bench.long_range import pooled_config
+    from htmkit.network import Network
+
+    net = Network.from_config(pooled_config(0))
+    assert "l2" not in net and "pool" in net
+    assert "apical" not in net["l1"].input_shapes
