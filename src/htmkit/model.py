@@ -17,6 +17,16 @@ Configuration (every key optional; missing keys take the defaults in :data:`DEFA
     predictor: {steps: [1], alpha: ...}
     likelihood: {learning_period: 288, ...}   # AnomalyLikelihoodParams fields
     seed: 42
+    levels: 1              # 2: add the temporal hierarchy (off by default)
+    level2: {pool: {...}, tm: {...}}          # its TemporalPoolerParams / TemporalMemoryParams
+
+``levels: 2`` adds a second level: a ``pool`` region (a fixed
+:class:`~htmkit.temporal_pooler.TemporalPooler`, no learning or boosting, over the TM's
+active and predicted-active cells) -> ``level2`` (a Temporal Memory whose columns are the
+pooled cells) -> apical feedback into ``tm`` (delay 1). The TM gets
+``external_apical_size`` for it; the backtracking TM has
+no apical input and is refused. Leaving ``levels`` out (or 1) builds exactly the one-level
+model.
 
 The value encoder's ``resolution`` is derived from the data range when not given:
 ``resolution = max(min_resolution, (maximum - minimum) / buckets)``; :meth:`HTMModel.for_data`
@@ -118,6 +128,10 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "seed": 42,
 }
 
+#: Top-level keys accepted although not in :data:`DEFAULT_CONFIG` (left out, a config and its
+#: saved form stay as they were): the optional second level.
+OPTIONAL_SECTIONS = ("levels", "level2")
+
 
 def merge_config(base: dict[str, Any], override: Mapping[str, Any],
                  path: str = "") -> dict[str, Any]:
@@ -126,9 +140,9 @@ def merge_config(base: dict[str, Any], override: Mapping[str, Any],
     out = copy.deepcopy(base)
     for key, value in override.items():
         where = f"{path}{key}"
-        if not path and key not in base:
+        if not path and key not in base and key not in OPTIONAL_SECTIONS:
             raise ParameterError(f"unknown model config section {where!r} "
-                                 f"(known: {sorted(base)})")
+                                 f"(known: {sorted(base) + list(OPTIONAL_SECTIONS)})")
         if isinstance(value, Mapping) and isinstance(out.get(key), dict):
             out[key] = merge_config(out[key], value, where + ".")
         else:
@@ -263,6 +277,39 @@ class HTMModel(Persistable):
             tm = tm_cls(**tm_cfg)
         except (ParameterError, TypeError) as exc:
             raise ParameterError(f"tm: {exc}") from None
+        levels = self.config.get("levels", 1)
+        if isinstance(levels, bool) or levels not in (1, 2):
+            raise ParameterError(f"levels must be 1 or 2, got {levels!r}")
+        level2 = None
+        if levels == 2:
+            from .temporal_pooler import TemporalPooler
+
+            if tm_cls is not tm_class("temporal_memory"):
+                raise ParameterError("levels: 2 needs tm.implementation 'temporal_memory' (the "
+                                     "backtracking TM has no apical input)")
+            l2 = dict(self.config.get("level2") or {})
+            unknown = sorted(set(l2) - {"pool", "tm"})
+            if unknown:
+                raise ParameterError(f"level2: unknown key(s) {unknown} (known: pool, tm)")
+            pool_cfg = {"column_dimensions": [512], "potential_pct": 0.05,
+                        "active_sparsity": 0.2, "winner_sparsity": 0.02, "decay_rate": 0.1,
+                        "active_weight": 1.0, "boost_strength": 0.0, "max_new_synapses": 0,
+                        "seed": seed + 1,
+                        **dict(l2.get("pool") or {}), "input_size": tm.num_cells}
+            try:
+                pool = TemporalPooler(**pool_cfg)
+            except (ParameterError, TypeError) as exc:
+                raise ParameterError(f"level2.pool: {exc}") from None
+            top_cfg = {"cells_per_column": 4, "activation_threshold": 8, "min_threshold": 6,
+                       "max_new_synapse_count": 12, "seed": seed + 2,
+                       **dict(l2.get("tm") or {}),
+                       "column_dimensions": list(pool.params.column_dimensions)}
+            try:
+                top = tm_cls(**top_cfg)
+                tm = tm_cls(**{**tm_cfg, "external_apical_size": top.num_cells})
+            except (ParameterError, TypeError) as exc:
+                raise ParameterError(f"level2.tm: {exc}") from None
+            level2 = (pool, top)
         pcfg = self._section("predictor")
         steps = pcfg.get("steps", [1])
         steps = tuple(steps) if isinstance(steps, (list, tuple)) else (steps,)
@@ -272,7 +319,7 @@ class HTMModel(Persistable):
         except (ParameterError, TypeError) as exc:
             raise ParameterError(f"likelihood: {exc}") from None
         self.network = build_network(value_encoder, date_encoder, sp, tm, predictor,
-                                     likelihood)
+                                     likelihood, level2)
         self._bind()
         self.records = 0
 
@@ -469,12 +516,14 @@ def _time_enabled(tenc: Mapping[str, Any]) -> bool:
 
 
 def build_network(value_encoder: Any, date_encoder: Any, sp: Any, tm: Any, predictor: Any,
-                  likelihood: Any) -> Any:
+                  likelihood: Any, level2: tuple[Any, Any] | None = None) -> Any:
     """The model's :class:`~htmkit.network.Network` around built algorithms.
 
     Regions: ``value`` (and ``timestamp``) encoders -> ``sp`` -> ``tm`` -> ``predictor``
     (when given); ``likelihood`` takes the SP's active columns and the TM's
-    ``unpredicted_columns`` (the raw anomaly) plus the record.
+    ``unpredicted_columns`` (the raw anomaly) plus the record. ``level2`` (a temporal pooler
+    and a Temporal Memory) adds the regions ``pool`` and ``level2`` and the apical link from
+    ``level2`` back into ``tm``.
     """
     from .backtracking_tm import BacktrackingTemporalMemory
     from .network import (
@@ -485,6 +534,7 @@ def build_network(value_encoder: Any, date_encoder: Any, sp: Any, tm: Any, predi
         ScalarPredictorRegion,
         SpatialPoolerRegion,
         TemporalMemoryRegion,
+        TemporalPoolerRegion,
     )
 
     net = Network("htm-model")
@@ -508,6 +558,13 @@ def build_network(value_encoder: Any, date_encoder: Any, sp: Any, tm: Any, predi
         net.link("tm", "predictor")
     net.link("sp", "likelihood")
     net.link("tm", "likelihood", "unpredicted", output="unpredicted_columns")
+    if level2 is not None:
+        net.add_region("pool", TemporalPoolerRegion(level2[0], learn=False))
+        net.add_region("level2", TemporalMemoryRegion(level2[1]))
+        net.link("tm", "pool", output="active_cells")
+        net.link("tm", "pool", "predicted", output="predicted_active_cells")
+        net.link("pool", "level2")
+        net.link("level2", "tm", "apical", delay=1)
     net.validate()
     return net
 

@@ -780,13 +780,20 @@ class TemporalPoolerRegion(RegionBase):
     Ports: ``feedforward`` (the TM's active cells) and ``predicted`` (its predicted-active
     cells; link it with ``output="predicted_active_cells", kind="predicted"``; unlinked means
     nothing predicted). Output: pooler cells (``column_dimensions``).
+
+    Option ``learn`` (default True): False makes the pooler a fixed map with memory (it always
+    computes with ``learn=False``, whatever the network's ``learn``).
     """
 
     type_name = "TemporalPooler"
 
-    def __init__(self, tp: Any = None, **params: Any):
+    def __init__(self, tp: Any = None, *, learn: bool = True, **params: Any):
         from ..temporal_pooler import TemporalPooler
 
+        if not isinstance(learn, bool):
+            raise ParameterError(f"TemporalPooler option learn must be true or false, got "
+                                 f"{learn!r}")
+        self._learn = learn
         if tp is None:
             tp = TemporalPooler(**params)
         elif params:
@@ -809,17 +816,25 @@ class TemporalPoolerRegion(RegionBase):
         ff = inputs.get("feedforward")
         if ff is None:
             ff = _as_input(None, self.input_shapes["feedforward"])
-        return self._core.compute(ff, learn, predicted_active_cells=inputs.get("predicted"))
+        return self._core.compute(ff, learn and self._learn,
+                                  predicted_active_cells=inputs.get("predicted"))
 
     def reset(self) -> None:
         self._core.reset()
         self._init_output()
 
     def describe(self) -> str:
-        return f"TemporalPooler {self._core.params.num_cells} cells"
+        fixed = "" if self._learn else ", fixed"
+        return f"TemporalPooler {self._core.params.num_cells} cells{fixed}"
+
+    def _options(self) -> dict[str, Any]:
+        return {} if self._learn else {"learn": False}
 
     def to_config(self) -> dict[str, Any]:
-        return {"type": self.type_name, "params": params_to_dict(self._core.params)}
+        cfg: dict[str, Any] = {"type": self.type_name, "params": params_to_dict(self._core.params)}
+        if not self._learn:
+            cfg["learn"] = False
+        return cfg
 
     @classmethod
     def from_config(cls, cfg: Mapping[str, Any], input_shapes: Mapping[str, Shape]
@@ -827,8 +842,10 @@ class TemporalPoolerRegion(RegionBase):
         from ..temporal_pooler import TemporalPoolerParams
 
         params = _params_with_inputs(cfg, input_shapes, "TemporalPooler",
-                                     (("feedforward", "input_size", _size),))
-        return cls(_dataclass_from(TemporalPoolerParams, params))
+                                     (("feedforward", "input_size", _size),),
+                                     allowed=frozenset({"params", "learn"}))
+        return cls(_dataclass_from(TemporalPoolerParams, params),
+                   learn=cfg.get("learn", True))
 
     @classmethod
     def config_output_shapes(cls, cfg: Mapping[str, Any], ff_shape: Shape | None
@@ -847,7 +864,7 @@ class TemporalPoolerRegion(RegionBase):
     def _from_core_state(cls, core: Any, options: dict[str, Any]) -> TemporalPoolerRegion:
         from ..temporal_pooler import TemporalPooler
 
-        return cls(TemporalPooler.from_state(core))
+        return cls(TemporalPooler.from_state(core), learn=options.get("learn", True))
 
 
 class ClassifierRegion(ValueRegion):
