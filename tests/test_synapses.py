@@ -19,13 +19,14 @@ def _brute_activity(store, active, connected):
     return np.array(conn), np.array(pot)
 
 
-@pytest.mark.parametrize("seed", [0, 1, 2])
-def test_random_operations_keep_store_consistent(seed):
+@pytest.mark.parametrize("seed,chunk", [(0, None), (1, None), (2, None), (0, 4), (1, 5)])
+def test_random_operations_keep_store_consistent(seed, chunk):
     rng = np.random.default_rng(seed)
     cap = 12
-    st = SynapseStore(30, 120, cap, initial_segments=2)
+    st = SynapseStore(30, 120, cap, initial_segments=2, chunk=chunk)
     for it in range(1500):
-        st.reserve(2, 40)
+        # room for 2 segments, 40 synapses and (grown layout) one whole block per segment
+        st.reserve(2, 40, 0 if chunk is None else st.num_segments_allocated * cap)
         a = st.arrays
         op = rng.integers(5)
         live = np.flatnonzero(a.seg_owner >= 0)
@@ -40,7 +41,8 @@ def test_random_operations_keep_store_consistent(seed):
             full = np.flatnonzero(a.seg_nsyn > 0)
             if full.size:
                 s = int(rng.choice(full))
-                K.synapse_remove(a, s * cap + int(rng.integers(a.seg_nsyn[s])))
+                base = int(a.seg_chunk[s]) * st.chunk
+                K.synapse_remove(a, base + int(rng.integers(a.seg_nsyn[s])))
         elif op == 3:
             s = int(rng.choice(live))
             mask = rng.random(120) < 0.5

@@ -188,9 +188,7 @@ def test_capacity_limits_hold_under_stress():
             assert np.array_equal(tm.predictive_cells.indices, _brute_force_predictive(tm))
             live = st.seg_owner >= 0
             assert np.all(st.seg_nsyn[live] > 0)             # no empty segment survives
-            n = st.seg_nsyn
-            cap = store.segment_capacity
-            perms = np.concatenate([st.perm[s * cap: s * cap + n[s]]
+            perms = np.concatenate([store.segment_synapses(s)[1]
                                     for s in np.flatnonzero(live)])
             assert perms.min() > 0.0 and perms.max() <= 1.0  # zero-permanence synapses go
     store.check()

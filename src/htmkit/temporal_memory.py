@@ -92,6 +92,9 @@ __all__ = ["TemporalMemoryParams", "TemporalMemory"]
 _EMPTY = np.zeros(0, dtype=np.int32)
 _EMPTY.flags.writeable = False
 
+#: slots per chunk of the TM's synapse stores (a segment's block grows this many at a time)
+STORE_CHUNK = 8
+
 
 @dataclass(frozen=True)
 class TemporalMemoryParams:
@@ -183,11 +186,14 @@ class TemporalMemoryParams:
         segments = 1024
         seg = float(len(K.SEG_FIELDS) + len(K.APSEG_FIELDS)) * segments * 4
         n = float(self.num_cells)
+        slots = 64.0 * STORE_CHUNK
         stores = SynapseStore.estimate_bytes(n, n + self.external_basal_size,
-                                             self.max_synapses_per_segment, segments)
+                                             self.max_synapses_per_segment, segments,
+                                             slots=slots)
         if self.external_apical_size:
             stores += SynapseStore.estimate_bytes(n, self.external_apical_size,
-                                                  self.max_synapses_per_segment, segments)
+                                                  self.max_synapses_per_segment, segments,
+                                                  slots=slots)
         return state + seg + stores
 
     @property
@@ -219,6 +225,22 @@ class TemporalMemory(Persistable):
     16
     """
 
+    #: 2: grown-layout synapse stores, two more step counters (1: fixed-layout stores)
+    STATE_VERSION = 2
+
+    @classmethod
+    def _upgrade_state(cls, state: dict[str, Any], from_version: int) -> dict[str, Any]:
+        """Version 1 -> 2: ``counts`` gains the two chunk counters (zero); the stores are
+        upgraded by :class:`SynapseStore` and moved to the grown layout in :meth:`from_state`.
+        """
+        if from_version != 1:
+            return super()._upgrade_state(state, from_version)
+        counts = state.get("counts")
+        if not isinstance(counts, np.ndarray) or counts.ndim != 1 or counts.shape[0] != 22:
+            raise FormatError("TemporalMemory: array 'counts' must be a vector of 22 entries "
+                              "(state version 1)")
+        return {**state, "counts": np.concatenate([counts, np.zeros(2, dtype=counts.dtype)])}
+
     def __init__(self, params: TemporalMemoryParams | None = None, **kwargs: Any):
         if params is None:
             fields = {f.name for f in dataclasses.fields(TemporalMemoryParams)}
@@ -236,9 +258,11 @@ class TemporalMemory(Persistable):
         n_cells = p.num_cells
         self._setup(p)
         self._basal = SynapseStore(n_cells, n_cells + p.external_basal_size,
-                                   p.max_synapses_per_segment, initial_segments=1024)
+                                   p.max_synapses_per_segment, initial_segments=1024,
+                                   chunk=STORE_CHUNK)
         self._apical = (SynapseStore(n_cells, p.external_apical_size,
-                                     p.max_synapses_per_segment, initial_segments=1024)
+                                     p.max_synapses_per_segment, initial_segments=1024,
+                                     chunk=STORE_CHUNK)
                         if p.external_apical_size else None)
         self._rng = krng.make_state(p.seed)
         self._counts, self._i32, self._flags, self._seg, self._apseg = K.new_buffers(
@@ -451,10 +475,12 @@ class TemporalMemory(Persistable):
         """Reserve what the kernel asked for (``counts[C_NEED_*]``) and lengthen the
         per-segment activity arrays to the stores' sizes."""
         c = self._counts
-        self._basal.reserve(int(c[K.C_NEED_SEGS]), int(c[K.C_NEED_SYNAPSES]))
+        self._basal.reserve(int(c[K.C_NEED_SEGS]), int(c[K.C_NEED_SYNAPSES]),
+                            int(c[K.C_NEED_CHUNKS]))
         self._seg = _lengthen(self._seg, self._basal.num_segments_allocated)
         if self._apical is not None:
-            self._apical.reserve(int(c[K.C_NEED_AP_SEGS]), int(c[K.C_NEED_AP_SYNAPSES]))
+            self._apical.reserve(int(c[K.C_NEED_AP_SEGS]), int(c[K.C_NEED_AP_SYNAPSES]),
+                                 int(c[K.C_NEED_AP_CHUNKS]))
             self._apseg = _lengthen(self._apseg, self._apical.num_segments_allocated)
         self._make_views()
 
@@ -504,6 +530,11 @@ class TemporalMemory(Persistable):
                                       != p.max_synapses_per_segment):
                 raise FormatError(f"{where}: synapse store {name!r} does not match the "
                                   "parameters")
+        # files of the fixed layout (state version 1) move to the grown layout
+        if obj._basal.fixed:
+            obj._basal = obj._basal.regrown(STORE_CHUNK)
+        if obj._apical is not None and obj._apical.fixed:
+            obj._apical = obj._apical.regrown(STORE_CHUNK)
         obj._setup(params)
         lay = obj._layout
         n_seg = obj._basal.num_segments_allocated
