@@ -214,6 +214,12 @@ class SynapseStore(Persistable):
         if not st.meta[K.M_FIXED]:
             n_chunks = st.chunk_seg.shape[0]
             need_chunks = int(st.meta[K.M_CTOP]) + int(new_chunks)
+            if n_chunks < need_chunks and 4 * int(st.seg_nchunk.sum()) < 3 * int(
+                    st.meta[K.M_CTOP]):
+                # over a quarter of the chunks below the top are free blocks: pack the
+                # blocks down before growing (keeps the area bounded on endless streams)
+                K.compact_chunks(st)
+                need_chunks = int(st.meta[K.M_CTOP]) + int(new_chunks)
             if n_chunks < need_chunks:
                 new = max(need_chunks, n_chunks + n_chunks // 2)
                 ch = int(st.meta[K.M_CHUNK])

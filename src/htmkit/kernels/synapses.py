@@ -229,6 +229,49 @@ def segment_grow(st, seg, n_total):
 
 
 @njit(cache=True)
+def compact_chunks(st):
+    """Grown mode: slide every segment's block down to the bottom of the chunk area, in
+    chunk order (blocks only move down, so copying forwards is safe), and forget the free
+    lists; their reverse-index entries follow. Returns the new top."""
+    ch = st.meta[M_CHUNK]
+    top = st.meta[M_CTOP]
+    dst = 0
+    c = 0
+    while c < top:
+        s = st.chunk_seg[c]
+        if s < 0 or st.seg_chunk[s] != c:
+            c += 1
+            continue
+        k = st.seg_nchunk[s]
+        if dst != c:
+            src = np.int64(c) * ch
+            to = np.int64(dst) * ch
+            for j in range(st.seg_nsyn[s]):
+                st.presyn[to + j] = st.presyn[src + j]
+                st.perm[to + j] = st.perm[src + j]
+                pos = st.rev_pos[src + j]
+                st.rev_pos[to + j] = pos
+                st.arena[pos] = to + j
+            st.seg_chunk[s] = dst
+        dst += k
+        c += k
+    for c in range(dst, top):
+        st.chunk_seg[c] = -1
+    for c in range(dst):
+        st.chunk_seg[c] = -1
+    for s in range(st.seg_nsyn.shape[0]):
+        first = st.seg_chunk[s]
+        for c in range(first, first + st.seg_nchunk[s]):
+            st.chunk_seg[c] = s
+    for i in range(dst * ch, top * ch):
+        st.presyn[i] = -1
+    for k in range(st.free_blocks.shape[0]):
+        st.free_blocks[k] = -1
+    st.meta[M_CTOP] = dst
+    return dst
+
+
+@njit(cache=True)
 def segment_create(st, owner):
     """Take a free segment for ``owner``; returns its id, or -1 if none is free."""
     if st.meta[M_FREE] == 0:

@@ -417,6 +417,16 @@ def activate_dendrites(st, ap, ts, cfg, apical_input, learn):
 
 
 # ====================================================================== learning helpers
+@njit(cache=True, inline="always")
+def dead_threshold(cfg):
+    """Synapse count below which a segment is dead: ``min(min_threshold,
+    activation_threshold)``. Such a segment can never be matching (that takes
+    ``min_threshold`` active potential synapses) nor active (``activation_threshold`` active
+    connected synapses), so it is never chosen to learn and never grows again; it is
+    destroyed when it is adapted (learning or punishment), as in htm.core."""
+    return min(cfg.min_threshold, cfg.activation_threshold)
+
+
 @njit(cache=True)
 def destroy_weakest_synapses(st, seg, n, protect_pos):
     """Remove the ``n`` weakest synapses of ``seg`` (lowest permanence, ties by lowest
@@ -509,7 +519,7 @@ def learn_on_segment(st, seg, n_active_potential, active_mask, candidates, n_can
     grow_synapses(st, seg, cfg.max_new_synapse_count - n_active_potential, candidates,
                   n_candidates, cand_pos, ts.cand, ts.taken, ts.rng, cfg.initial_permanence,
                   cfg.max_synapses_per_segment)
-    if st.seg_nsyn[seg] == 0:
+    if st.seg_nsyn[seg] < dead_threshold(cfg):
         segment_destroy(st, seg)
 
 
@@ -626,9 +636,10 @@ def burst_column(st, ts, cfg, column, learn):
 
 
 @njit(cache=True, inline="always")
-def punish_segment(st, seg, active_mask, decrement, prune_below):
+def punish_segment(st, seg, active_mask, decrement, prune_below, dead_below):
     """Decrease the permanence of the synapses of ``seg`` from active presynaptic indices;
-    remove synapses that reach zero and the segment if it is left empty."""
+    remove synapses that reach zero, and the segment if it is left with fewer than
+    ``dead_below`` synapses (:func:`dead_threshold`: it could never match again)."""
     base = segment_base(st, seg)
     dec = np.float32(decrement)
     for j in range(st.seg_nsyn[seg] - 1, -1, -1):
@@ -639,7 +650,7 @@ def punish_segment(st, seg, active_mask, decrement, prune_below):
                 synapse_remove(st, slot)
             else:
                 st.perm[slot] = v
-    if st.seg_nsyn[seg] == 0:
+    if st.seg_nsyn[seg] < dead_below:
         segment_destroy(st, seg)
 
 
@@ -651,7 +662,7 @@ def punish_predicted_column(st, ts, cfg, column):
     while seg >= 0:
         nxt = ts.match_next[seg]  # read first: punishing may destroy the segment
         punish_segment(st, seg, ts.active_mask, cfg.predicted_segment_decrement,
-                       cfg.prune_below)
+                       cfg.prune_below, dead_threshold(cfg))
         seg = nxt
 
 
@@ -706,7 +717,7 @@ def learn_apical(ap, ts, cfg):
             owner = ap.seg_owner[seg]
             if owner >= 0 and not ts.col_active[owner // k]:
                 punish_segment(ap, seg, ts.apical_mask, cfg.predicted_segment_decrement,
-                               cfg.prune_below)
+                               cfg.prune_below, dead_threshold(cfg))
 
 
 @njit(cache=True)
