@@ -93,7 +93,7 @@ _EMPTY = np.zeros(0, dtype=np.int32)
 _EMPTY.flags.writeable = False
 
 #: slots per chunk of the TM's synapse stores (a segment's block grows this many at a time)
-STORE_CHUNK = 8
+STORE_CHUNK = 16
 
 
 @dataclass(frozen=True)

@@ -74,10 +74,10 @@ def arena_needs(st, max_new_synapses):
     """Arena length that guarantees ``max_new_synapses`` insertions succeed (compacting
     when the top is reached): after a compaction the buckets take at most ``synapses +
     presynaptic indices`` entries, and one relocated bucket at most twice the largest bucket;
-    a quarter more keeps compactions rare."""
+    as much again keeps compactions rare."""
     n_pre = st.rev_start.shape[0]
     live = st.meta[M_NSYN] + max_new_synapses + n_pre
-    return live + (live >> 2) + 2 * (st.meta[M_MAXB] + max_new_synapses) + 16
+    return live + live + 2 * (st.meta[M_MAXB] + max_new_synapses) + 16
 
 
 @njit(cache=True)
@@ -380,7 +380,8 @@ def segment_activity(st, active_presyn, connected, n_connected, n_potential, tou
         p = active_presyn[i]
         start = st.rev_start[p]
         for k in range(start, start + st.rev_count[p]):
-            warm += st.perm[st.arena[k]]
+            slot = st.arena[k]
+            warm += st.perm[slot] + np.float32(st.chunk_seg[np.int64((slot + 0.5) * inv_ch)])
     # Pass 2, branch-free in the loop body.
     n_touched = np.int64(0)
     for i in range(active_presyn.shape[0]):
@@ -393,7 +394,7 @@ def segment_activity(st, active_presyn, connected, n_connected, n_potential, tou
             n_touched += np.int64(n_potential[seg] == 0)
             n_potential[seg] += 1
             n_connected[seg] += np.int32(st.perm[slot] >= thr)
-    if warm < np.float32(-1.0):  # never true (permanences are >= 0); keeps pass 1 alive
+    if warm < np.float32(-1e30):  # never true; keeps pass 1 alive
         n_touched = np.int64(-1)
     return n_touched
 
