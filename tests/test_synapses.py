@@ -142,3 +142,34 @@ def test_store_state_carries_its_version():
     state = st.get_state()
     assert (state["__class__"], state["__version__"]) == ("SynapseStore",
                                                            SynapseStore.STATE_VERSION)
+
+
+def test_grown_layout_holds_what_it_holds_and_compacts():
+    """Grown layout: blocks follow the synapses held (not the capacity); packing the chunk
+    area keeps every segment's synapses, the reverse index and the invariants."""
+    rng = np.random.default_rng(3)
+    cap, ch = 64, 4
+    st = SynapseStore(40, 500, cap, initial_segments=8, chunk=ch)
+    for _ in range(300):
+        st.reserve(1, cap, 2 * cap)
+        a = st.arrays
+        s = K.segment_create(a, int(rng.integers(40)))
+        for p in rng.choice(500, int(rng.integers(1, 12)), replace=False):
+            K.synapse_add(a, s, int(p), np.float32(rng.random()))
+        if rng.random() < 0.5:
+            live = np.flatnonzero(a.seg_owner >= 0)
+            K.segment_destroy(a, int(rng.choice(live)))
+    st.check()
+    a = st.arrays
+    live = np.flatnonzero(a.seg_owner >= 0)
+    assert np.all(a.seg_nchunk[live] == (a.seg_nsyn[live] + ch - 1) // ch)
+    before = {int(s): st.segment_synapses(int(s)) for s in live}
+    top = int(a.meta[K.M_CTOP])
+    new_top = K.compact_chunks(a)
+    assert new_top == int(a.seg_nchunk.sum()) <= top
+    st.check()
+    for s, (pre, perm) in before.items():
+        pre2, perm2 = st.segment_synapses(s)
+        assert np.array_equal(pre, pre2) and np.array_equal(perm, perm2)
+    # far smaller than reserving the capacity of every segment
+    assert st.num_synapses * 4 < live.size * cap

@@ -7,7 +7,7 @@ the compute loop, after a warm-up run that loads the kernels), the share of it s
 basal store's bytes per held synapse.
 
     python tools/tm_store_compare.py --base /tmp/tmstore-base/src --new src \\
-        --workloads a,b,c --repeats 3 --out benchmarks/results/tm-store.json
+        --workloads a,b,c --repeats 3 --out /tmp/tm-store-compare.json
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import sys
 import time
 from typing import Any
 
-HOTGYM = "/work/shared/data/sequences/rec-center-hourly.csv"
+HOTGYM = os.environ.get("HTMKIT_HOTGYM", "/work/shared/data/sequences/rec-center-hourly.csv")
 
 
 def child(workload: str, steps: int) -> dict[str, Any]:

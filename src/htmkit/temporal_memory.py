@@ -22,9 +22,13 @@ active columns:
   connected_permanence``) and *matching* with ``>= min_threshold`` active potential synapses;
   the owners of active segments are the *predictive cells* for the next step.
 
-Cleanup, as in htm.core: synapses whose permanence reaches 0 are removed and segments left
-empty are destroyed; a cell at ``max_segments_per_cell`` loses its least recently used segment
-(used = active while learning, or learning) before growing a new one; a segment that would
+Cleanup, as in htm.core: synapses whose permanence reaches 0 are removed, and a segment
+that is adapted (learning or punishment) and left with fewer than ``min(min_threshold,
+activation_threshold)`` synapses is destroyed: it could never be matching (``min_threshold``
+active potential synapses) nor active (``activation_threshold`` active connected synapses)
+again, so it would never be chosen to learn or grow; a cell at ``max_segments_per_cell``
+loses its least recently used segment (used = active while learning, or learning) before
+growing a new one; a segment that would
 exceed ``max_synapses_per_segment`` first loses its weakest synapses (lowest permanence, ties
 by lowest presynaptic index; synapses to the current growth candidates are kept).
 
@@ -51,6 +55,10 @@ Ties: the best matching segment is the first by (most active potential synapses,
 cell, lowest segment id); the least recently used segment the first by (oldest use, lowest
 segment id). A synapse whose permanence falls below 1e-6 counts as zero (float32 rounding).
 The apical segments use the same thresholds, permanences and limits as the basal ones.
+
+Storage: the synapse stores use the grown layout (:class:`~htmkit.synapses.SynapseStore`
+with ``chunk=STORE_CHUNK``): a segment's slots grow a chunk at a time, so the memory follows
+the synapses held, not ``max_synapses_per_segment``.
 
 Every step is one call of a fused numba kernel
 (:func:`htmkit.kernels.temporal_memory.tm_compute_basal`, or ``tm_compute`` with apical
