@@ -800,18 +800,20 @@ def _chunks_needed(st, segs, n_segs, new):
 
 
 @njit(cache=True)
-def has_room(st, ap, ts, cfg, n_columns):
+def has_room(st, ap, ts, cfg, n_columns, learn):
     """Whether the stores and segment arrays have room for everything one step may create:
     a basal segment per active column, ``max_new_synapse_count`` synapses per learning
     segment and the chunks that learning segments may move to (and for the apical store: a
-    segment and its synapses per learning cell). When not, the needed room is written to
-    ``counts[C_NEED_*]`` for the owner to reserve."""
+    segment and its synapses per learning cell); nothing is created without ``learn``. When
+    not, the needed room is written to ``counts[C_NEED_*]`` for the owner to reserve."""
     c = ts.counts
     k = cfg.cells_per_column
-    new = cfg.max_new_synapse_count
+    new = cfg.max_new_synapse_count if learn else 0
+    if not learn:
+        n_columns = 0
     need_segs = n_columns
     need_syn = (n_columns + c[C_ACTIVE_SEGS]) * new
-    need_chunks = _chunks_needed(st, ts.active_segs, c[C_ACTIVE_SEGS], new)
+    need_chunks = _chunks_needed(st, ts.active_segs, c[C_ACTIVE_SEGS], new) if learn else 0
     if not st.meta[M_FIXED]:
         # a bursting column's learning segment: its best matching segment or a new one
         biggest = min(new, st.meta[M_CAP])
@@ -830,7 +832,7 @@ def has_room(st, ap, ts, cfg, n_columns):
     if cfg.has_apical:
         need_ap_segs = min(n_columns * k, n_columns + c[C_PREDICTIVE])
         need_ap_syn = (need_ap_segs + c[C_AP_ACTIVE_SEGS]) * new
-        if not ap.meta[M_FIXED]:
+        if learn and not ap.meta[M_FIXED]:
             ch = ap.meta[M_CHUNK]
             need_ap_chunks = (need_ap_segs + c[C_AP_ACTIVE_SEGS]) * (
                 (ap.meta[M_CAP] + ch - 1) // ch)
@@ -878,7 +880,7 @@ def tm_compute_basal(presyn, perm, rev_pos, seg_nsyn, seg_owner, seg_last_used, 
                   rev_start, rev_count, rev_cap, arena, chunk_seg, free_blocks, meta)
     ts = unpack(rng, counts, i32, flags, seg, apseg, lay)
     cfg = unpack_config(ip, fp)
-    if not has_room(st, st, ts, cfg, active_columns.shape[0]):
+    if not has_room(st, st, ts, cfg, active_columns.shape[0], learn):
         return -1.0
     return tm_step(st, st, ts, cfg, active_columns, external_basal, external_apical, learn)
 
@@ -904,7 +906,7 @@ def tm_compute(presyn, perm, rev_pos, seg_nsyn, seg_owner, seg_last_used, seg_ne
                   a_chunk_seg, a_free_blocks, a_meta)
     ts = unpack(rng, counts, i32, flags, seg, apseg, lay)
     cfg = unpack_config(ip, fp)
-    if not has_room(st, ap, ts, cfg, active_columns.shape[0]):
+    if not has_room(st, ap, ts, cfg, active_columns.shape[0], learn):
         return -1.0
     return tm_step(st, ap, ts, cfg, active_columns, external_basal, external_apical, learn)
 
