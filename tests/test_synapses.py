@@ -19,13 +19,14 @@ def _brute_activity(store, active, connected):
     return np.array(conn), np.array(pot)
 
 
-@pytest.mark.parametrize("seed", [0, 1, 2])
-def test_random_operations_keep_store_consistent(seed):
+@pytest.mark.parametrize("seed,chunk", [(0, None), (1, None), (2, None), (0, 4), (1, 5)])
+def test_random_operations_keep_store_consistent(seed, chunk):
     rng = np.random.default_rng(seed)
     cap = 12
-    st = SynapseStore(30, 120, cap, initial_segments=2)
+    st = SynapseStore(30, 120, cap, initial_segments=2, chunk=chunk)
     for it in range(1500):
-        st.reserve(2, 40)
+        # room for 2 segments, 40 synapses and (grown layout) one whole block per segment
+        st.reserve(2, 40, 0 if chunk is None else st.num_segments_allocated * cap)
         a = st.arrays
         op = rng.integers(5)
         live = np.flatnonzero(a.seg_owner >= 0)
@@ -40,7 +41,8 @@ def test_random_operations_keep_store_consistent(seed):
             full = np.flatnonzero(a.seg_nsyn > 0)
             if full.size:
                 s = int(rng.choice(full))
-                K.synapse_remove(a, s * cap + int(rng.integers(a.seg_nsyn[s])))
+                base = int(a.seg_chunk[s]) * st.chunk
+                K.synapse_remove(a, base + int(rng.integers(a.seg_nsyn[s])))
         elif op == 3:
             s = int(rng.choice(live))
             mask = rng.random(120) < 0.5
@@ -140,3 +142,34 @@ def test_store_state_carries_its_version():
     state = st.get_state()
     assert (state["__class__"], state["__version__"]) == ("SynapseStore",
                                                            SynapseStore.STATE_VERSION)
+
+
+def test_grown_layout_holds_what_it_holds_and_compacts():
+    """Grown layout: blocks follow the synapses held (not the capacity); packing the chunk
+    area keeps every segment's synapses, the reverse index and the invariants."""
+    rng = np.random.default_rng(3)
+    cap, ch = 64, 4
+    st = SynapseStore(40, 500, cap, initial_segments=8, chunk=ch)
+    for _ in range(300):
+        st.reserve(1, cap, 2 * cap)
+        a = st.arrays
+        s = K.segment_create(a, int(rng.integers(40)))
+        for p in rng.choice(500, int(rng.integers(1, 12)), replace=False):
+            K.synapse_add(a, s, int(p), np.float32(rng.random()))
+        if rng.random() < 0.5:
+            live = np.flatnonzero(a.seg_owner >= 0)
+            K.segment_destroy(a, int(rng.choice(live)))
+    st.check()
+    a = st.arrays
+    live = np.flatnonzero(a.seg_owner >= 0)
+    assert np.all(a.seg_nchunk[live] == (a.seg_nsyn[live] + ch - 1) // ch)
+    before = {int(s): st.segment_synapses(int(s)) for s in live}
+    top = int(a.meta[K.M_CTOP])
+    new_top = K.compact_chunks(a)
+    assert new_top == int(a.seg_nchunk.sum()) <= top
+    st.check()
+    for s, (pre, perm) in before.items():
+        pre2, perm2 = st.segment_synapses(s)
+        assert np.array_equal(pre, pre2) and np.array_equal(perm, perm2)
+    # far smaller than reserving the capacity of every segment
+    assert st.num_synapses * 4 < live.size * cap

@@ -188,9 +188,7 @@ def test_capacity_limits_hold_under_stress():
             assert np.array_equal(tm.predictive_cells.indices, _brute_force_predictive(tm))
             live = st.seg_owner >= 0
             assert np.all(st.seg_nsyn[live] > 0)             # no empty segment survives
-            n = st.seg_nsyn
-            cap = store.segment_capacity
-            perms = np.concatenate([st.perm[s * cap: s * cap + n[s]]
+            perms = np.concatenate([store.segment_synapses(s)[1]
                                     for s in np.flatnonzero(live)])
             assert perms.min() > 0.0 and perms.max() <= 1.0  # zero-permanence synapses go
     store.check()
@@ -512,3 +510,39 @@ def test_predictions_match_brute_force_with_external_inputs_resets_and_tiny_limi
             assert tm.predictive_cells.indices.tolist() == sorted(expected)
             assert tm.active_segments == sum(len(v) for v in basal.values())
     assert tm.num_segments() > 200 and tm.num_segments(apical=True) > 100
+
+
+def test_dead_segments_are_destroyed_when_adapted():
+    """A segment left with fewer than min(min_threshold, activation_threshold) synapses can
+    never match again: brute force over every step, no segment that was adapted (its
+    synapses changed) survives below that count, and some segments do die that way."""
+    params = dict(column_dimensions=48, cells_per_column=3, activation_threshold=4,
+                  min_threshold=3, max_new_synapse_count=5, max_segments_per_cell=4,
+                  max_synapses_per_segment=8, initial_permanence=0.21,
+                  connected_permanence=0.3, permanence_increment=0.05,
+                  permanence_decrement=0.05, predicted_segment_decrement=0.1, seed=4)
+    tm = TemporalMemory(**params)
+    dead_below = min(params["min_threshold"], params["activation_threshold"])
+    store = tm.basal_store
+    rng = np.random.default_rng(1)
+    seqs = [[SDR(48, rng.choice(48, 5, replace=False)) for _ in range(4)] for _ in range(3)]
+    killed = 0
+    for step in range(600):
+        sdr = (SDR(48, rng.choice(48, 5, replace=False)) if rng.random() < 0.4
+               else seqs[step // 4 % 3][step % 4])
+        before = {s: store.segment_synapses(s) for s in np.flatnonzero(
+            store.arrays.seg_owner >= 0)}
+        owners = store.arrays.seg_owner.copy()
+        tm.compute(sdr)
+        st = store.arrays
+        for s, (pre, perm) in before.items():
+            if st.seg_owner[s] != owners[s]:
+                if pre.size >= dead_below:
+                    killed += 1   # gone (destroyed, maybe reused by a new segment)
+                continue
+            pre2, perm2 = store.segment_synapses(s)
+            adapted = pre2.size != pre.size or not np.array_equal(perm2, perm)
+            if adapted:
+                assert pre2.size >= dead_below, (step, s, pre2.size)
+    store.check()
+    assert killed > 0

@@ -365,7 +365,7 @@ class SpatialPooler(Persistable):
         # never adds synapses, so the reverse index gets exactly one bucket per input
         # (reserve() would grow the arena again if anyone added synapses later).
         exact = int(np.maximum(np.bincount(presyn, minlength=p.num_inputs), 1).sum())
-        store.arrays = store.arrays._replace(arena=np.zeros(exact, dtype=np.int64))
+        store.arrays = store.arrays._replace(arena=np.zeros(exact, dtype=np.int32))
         KS.build_static(store.arrays, np.arange(p.num_columns, dtype=np.int32), seg_ptr,
                         presyn, perm)
         del presyn, perm

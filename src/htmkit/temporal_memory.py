@@ -22,9 +22,13 @@ active columns:
   connected_permanence``) and *matching* with ``>= min_threshold`` active potential synapses;
   the owners of active segments are the *predictive cells* for the next step.
 
-Cleanup, as in htm.core: synapses whose permanence reaches 0 are removed and segments left
-empty are destroyed; a cell at ``max_segments_per_cell`` loses its least recently used segment
-(used = active while learning, or learning) before growing a new one; a segment that would
+Cleanup, as in htm.core: synapses whose permanence reaches 0 are removed, and a segment
+that is adapted (learning or punishment) and left with fewer than ``min(min_threshold,
+activation_threshold)`` synapses is destroyed: it could never be matching (``min_threshold``
+active potential synapses) nor active (``activation_threshold`` active connected synapses)
+again, so it would never be chosen to learn or grow; a cell at ``max_segments_per_cell``
+loses its least recently used segment (used = active while learning, or learning) before
+growing a new one; a segment that would
 exceed ``max_synapses_per_segment`` first loses its weakest synapses (lowest permanence, ties
 by lowest presynaptic index; synapses to the current growth candidates are kept).
 
@@ -51,6 +55,10 @@ Ties: the best matching segment is the first by (most active potential synapses,
 cell, lowest segment id); the least recently used segment the first by (oldest use, lowest
 segment id). A synapse whose permanence falls below 1e-6 counts as zero (float32 rounding).
 The apical segments use the same thresholds, permanences and limits as the basal ones.
+
+Storage: the synapse stores use the grown layout (:class:`~htmkit.synapses.SynapseStore`
+with ``chunk=STORE_CHUNK``): a segment's slots grow a chunk at a time, so the memory follows
+the synapses held, not ``max_synapses_per_segment``.
 
 Every step is one call of a fused numba kernel
 (:func:`htmkit.kernels.temporal_memory.tm_compute_basal`, or ``tm_compute`` with apical
@@ -91,6 +99,9 @@ __all__ = ["TemporalMemoryParams", "TemporalMemory"]
 
 _EMPTY = np.zeros(0, dtype=np.int32)
 _EMPTY.flags.writeable = False
+
+#: slots per chunk of the TM's synapse stores (a segment's block grows this many at a time)
+STORE_CHUNK = 16
 
 
 @dataclass(frozen=True)
@@ -183,11 +194,14 @@ class TemporalMemoryParams:
         segments = 1024
         seg = float(len(K.SEG_FIELDS) + len(K.APSEG_FIELDS)) * segments * 4
         n = float(self.num_cells)
+        slots = 64.0 * STORE_CHUNK
         stores = SynapseStore.estimate_bytes(n, n + self.external_basal_size,
-                                             self.max_synapses_per_segment, segments)
+                                             self.max_synapses_per_segment, segments,
+                                             slots=slots)
         if self.external_apical_size:
             stores += SynapseStore.estimate_bytes(n, self.external_apical_size,
-                                                  self.max_synapses_per_segment, segments)
+                                                  self.max_synapses_per_segment, segments,
+                                                  slots=slots)
         return state + seg + stores
 
     @property
@@ -219,6 +233,22 @@ class TemporalMemory(Persistable):
     16
     """
 
+    #: 2: grown-layout synapse stores, two more step counters (1: fixed-layout stores)
+    STATE_VERSION = 2
+
+    @classmethod
+    def _upgrade_state(cls, state: dict[str, Any], from_version: int) -> dict[str, Any]:
+        """Version 1 -> 2: ``counts`` gains the two chunk counters (zero); the stores are
+        upgraded by :class:`SynapseStore` and moved to the grown layout in :meth:`from_state`.
+        """
+        if from_version != 1:
+            return super()._upgrade_state(state, from_version)
+        counts = state.get("counts")
+        if not isinstance(counts, np.ndarray) or counts.ndim != 1 or counts.shape[0] != 22:
+            raise FormatError("TemporalMemory: array 'counts' must be a vector of 22 entries "
+                              "(state version 1)")
+        return {**state, "counts": np.concatenate([counts, np.zeros(2, dtype=counts.dtype)])}
+
     def __init__(self, params: TemporalMemoryParams | None = None, **kwargs: Any):
         if params is None:
             fields = {f.name for f in dataclasses.fields(TemporalMemoryParams)}
@@ -236,9 +266,11 @@ class TemporalMemory(Persistable):
         n_cells = p.num_cells
         self._setup(p)
         self._basal = SynapseStore(n_cells, n_cells + p.external_basal_size,
-                                   p.max_synapses_per_segment, initial_segments=1024)
+                                   p.max_synapses_per_segment, initial_segments=1024,
+                                   chunk=STORE_CHUNK)
         self._apical = (SynapseStore(n_cells, p.external_apical_size,
-                                     p.max_synapses_per_segment, initial_segments=1024)
+                                     p.max_synapses_per_segment, initial_segments=1024,
+                                     chunk=STORE_CHUNK)
                         if p.external_apical_size else None)
         self._rng = krng.make_state(p.seed)
         self._counts, self._i32, self._flags, self._seg, self._apseg = K.new_buffers(
@@ -451,10 +483,12 @@ class TemporalMemory(Persistable):
         """Reserve what the kernel asked for (``counts[C_NEED_*]``) and lengthen the
         per-segment activity arrays to the stores' sizes."""
         c = self._counts
-        self._basal.reserve(int(c[K.C_NEED_SEGS]), int(c[K.C_NEED_SYNAPSES]))
+        self._basal.reserve(int(c[K.C_NEED_SEGS]), int(c[K.C_NEED_SYNAPSES]),
+                            int(c[K.C_NEED_CHUNKS]))
         self._seg = _lengthen(self._seg, self._basal.num_segments_allocated)
         if self._apical is not None:
-            self._apical.reserve(int(c[K.C_NEED_AP_SEGS]), int(c[K.C_NEED_AP_SYNAPSES]))
+            self._apical.reserve(int(c[K.C_NEED_AP_SEGS]), int(c[K.C_NEED_AP_SYNAPSES]),
+                                 int(c[K.C_NEED_AP_CHUNKS]))
             self._apseg = _lengthen(self._apseg, self._apical.num_segments_allocated)
         self._make_views()
 
@@ -504,6 +538,11 @@ class TemporalMemory(Persistable):
                                       != p.max_synapses_per_segment):
                 raise FormatError(f"{where}: synapse store {name!r} does not match the "
                                   "parameters")
+        # files of the fixed layout (state version 1) move to the grown layout
+        if obj._basal.fixed:
+            obj._basal = obj._basal.regrown(STORE_CHUNK)
+        if obj._apical is not None and obj._apical.fixed:
+            obj._apical = obj._apical.regrown(STORE_CHUNK)
         obj._setup(params)
         lay = obj._layout
         n_seg = obj._basal.num_segments_allocated

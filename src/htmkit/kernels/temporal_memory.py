@@ -57,14 +57,20 @@ from numba.extending import intrinsic
 
 from .rng import rand_below, shuffle_prefix
 from .synapses import (
+    M_CAP,
+    M_CHUNK,
+    M_CTOP,
+    M_FIXED,
     M_FREE,
     M_ITER,
     StoreArrays,
     adapt_segment,
     arena_needs,
     segment_activity,
+    segment_base,
     segment_create,
     segment_destroy,
+    segment_grow,
     synapse_add,
     synapse_remove,
 )
@@ -107,7 +113,9 @@ C_NEED_SEGS = 18        # room the step needs, written when tm_compute asks for 
 C_NEED_SYNAPSES = 19
 C_NEED_AP_SEGS = 20
 C_NEED_AP_SYNAPSES = 21
-N_COUNTS = 22
+C_NEED_CHUNKS = 22      # chunks a step may take from the top of the basal / apical store
+C_NEED_AP_CHUNKS = 23
+N_COUNTS = 24
 
 # The state lives in a few flat buffers (cheap to pass to numba: a namedtuple of ~40 arrays
 # costs ~5 us per call to unbox); the kernel slices them into the TMState views.
@@ -409,13 +417,22 @@ def activate_dendrites(st, ap, ts, cfg, apical_input, learn):
 
 
 # ====================================================================== learning helpers
+@njit(cache=True, inline="always")
+def dead_threshold(cfg):
+    """Synapse count below which a segment is dead: ``min(min_threshold,
+    activation_threshold)``. Such a segment can never be matching (that takes
+    ``min_threshold`` active potential synapses) nor active (``activation_threshold`` active
+    connected synapses), so it is never chosen to learn and never grows again; it is
+    destroyed when it is adapted (learning or punishment), as in htm.core."""
+    return min(cfg.min_threshold, cfg.activation_threshold)
+
+
 @njit(cache=True)
 def destroy_weakest_synapses(st, seg, n, protect_pos):
     """Remove the ``n`` weakest synapses of ``seg`` (lowest permanence, ties by lowest
     presynaptic index), sparing synapses from presynaptic indices with ``protect_pos >= 0``
     (the current growth candidates). Returns how many were removed."""
-    cap = st.presyn.shape[0] // st.seg_nsyn.shape[0]
-    base = seg * cap
+    base = segment_base(st, seg)
     removed = 0
     while removed < n:
         best = -1
@@ -447,8 +464,7 @@ def grow_synapses(st, seg, n_desired, candidates, n_candidates, cand_pos, buf, t
     ``max_synapses``, its weakest synapses are removed first. Returns the number grown."""
     if n_desired <= 0 or n_candidates == 0:
         return 0
-    cap = st.presyn.shape[0] // st.seg_nsyn.shape[0]
-    base = seg * cap
+    base = segment_base(st, seg)
     for j in range(n_candidates):
         taken[j] = False
     for j in range(st.seg_nsyn[seg]):
@@ -469,6 +485,7 @@ def grow_synapses(st, seg, n_desired, candidates, n_candidates, cand_pos, buf, t
     room = max_synapses - st.seg_nsyn[seg]
     if n_actual > room:
         n_actual = room
+    segment_grow(st, seg, st.seg_nsyn[seg] + n_actual)
     shuffle_prefix(rng, buf[:m], n_actual)
     for j in range(n_actual):
         synapse_add(st, seg, buf[j], initial_permanence)
@@ -502,7 +519,7 @@ def learn_on_segment(st, seg, n_active_potential, active_mask, candidates, n_can
     grow_synapses(st, seg, cfg.max_new_synapse_count - n_active_potential, candidates,
                   n_candidates, cand_pos, ts.cand, ts.taken, ts.rng, cfg.initial_permanence,
                   cfg.max_synapses_per_segment)
-    if st.seg_nsyn[seg] == 0:
+    if st.seg_nsyn[seg] < dead_threshold(cfg):
         segment_destroy(st, seg)
 
 
@@ -619,11 +636,11 @@ def burst_column(st, ts, cfg, column, learn):
 
 
 @njit(cache=True, inline="always")
-def punish_segment(st, seg, active_mask, decrement, prune_below):
+def punish_segment(st, seg, active_mask, decrement, prune_below, dead_below):
     """Decrease the permanence of the synapses of ``seg`` from active presynaptic indices;
-    remove synapses that reach zero and the segment if it is left empty."""
-    cap = st.presyn.shape[0] // st.seg_nsyn.shape[0]
-    base = seg * cap
+    remove synapses that reach zero, and the segment if it is left with fewer than
+    ``dead_below`` synapses (:func:`dead_threshold`: it could never match again)."""
+    base = segment_base(st, seg)
     dec = np.float32(decrement)
     for j in range(st.seg_nsyn[seg] - 1, -1, -1):
         slot = base + j
@@ -633,7 +650,7 @@ def punish_segment(st, seg, active_mask, decrement, prune_below):
                 synapse_remove(st, slot)
             else:
                 st.perm[slot] = v
-    if st.seg_nsyn[seg] == 0:
+    if st.seg_nsyn[seg] < dead_below:
         segment_destroy(st, seg)
 
 
@@ -645,7 +662,7 @@ def punish_predicted_column(st, ts, cfg, column):
     while seg >= 0:
         nxt = ts.match_next[seg]  # read first: punishing may destroy the segment
         punish_segment(st, seg, ts.active_mask, cfg.predicted_segment_decrement,
-                       cfg.prune_below)
+                       cfg.prune_below, dead_threshold(cfg))
         seg = nxt
 
 
@@ -700,7 +717,7 @@ def learn_apical(ap, ts, cfg):
             owner = ap.seg_owner[seg]
             if owner >= 0 and not ts.col_active[owner // k]:
                 punish_segment(ap, seg, ts.apical_mask, cfg.predicted_segment_decrement,
-                               cfg.prune_below)
+                               cfg.prune_below, dead_threshold(cfg))
 
 
 @njit(cache=True)
@@ -767,86 +784,129 @@ def tm_step(st, ap, ts, cfg, active_columns, external_basal, external_apical, le
 
 
 @njit(cache=True)
-def has_room(st, ap, ts, cfg, n_columns):
+def _chunks_needed(st, segs, n_segs, new):
+    """Chunks that the learning segments ``segs[:n_segs]`` may take from the top of a
+    grown-layout store in one step: each moves at most once, to a block for ``min(its
+    synapses + new, capacity)`` synapses."""
+    if st.meta[M_FIXED]:
+        return 0
+    ch = st.meta[M_CHUNK]
+    cap = st.meta[M_CAP]
+    total = 0
+    for i in range(n_segs):
+        n = st.seg_nsyn[segs[i]] + new
+        total += (min(n, cap) + ch - 1) // ch
+    return total
+
+
+@njit(cache=True)
+def has_room(st, ap, ts, cfg, n_columns, learn):
     """Whether the stores and segment arrays have room for everything one step may create:
-    a basal segment per active column and ``max_new_synapse_count`` synapses per learning
-    segment (and for the apical store: a segment and its synapses per learning cell). When
+    a basal segment per active column, ``max_new_synapse_count`` synapses per learning
+    segment and the chunks that learning segments may move to (and for the apical store: a
+    segment and its synapses per learning cell); nothing is created without ``learn``. When
     not, the needed room is written to ``counts[C_NEED_*]`` for the owner to reserve."""
     c = ts.counts
     k = cfg.cells_per_column
-    new = cfg.max_new_synapse_count
+    new = cfg.max_new_synapse_count if learn else 0
+    if not learn:
+        n_columns = 0
     need_segs = n_columns
     need_syn = (n_columns + c[C_ACTIVE_SEGS]) * new
+    need_chunks = _chunks_needed(st, ts.active_segs, c[C_ACTIVE_SEGS], new) if learn else 0
+    if not st.meta[M_FIXED]:
+        # a bursting column's learning segment: its best matching segment or a new one
+        biggest = min(new, st.meta[M_CAP])
+        for i in range(c[C_MATCHING_SEGS]):
+            n = min(st.seg_nsyn[ts.matching_segs[i]] + new, st.meta[M_CAP])
+            if n > biggest:
+                biggest = n
+        ch = st.meta[M_CHUNK]
+        need_chunks += n_columns * ((biggest + ch - 1) // ch)
     ok = (st.meta[M_FREE] >= need_segs and st.arena.shape[0] >= arena_needs(st, need_syn)
-          and ts.seg_nconn.shape[0] >= st.seg_nsyn.shape[0])
+          and ts.seg_nconn.shape[0] >= st.seg_nsyn.shape[0]
+          and st.chunk_seg.shape[0] >= st.meta[M_CTOP] + need_chunks)
     need_ap_segs = 0
     need_ap_syn = 0
+    need_ap_chunks = 0
     if cfg.has_apical:
         need_ap_segs = min(n_columns * k, n_columns + c[C_PREDICTIVE])
         need_ap_syn = (need_ap_segs + c[C_AP_ACTIVE_SEGS]) * new
+        if learn and not ap.meta[M_FIXED]:
+            ch = ap.meta[M_CHUNK]
+            need_ap_chunks = (need_ap_segs + c[C_AP_ACTIVE_SEGS]) * (
+                (ap.meta[M_CAP] + ch - 1) // ch)
         ok = ok and (ap.meta[M_FREE] >= need_ap_segs
                      and ap.arena.shape[0] >= arena_needs(ap, need_ap_syn)
-                     and ts.ap_nconn.shape[0] >= ap.seg_nsyn.shape[0])
+                     and ts.ap_nconn.shape[0] >= ap.seg_nsyn.shape[0]
+                     and ap.chunk_seg.shape[0] >= ap.meta[M_CTOP] + need_ap_chunks)
     c[C_NEED_SEGS] = need_segs
     c[C_NEED_SYNAPSES] = need_syn
     c[C_NEED_AP_SEGS] = need_ap_segs
     c[C_NEED_AP_SYNAPSES] = need_ap_syn
+    c[C_NEED_CHUNKS] = need_chunks
+    c[C_NEED_AP_CHUNKS] = need_ap_chunks
     return ok
 
 
 # The entry points take the synapse stores' arrays as separate arguments: numba unboxes a
-# namedtuple of 16 arrays about twice as slowly as 16 plain array arguments.
+# namedtuple of 20 arrays about twice as slowly as 20 plain array arguments.
 @njit(cache=True)
 def store_of(presyn, perm, rev_pos, seg_nsyn, seg_owner, seg_last_used, seg_next, seg_prev,
-             free_segs, owner_first, owner_nseg, rev_start, rev_count, rev_cap, arena, meta):
+             seg_chunk, seg_nchunk, free_segs, owner_first, owner_nseg, rev_start, rev_count,
+             rev_cap, arena, chunk_seg, free_blocks, meta):
     """A :class:`StoreArrays` of borrowed views of the given arrays (see :func:`borrow`)."""
     return StoreArrays(
         borrow(presyn), borrow(perm), borrow(rev_pos), borrow(seg_nsyn), borrow(seg_owner),
-        borrow(seg_last_used), borrow(seg_next), borrow(seg_prev), borrow(free_segs),
-        borrow(owner_first), borrow(owner_nseg), borrow(rev_start), borrow(rev_count),
-        borrow(rev_cap), borrow(arena), borrow(meta),
+        borrow(seg_last_used), borrow(seg_next), borrow(seg_prev), borrow(seg_chunk),
+        borrow(seg_nchunk), borrow(free_segs), borrow(owner_first), borrow(owner_nseg),
+        borrow(rev_start), borrow(rev_count), borrow(rev_cap), borrow(arena),
+        borrow(chunk_seg), borrow(free_blocks), borrow(meta),
     )
 
 
 @njit(cache=True)
 def tm_compute_basal(presyn, perm, rev_pos, seg_nsyn, seg_owner, seg_last_used, seg_next,
-                     seg_prev, free_segs, owner_first, owner_nseg, rev_start, rev_count,
-                     rev_cap, arena, meta,
+                     seg_prev, seg_chunk, seg_nchunk, free_segs, owner_first, owner_nseg,
+                     rev_start, rev_count, rev_cap, arena, chunk_seg, free_blocks, meta,
                      rng, counts, i32, flags, seg, apseg, lay, ip, fp,
                      active_columns, external_basal, external_apical, learn):
     """Entry point of :meth:`TemporalMemory.compute` (no apical segments): the basal store's
-    16 arrays (``StoreArrays`` order), the state buffers and the step's inputs. Unpacks them
+    20 arrays (``StoreArrays`` order), the state buffers and the step's inputs. Unpacks them
     and runs :func:`tm_step`; returns -1.0 without changing anything when the store needs
     more room first (see :func:`has_room`)."""
     st = store_of(presyn, perm, rev_pos, seg_nsyn, seg_owner, seg_last_used, seg_next,
-                  seg_prev, free_segs, owner_first, owner_nseg, rev_start, rev_count, rev_cap,
-                  arena, meta)
+                  seg_prev, seg_chunk, seg_nchunk, free_segs, owner_first, owner_nseg,
+                  rev_start, rev_count, rev_cap, arena, chunk_seg, free_blocks, meta)
     ts = unpack(rng, counts, i32, flags, seg, apseg, lay)
     cfg = unpack_config(ip, fp)
-    if not has_room(st, st, ts, cfg, active_columns.shape[0]):
+    if not has_room(st, st, ts, cfg, active_columns.shape[0], learn):
         return -1.0
     return tm_step(st, st, ts, cfg, active_columns, external_basal, external_apical, learn)
 
 
 @njit(cache=True)
 def tm_compute(presyn, perm, rev_pos, seg_nsyn, seg_owner, seg_last_used, seg_next, seg_prev,
-               free_segs, owner_first, owner_nseg, rev_start, rev_count, rev_cap, arena, meta,
+               seg_chunk, seg_nchunk, free_segs, owner_first, owner_nseg, rev_start,
+               rev_count, rev_cap, arena, chunk_seg, free_blocks, meta,
                a_presyn, a_perm, a_rev_pos, a_seg_nsyn, a_seg_owner, a_seg_last_used,
-               a_seg_next, a_seg_prev, a_free_segs, a_owner_first, a_owner_nseg, a_rev_start,
-               a_rev_count, a_rev_cap, a_arena, a_meta,
+               a_seg_next, a_seg_prev, a_seg_chunk, a_seg_nchunk, a_free_segs, a_owner_first,
+               a_owner_nseg, a_rev_start, a_rev_count, a_rev_cap, a_arena, a_chunk_seg,
+               a_free_blocks, a_meta,
                rng, counts, i32, flags, seg, apseg, lay, ip, fp,
                active_columns, external_basal, external_apical, learn):
-    """:func:`tm_compute_basal` with apical segments: the apical store's 16 arrays follow the
+    """:func:`tm_compute_basal` with apical segments: the apical store's 20 arrays follow the
     basal store's."""
     st = store_of(presyn, perm, rev_pos, seg_nsyn, seg_owner, seg_last_used, seg_next,
-                  seg_prev, free_segs, owner_first, owner_nseg, rev_start, rev_count, rev_cap,
-                  arena, meta)
+                  seg_prev, seg_chunk, seg_nchunk, free_segs, owner_first, owner_nseg,
+                  rev_start, rev_count, rev_cap, arena, chunk_seg, free_blocks, meta)
     ap = store_of(a_presyn, a_perm, a_rev_pos, a_seg_nsyn, a_seg_owner, a_seg_last_used,
-                  a_seg_next, a_seg_prev, a_free_segs, a_owner_first, a_owner_nseg,
-                  a_rev_start, a_rev_count, a_rev_cap, a_arena, a_meta)
+                  a_seg_next, a_seg_prev, a_seg_chunk, a_seg_nchunk, a_free_segs,
+                  a_owner_first, a_owner_nseg, a_rev_start, a_rev_count, a_rev_cap, a_arena,
+                  a_chunk_seg, a_free_blocks, a_meta)
     ts = unpack(rng, counts, i32, flags, seg, apseg, lay)
     cfg = unpack_config(ip, fp)
-    if not has_room(st, ap, ts, cfg, active_columns.shape[0]):
+    if not has_room(st, ap, ts, cfg, active_columns.shape[0], learn):
         return -1.0
     return tm_step(st, ap, ts, cfg, active_columns, external_basal, external_apical, learn)
 
