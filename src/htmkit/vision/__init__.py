@@ -21,6 +21,8 @@ _LAZY = {
     "SynapseParams": "htmkit.vision.hierarchy",
     "SequenceParams": "htmkit.vision.hierarchy",
     "ReadoutParams": "htmkit.vision.hierarchy",
+    "Hierarchy": "htmkit.vision.model",
+    "EyeRegion": "htmkit.vision.model",
 }
 
 __all__ = list(_LAZY)
@@ -36,4 +38,4 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(__all__) | {"eye", "hierarchy", "plots", "transforms"})
+    return sorted(set(__all__) | {"eye", "hierarchy", "model", "plots", "transforms"})

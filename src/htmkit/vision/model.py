@@ -40,7 +40,8 @@ The model is declared in YAML (:func:`load_spec`; presets ``"digits"`` and ``"mn
 ``htmkit/vision/presets``): ``eye`` (the :class:`EyeRegion` parameters), ``levels`` (a list; per
 level ``grid`` [rows, cols] of patches, and ``sp``, ``tm``, ``tp`` parameters; ``motor``:
 whether its TMs get the motor command; ``tm: null`` drops the TM, the pooler then pools the SP
-columns), ``feedback``, ``readout`` (``params`` of the SDR classifier), ``train`` and
+columns), ``feedback``, ``readout`` (``params`` of the SDR classifier; ``inputs``: ``"top"``, the top
+level's poolers, or ``"all"``, every level's poolers), ``train`` and
 ``inference``. :func:`build_config` turns it into the network config that
 :meth:`Network.from_config <htmkit.network.Network.from_config>` builds, so ``print(model)``
 and :meth:`Hierarchy.draw` show the network that runs.
@@ -368,7 +369,7 @@ _SPEC_KEYS = ("name", "eye", "levels", "feedback", "readout", "train", "inferenc
 _LEVEL_KEYS = ("grid", "sp", "tm", "tp", "motor")
 _DEFAULTS: dict[str, Any] = {
     "feedback": True,
-    "readout": {"params": {"alpha": 0.05}},
+    "readout": {"params": {"alpha": 0.05}, "inputs": "top"},
     "train": {"n_learn": 500, "learn_glimpses": None},
     "inference": {"max_glimpses": 9, "confidence": 0.95, "policy": "fixed"},
 }
@@ -527,7 +528,11 @@ def build_config(spec: Mapping[str, Any]) -> dict[str, Any]:
                             child = names[li - 1][r * fr + i][c * fc + j]
                             links.append({"source": names[li][r][c]["tp"],
                                           "target": child["tm"], "kind": "apical"})
-    top = [nm["tp"] for row in names[-1] for nm in row]
+    inputs = spec["readout"].get("inputs", "top")
+    if inputs not in ("top", "all"):
+        raise ParameterError(f"spec: readout.inputs must be 'top' or 'all', got {inputs!r}")
+    top = [nm["tp"] for lv_names in (names if inputs == "all" else names[-1:])
+           for row in lv_names for nm in row]
     regions["readout"] = {"type": "Classifier",
                           "params": {"max_classes": 10, "steps": [0],
                                      **dict(spec["readout"].get("params") or {})}}

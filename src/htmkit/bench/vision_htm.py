@@ -1,0 +1,138 @@
+"""Studies of the one hierarchical temporal model (:class:`htmkit.vision.Hierarchy`):
+
+* :func:`hand_wired_movie`: the same regions as the model's network, called in a plain loop
+  (numpy crops and tiles, the delayed apical input kept by hand) -- the baseline of
+  :func:`network_overhead`, and a check that the network computes exactly this;
+* :func:`network_overhead`: ms per image through ``Network.run`` and through the hand-wired
+  loop, alternated, medians over repeats;
+* :func:`glimpse_study`: accuracy against the number of glimpses, and with the stopping rule.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+
+from ..sdr import SDR
+
+__all__ = ["glimpse_study", "hand_wired_movie", "network_overhead"]
+
+
+def _sdr(dense: np.ndarray) -> SDR:
+    return SDR._trusted(dense.shape, np.flatnonzero(dense).astype(np.int64))
+
+
+def hand_wired_movie(model: Any, image: np.ndarray, learn: bool | frozenset[str] = False,
+                     label: int | None = None, glimpses: int | None = None) -> list[dict]:
+    """One movie through the model's regions without :class:`~htmkit.network.Network`;
+    returns each glimpse's main outputs ``{region: SDR}`` (as ``Network.run`` does)."""
+    from ..vision.model import _grid, region_names
+
+    net = model.network
+    regions = net.regions
+    spec = model.spec
+    levels = spec["levels"]
+    grids = [_grid(lv, i) for i, lv in enumerate(levels)]
+    T = model.eye.n_glimpses if glimpses is None else int(glimpses)
+    for r in regions.values():
+        r.reset()
+
+    def lrn(nm: str) -> bool:
+        return learn if isinstance(learn, bool) else nm in learn
+
+    names = [[[region_names(li + 1, r, c, g) for c in range(g[1])] for r in range(g[0])]
+             for li, g in enumerate(grids)]
+    feedback = bool(spec.get("feedback", True))
+    prev_tp: dict[str, SDR] = {}
+    out_all = []
+    eye = regions["eye"]
+    readout = regions["readout"]
+    readout_sources = [lk.source for lk in net.links if lk.target == "readout"]
+    for t in range(T):
+        eye.set_value(image if t == 0 else None)
+        now: dict[str, SDR] = {"eye": eye.compute({}, lrn("eye"))}
+        motor = eye.named_output("motor")
+        view = now["eye"].dense
+        below: list[list[np.ndarray]] = []
+        for li, (lv, (gr, gc)) in enumerate(zip(levels, grids, strict=True)):
+            has_tm = lv.get("tm") is not None
+            outs: list[list[np.ndarray]] = []
+            for r in range(gr):
+                row = []
+                for c in range(gc):
+                    nm = names[li][r][c]
+                    if li == 0:
+                        ph, pw = view.shape[0] // gr, view.shape[1] // gc
+                        x = view[r * ph:(r + 1) * ph, c * pw:(c + 1) * pw]
+                    else:
+                        br, bc = grids[li - 1]
+                        fr, fc = br // gr, bc // gc
+                        x = np.block([[below[r * fr + i][c * fc + j] for j in range(fc)]
+                                      for i in range(fr)]) if (fr, fc) != (1, 1) \
+                            else below[r][c]
+                    sp = regions[nm["sp"]]
+                    a = now[nm["sp"]] = sp.compute({"feedforward": _sdr(x)}, lrn(nm["sp"]))
+                    tp = regions[nm["tp"]]
+                    if has_tm:
+                        tm = regions[nm["tm"]]
+                        ins = {"feedforward": a}
+                        if "basal" in tm.input_shapes:
+                            ins["basal"] = motor
+                        if "apical" in tm.input_shapes and feedback:
+                            gr2, gc2 = grids[li + 1]
+                            fr2, fc2 = gr // gr2, gc // gc2
+                            parent = names[li + 1][r // fr2][c // fc2]["tp"]
+                            ins["apical"] = prev_tp.get(parent) or SDR._trusted(
+                                regions[parent].output_shape, np.zeros(0, np.int64))
+                        cells = now[nm["tm"]] = tm.compute(ins, lrn(nm["tm"]))
+                        pred = tm.named_output("predicted_active_cells")
+                        o = tp.compute({"feedforward": cells, "predicted": pred}, lrn(nm["tp"]))
+                    else:
+                        o = tp.compute({"feedforward": a, "predicted": a}, lrn(nm["tp"]))
+                    now[nm["tp"]] = o
+                    row.append(o.dense)
+                outs.append(row)
+            below = outs
+        feats = [now[s].flatten().indices for s in readout_sources]
+        sizes = np.cumsum([0] + [now[s].size for s in readout_sources])
+        flat = np.concatenate([f + off for f, off in zip(feats, sizes, strict=False)])
+        if label is not None:
+            readout.set_value(int(label))
+        now["readout"] = readout.compute(
+            {"feedforward": SDR._trusted(readout.input_shapes["feedforward"],
+                                         np.sort(flat).astype(np.int64))}, lrn("readout"))
+        for s in list(prev_tp) + [nm["tp"] for lv in names[1:] for row in lv for nm in row]:
+            prev_tp[s] = now[s]
+        out_all.append(now)
+    return out_all
+
+
+def network_overhead(model: Any, images: np.ndarray, repeats: int = 3,
+                     learn: bool = False) -> dict[str, Any]:
+    """ms per image (median over ``repeats`` alternated runs) of the model's movies through
+    ``Network.run`` and through :func:`hand_wired_movie`, and the overhead in percent."""
+    imgs = np.asarray(images)
+    net_ms, hand_ms = [], []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        for im in imgs:
+            model.movie(im, learn=learn)
+        net_ms.append((time.perf_counter() - t0) * 1000 / len(imgs))
+        t0 = time.perf_counter()
+        for im in imgs:
+            hand_wired_movie(model, im, learn=learn)
+        hand_ms.append((time.perf_counter() - t0) * 1000 / len(imgs))
+    n, h = float(np.median(net_ms)), float(np.median(hand_ms))
+    return {"network_ms_per_image": n, "hand_wired_ms_per_image": h,
+            "overhead_pct": 100.0 * (n - h) / h, "repeats": repeats, "images": len(imgs),
+            "glimpses": model.eye.n_glimpses}
+
+
+def glimpse_study(model: Any, images: np.ndarray, labels: np.ndarray,
+                  policies: tuple[str, ...] = ("fixed", "random", "separate")
+                  ) -> dict[str, Any]:
+    """Per inference policy: accuracy after 1..max glimpses, and with the stopping rule its
+    accuracy and mean number of glimpses (:meth:`Hierarchy.evidence_curve`)."""
+    return {p: model.evidence_curve(images, labels, policy=p) for p in policies}
