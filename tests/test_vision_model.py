@@ -33,6 +33,19 @@ def digits():
     return X[p], y[p]
 
 
+def test_preset_config_regions_and_links():
+    cfg = build_config(load_spec("digits"))
+    types = {nm: rc["type"] for nm, rc in cfg["regions"].items()}
+    assert sum(t == "SpatialPooler" for t in types.values()) == 5
+    assert sum(t == "TemporalPooler" for t in types.values()) == 5
+    kinds = [(lk["source"], lk["target"], lk.get("kind", "feedforward"), lk.get("output"))
+             for lk in cfg["links"]]
+    assert ("eye", "tm1_01", "basal", "motor") in kinds
+    assert ("tp2", "tm1_01", "apical", None) in kinds
+    assert sum(k[1] == "readout" for k in kinds) == 5     # readout.inputs: all
+
+
+@pytest.mark.slow
 def test_preset_network_regions_links_shapes_delays():
     model = Hierarchy("digits")
     net = model.network
@@ -51,18 +64,19 @@ def test_preset_network_regions_links_shapes_delays():
     for tm in model.tm_names[:4]:
         assert links[("tp2", tm, "apical")].delay == 1
     assert net.input_shape("tm2", "basal") == (14,)
-    assert model.top == ["tp2"]
+    assert model.top == ["tp1_00", "tp1_01", "tp1_10", "tp1_11", "tp2"]
     # the YAML round trip gives the same network
     again = Network.from_config(net.to_config())
     assert again.to_config() == net.to_config()
     assert "tp2 -> tm1_00  [apical, delay 1]" in str(model)
 
 
+@pytest.mark.slow
 def test_yaml_file_and_depth_three(tmp_path):
     import yaml
 
     spec = _tiny_spec()
-    spec["eye"]["upsample"] = 4                          # 32 x 32 view: 4 x 4 patches
+    spec["eye"]["upsample"] = 2                          # 16 x 16 view: 4 x 4 patches
     spec["levels"][0]["grid"] = [4, 4]
     spec["levels"].insert(1, {**spec["levels"][1], "grid": [2, 2]})
     path = tmp_path / "three.yaml"
@@ -70,6 +84,7 @@ def test_yaml_file_and_depth_three(tmp_path):
     model = Hierarchy(path)
     assert model.levels == 3
     net = model.network
+    assert net.input_shape("sp1_00") == (4, 4)
     assert net.input_shape("sp2_00") == (16, 16) and net.input_shape("sp3") == (16, 16)
     assert {lk.target for lk in net.links if lk.source == "tp3" and lk.kind == "apical"} == {
         "tm2_00", "tm2_01", "tm2_10", "tm2_11"}
@@ -137,6 +152,7 @@ def test_save_load_bit_identical_mid_movie(tmp_path, digits):
     assert np.array_equal(model.predict(X[20:24]), other.predict(X[20:24]))
 
 
+@pytest.mark.slow
 def test_same_seed_same_model(digits):
     X, y = digits
     a = Hierarchy(_tiny_spec(train={"n_learn": 3}), seed=5).fit(X[:4], y[:4])

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -136,3 +137,116 @@ def glimpse_study(model: Any, images: np.ndarray, labels: np.ndarray,
     """Per inference policy: accuracy after 1..max glimpses, and with the stopping rule its
     accuracy and mean number of glimpses (:meth:`Hierarchy.evidence_curve`)."""
     return {p: model.evidence_curve(images, labels, policy=p) for p in policies}
+
+
+def ablation_variants(spec: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The model spec and its ablations: ``no-motor`` (no motor context in any TM),
+    ``count-pooler`` (every learned pooler replaced by :class:`CountPoolerRegion` keeping
+    the same fraction of the TM's cells that were active most often over the movie),
+    ``no-level2`` (level 1 only, the readout on its poolers), ``no-feedback`` and ``no-tm``
+    (the poolers pool the SP columns)."""
+    import copy
+
+    out = {"full": copy.deepcopy(spec)}
+    v = copy.deepcopy(spec)
+    for lv in v["levels"]:
+        lv["motor"] = False
+    out["no-motor"] = v
+    v = copy.deepcopy(spec)
+    for lv in v["levels"]:
+        lv["tp"] = {"count": float(lv["tp"].get("active_sparsity", 0.05))}
+    out["count-pooler"] = v
+    v = copy.deepcopy(spec)
+    v["levels"] = v["levels"][:1]
+    out["no-level2"] = v
+    v = copy.deepcopy(spec)
+    v["feedback"] = False
+    out["no-feedback"] = v
+    v = copy.deepcopy(spec)
+    for lv in v["levels"]:
+        lv["tm"] = None
+    out["no-tm"] = v
+    return out
+
+
+def tm_prediction(model: Any, images: np.ndarray) -> dict[str, float]:
+    """Per TM: precision of its next-view prediction (share of the columns it predicts at
+    glimpse t that are active at t + 1) and the chance level (share of active columns)."""
+    out: dict[str, float] = {}
+    for tm in model.tm_names:
+        core = model.network[tm].core
+        cpc, n_cols = core.params.cells_per_column, core.params.num_columns
+        hits = predicted = active = steps = 0
+        for im in images:
+            rec = model.movie(im, record=[f"{tm}.predictive_cells", f"{tm}.columns"])["records"]
+            for t in range(len(rec[f"{tm}.columns"]) - 1):
+                pred = np.unique(rec[f"{tm}.predictive_cells"][t].flatten().indices // cpc)
+                nxt = rec[f"{tm}.columns"][t + 1].flatten().indices
+                hits += len(np.intersect1d(pred, nxt))
+                predicted += len(pred)
+                active += len(nxt)
+                steps += 1
+        out[f"{tm}.precision"] = hits / max(predicted, 1)
+        out[f"{tm}.chance"] = active / max(steps, 1) / n_cols
+    return out
+
+
+def run_ablation(dataset: str = "digits", seeds: tuple[int, ...] = (0, 1, 2),
+                 n_train: int = 600, n_test: int = 300, variants: tuple[str, ...] | None = None,
+                 out: str | None = None, n_learn: int | None = None) -> dict[str, Any]:
+    """Train every ablation variant per seed on ``n_train`` training images of the vision
+    benchmark's split and test it on ``n_test`` images of each protocol; JSON to ``out``."""
+    import json
+
+    from ..vision.model import Hierarchy, load_spec
+    from .vision import load_bench_data
+    from .vision_protocols import make_protocols
+
+    results: dict[str, Any] = {"dataset": dataset, "seeds": list(seeds), "n_train": n_train,
+                               "n_test": n_test, "n_learn": n_learn, "runs": []}
+    for seed in seeds:
+        xtr, ytr, xte, yte = load_bench_data(dataset, seed=seed)
+        xtr, ytr, xte, yte = xtr[:n_train], ytr[:n_train], xte[:n_test], yte[:n_test]
+        tests = make_protocols(xte, seed)
+        preset = "digits" if min(xtr.shape[1:]) < 16 else "mnist"
+        base = load_spec(preset)
+        if n_learn is not None:
+            base["train"]["n_learn"] = int(n_learn)
+        for name, spec in ablation_variants(base).items():
+            if variants and name not in variants:
+                continue
+            t0 = time.perf_counter()
+            model = Hierarchy(spec, seed=seed).fit(xtr, ytr)
+            fit_s = time.perf_counter() - t0
+            acc = {}
+            glimpses = {}
+            for proto, imgs in tests.items():
+                c = model.evidence_curve(imgs, yte)
+                acc[proto] = c["accuracy"]
+                glimpses[proto] = c["mean_glimpses"]
+                if proto == "clean":
+                    acc["clean_by_glimpses"] = c["accuracy_by_glimpses"]
+            run = {"variant": name, "seed": seed, "fit_s": fit_s, "accuracy": acc,
+                   "mean_glimpses": glimpses,
+                   "tm_prediction": tm_prediction(model, xte[:50])}
+            results["runs"].append(run)
+            print(json.dumps(run), flush=True)
+            if out:
+                Path(out).write_text(json.dumps(results, indent=1) + "\n")
+    return results
+
+
+if __name__ == "__main__":  # pragma: no cover - a study script
+    import argparse
+
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--dataset", default="digits")
+    ap.add_argument("--seeds", default="0,1,2")
+    ap.add_argument("--n-train", type=int, default=600)
+    ap.add_argument("--n-test", type=int, default=300)
+    ap.add_argument("--variants", default="")
+    ap.add_argument("--out", default=None)
+    ap.add_argument("--n-learn", type=int, default=None)
+    a = ap.parse_args()
+    run_ablation(a.dataset, tuple(int(s) for s in a.seeds.split(",")), a.n_train, a.n_test,
+                 tuple(v for v in a.variants.split(",") if v) or None, a.out, a.n_learn)

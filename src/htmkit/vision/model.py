@@ -40,8 +40,8 @@ The model is declared in YAML (:func:`load_spec`; presets ``"digits"`` and ``"mn
 ``htmkit/vision/presets``): ``eye`` (the :class:`EyeRegion` parameters), ``levels`` (a list; per
 level ``grid`` [rows, cols] of patches, and ``sp``, ``tm``, ``tp`` parameters; ``motor``:
 whether its TMs get the motor command; ``tm: null`` drops the TM, the pooler then pools the SP
-columns), ``feedback``, ``readout`` (``params`` of the SDR classifier; ``inputs``: ``"top"``, the top
-level's poolers, or ``"all"``, every level's poolers), ``train`` and
+columns), ``feedback``, ``readout`` (``params`` of the SDR classifier; ``inputs``:
+``"top"``, the top level's poolers, or ``"all"``, every level's poolers), ``train`` and
 ``inference``. :func:`build_config` turns it into the network config that
 :meth:`Network.from_config <htmkit.network.Network.from_config>` builds, so ``print(model)``
 and :meth:`Hierarchy.draw` show the network that runs.
@@ -60,11 +60,12 @@ import numpy as np
 
 from ..errors import FormatError, InputError, ParameterError
 from ..network import Network
-from ..network.regions import ValueRegion
+from ..network.regions import RegionBase, ValueRegion
 from ..sdr import SDR
 from ..serialization import Persistable, state_array, state_int
 
-__all__ = ["EyeRegion", "Hierarchy", "PRESETS", "POLICIES", "build_config", "load_spec"]
+__all__ = ["CountPoolerRegion", "EyeRegion", "Hierarchy", "PRESETS", "POLICIES", "build_config",
+           "load_spec"]
 
 PRESETS = ("digits", "mnist")
 POLICIES = ("fixed", "random")
@@ -201,17 +202,17 @@ class EyeRegion(ValueRegion):
         p = self._pad
         return np.pad(b, ((p, p), (p, p)))
 
-    def view_at(self, padded: np.ndarray, offset: Sequence[int]) -> np.ndarray:
+    def view_at(self, padded: np.ndarray, offset: Sequence[int] | np.ndarray) -> np.ndarray:
         """The binary view at grid ``offset`` of a padded image (:meth:`binarise`)."""
         p, s = self._pad, self.stride
         r, c = p + int(offset[0]) * s, p + int(offset[1]) * s
         h, w = self._view_shape
         return padded[r:r + h, c:c + w]
 
-    def motor_sdr(self, move: Sequence[int]) -> SDR:
+    def motor_sdr(self, move: Sequence[int] | np.ndarray) -> SDR:
         """The motor SDR of a movement ``(dy, dx)`` in grid units."""
         two_r = 2 * self.reach
-        idx = []
+        idx: list[int] = []
         for axis in (0, 1):
             start = int(move[axis]) + two_r
             idx.extend(axis * self._motor_shape[1] + start + k for k in range(self.motor_width))
@@ -364,6 +365,82 @@ class EyeRegion(ValueRegion):
         return obj
 
 
+# ============================================================================ count pooler
+class CountPoolerRegion(RegionBase):
+    """A fixed (not learned) pooler for ablations: its output is the ``sparsity`` fraction of
+    input bits that were active most often since the last reset (ties: lowest index).
+
+    Ports ``feedforward`` and ``predicted`` (ignored, so it can stand in for a
+    :class:`~htmkit.temporal_pooler.TemporalPooler`); output the input's shape.
+    """
+
+    type_name = "CountPooler"
+
+    def __init__(self, input_shape: Sequence[int], sparsity: float = 0.05):
+        self._shape = tuple(int(v) for v in input_shape)
+        if not 0.0 < float(sparsity) <= 1.0:
+            raise ParameterError(f"CountPooler sparsity must be in (0, 1], got {sparsity!r}")
+        self.sparsity = float(sparsity)
+        self._counts = np.zeros(int(np.prod(self._shape)), dtype=np.int64)
+        self._init_output()
+
+    @property
+    def input_shapes(self) -> dict[str, tuple[int, ...]]:
+        return {"feedforward": self._shape, "predicted": self._shape}
+
+    @property
+    def output_shape(self) -> tuple[int, ...]:
+        return self._shape
+
+    def _compute(self, inputs: dict[str, SDR], learn: bool) -> SDR:
+        ff = inputs.get("feedforward")
+        if ff is not None:
+            self._counts[ff.flatten().indices] += 1
+        k = max(1, round(self.sparsity * self._counts.size))
+        on = np.flatnonzero(self._counts)
+        if on.size > k:
+            order = np.lexsort((on, -self._counts[on]))
+            on = np.sort(on[order[:k]])
+        return SDR._trusted(self._shape, on.astype(np.int64))
+
+    def reset(self) -> None:
+        self._counts[:] = 0
+        self._init_output()
+
+    def describe(self) -> str:
+        return f"CountPooler top {self.sparsity:g} of {self._counts.size} bits"
+
+    def to_config(self) -> dict[str, Any]:
+        return {"type": self.type_name, "params": {"sparsity": self.sparsity}}
+
+    @classmethod
+    def from_config(cls, cfg: Mapping[str, Any], input_shapes: Mapping[str, Any]
+                    ) -> CountPoolerRegion:
+        params = dict(cfg.get("params") or {})
+        params.pop("input_shape", None)
+        return cls(input_shapes["feedforward"], **params)
+
+    @classmethod
+    def config_output_shapes(cls, cfg: Mapping[str, Any], ff_shape: Any
+                             ) -> dict[str, tuple[int, ...]]:
+        if ff_shape is None:
+            raise ParameterError("a CountPooler needs a feedforward link")
+        return {"output": tuple(ff_shape)}
+
+    def _options(self) -> dict[str, Any]:
+        return {"input_shape": list(self._shape), "sparsity": self.sparsity}
+
+    def _core_state(self) -> Any:
+        return {"counts": np.array(self._counts)}
+
+    @classmethod
+    def _from_core_state(cls, core: Any, options: dict[str, Any]) -> CountPoolerRegion:
+        obj = cls(options["input_shape"], options["sparsity"])
+        obj._counts = state_array(core, "counts", np.int64, "CountPooler",
+                                  shape=obj._counts.shape, lo=0)
+        return obj
+
+
 # ============================================================================ the spec
 _SPEC_KEYS = ("name", "eye", "levels", "feedback", "readout", "train", "inference")
 _LEVEL_KEYS = ("grid", "sp", "tm", "tp", "motor")
@@ -452,6 +529,14 @@ def region_names(level: int, r: int, c: int, grid: tuple[int, int]) -> dict[str,
     return {"sp": f"sp{tag}", "tm": f"tm{tag}", "tp": f"tp{tag}"}
 
 
+def _pooler(tp: Mapping[str, Any]) -> dict[str, Any]:
+    """A level's pooler config: a TemporalPooler, or ``{count: sparsity}`` for the fixed
+    :class:`CountPoolerRegion` (ablation)."""
+    if "count" in tp:
+        return {"type": "CountPooler", "params": {"sparsity": float(tp["count"])}}
+    return {"type": "TemporalPooler", "params": dict(tp)}
+
+
 def build_config(spec: Mapping[str, Any]) -> dict[str, Any]:
     """The :meth:`Network.from_config <htmkit.network.Network.from_config>` config of a
     model spec (see the module docstring)."""
@@ -505,12 +590,12 @@ def build_config(spec: Mapping[str, Any]) -> dict[str, Any]:
                     if motor:
                         links.append({"source": "eye", "target": nm["tm"], "kind": "basal",
                                       "output": "motor"})
-                    regions[nm["tp"]] = {"type": "TemporalPooler", "params": dict(lv["tp"])}
+                    regions[nm["tp"]] = _pooler(lv["tp"])
                     links.append({"source": nm["tm"], "target": nm["tp"]})
                     links.append({"source": nm["tm"], "target": nm["tp"], "kind": "predicted",
                                   "output": "predicted_active_cells"})
                 else:
-                    regions[nm["tp"]] = {"type": "TemporalPooler", "params": dict(lv["tp"])}
+                    regions[nm["tp"]] = _pooler(lv["tp"])
                     links.append({"source": nm["sp"], "target": nm["tp"]})
                     links.append({"source": nm["sp"], "target": nm["tp"], "kind": "predicted"})
     # feedback: each pooler feeds the TMs of the patches below it (previous glimpse)
@@ -729,7 +814,7 @@ class Hierarchy(Persistable):
                            ) -> tuple[int, int]:
         """The unvisited grid offset farthest from those seen (the most new pixels), the
         centre's spiral order breaking ties; all visited: the spiral order again."""
-        grid = [tuple(int(v) for v in g) for g in self.eye.grid]
+        grid = [(int(g[0]), int(g[1])) for g in self.eye.grid]
         free = [g for g in grid if g not in visited]
         if not free:
             return grid[len(visited) % len(grid)]
