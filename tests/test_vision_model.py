@@ -232,3 +232,24 @@ def test_network_computes_what_the_hand_wired_loop_computes(digits):
         for t in range(9):
             out = net.run({"eye": im if t == 0 else None, "readout": int(lab)}, learn=learn)
             assert out == hand[t]
+
+
+@pytest.mark.slow
+def test_hierarchy_pictures(tmp_path, digits):
+    pytest.importorskip("matplotlib", reason="the pictures need matplotlib (viz extra)")
+    from htmkit.vision.plots import (
+        hierarchy_stability,
+        plot_hierarchy_fields,
+        plot_hierarchy_stability,
+        plot_movie_strip,
+    )
+
+    X, y = digits
+    model = Hierarchy(_tiny_spec(train={"n_learn": 5}), seed=2).fit(X[:6], y[:6])
+    stab = hierarchy_stability(model, X[10:14])
+    assert set(stab) == {"SP level 1", "SP level 2", "pooler level 1", "pooler level 2"}
+    assert all(0.0 <= v <= 1.0 for d in stab.values() for v in d.values())
+    for f in (plot_hierarchy_stability(stab, tmp_path / "s.png"),
+              plot_movie_strip(model, X[10], tmp_path / "m.png"),
+              plot_hierarchy_fields(model, tmp_path / "f.png")):
+        assert f.stat().st_size > 1000

@@ -250,3 +250,43 @@ if __name__ == "__main__":  # pragma: no cover - a study script
     a = ap.parse_args()
     run_ablation(a.dataset, tuple(int(s) for s in a.seeds.split(",")), a.n_train, a.n_test,
                  tuple(v for v in a.variants.split(",") if v) or None, a.out, a.n_learn)
+
+
+def ablation_table(results: dict[str, Any]) -> str:
+    """Markdown tables of :func:`run_ablation`'s results: mean accuracy (in points) per variant
+    and protocol over the seeds, with the change against ``full``; the TMs' prediction."""
+    runs = results["runs"]
+    variants = list(dict.fromkeys(r["variant"] for r in runs))
+    protos = [p for p in runs[0]["accuracy"] if p != "clean_by_glimpses"]
+
+    def mean(v: str, p: str) -> float:
+        vals = [r["accuracy"][p] for r in runs if r["variant"] == v]
+        return 100.0 * float(np.mean(vals)) if vals else float("nan")
+
+    lines = ["| variant | seeds | " + " | ".join(protos) + " | mean glimpses (clean) |",
+             "|---" * (len(protos) + 3) + "|"]
+    for v in variants:
+        n = sum(r["variant"] == v for r in runs)
+        cells = []
+        for p in protos:
+            m = mean(v, p)
+            d = m - mean("full", p)
+            cells.append(f"{m:.1f}" if v == "full" else f"{m:.1f} ({d:+.1f})")
+        g = np.mean([r["mean_glimpses"]["clean"] for r in runs if r["variant"] == v])
+        lines.append(f"| {v} | {n} | " + " | ".join(cells) + f" | {g:.2f} |")
+    lines += ["", "| variant | clean accuracy after 1..9 glimpses (no stopping) |", "|---|---|"]
+    for v in variants:
+        curves = np.mean([r["accuracy"]["clean_by_glimpses"] for r in runs
+                          if r["variant"] == v], axis=0)
+        lines.append(f"| {v} | " + ", ".join(f"{100 * c:.1f}" for c in curves) + " |")
+    lines += ["", "| variant | TM | next-view precision | chance |", "|---|---|---|---|"]
+    for v in variants:
+        tms = sorted({k.rsplit(".", 1)[0] for r in runs if r["variant"] == v
+                      for k in r["tm_prediction"]})
+        for tm in tms:
+            prec = np.mean([r["tm_prediction"][f"{tm}.precision"] for r in runs
+                            if r["variant"] == v])
+            ch = np.mean([r["tm_prediction"][f"{tm}.chance"] for r in runs
+                          if r["variant"] == v])
+            lines.append(f"| {v} | {tm} | {prec:.3f} | {ch:.3f} |")
+    return "\n".join(lines) + "\n"
