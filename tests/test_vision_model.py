@@ -253,3 +253,17 @@ def test_hierarchy_pictures(tmp_path, digits):
               plot_movie_strip(model, X[10], tmp_path / "m.png"),
               plot_hierarchy_fields(model, tmp_path / "f.png")):
         assert f.stat().st_size > 1000
+
+
+@pytest.mark.slow
+def test_htm_is_a_vision_bench_model(digits):
+    from htmkit.bench.vision import ModelContext, available_models, make_model
+
+    X, y = digits
+    assert "htm" in available_models()
+    model = make_model("htm", ModelContext("digits", 0, True, (8, 8), 30))
+    model.model.spec["train"]["n_learn"] = 10
+    pred = model.fit(X[:30], y[:30]).predict(X[40:50])
+    assert pred.shape == (10,) and set(pred) <= set(range(10))
+    info = model.describe()
+    assert info["preset"] == "digits" and 1 <= info["mean_glimpses"] <= 9

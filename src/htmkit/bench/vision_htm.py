@@ -143,6 +143,7 @@ def ablation_variants(spec: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """The model spec and its ablations: ``no-motor`` (no motor context in any TM),
     ``count-pooler`` (every learned pooler replaced by :class:`CountPoolerRegion` keeping
     the same fraction of the TM's cells that were active most often over the movie),
+    ``learned-pooler`` (the poolers learn: Hebbian steps 0.04 / 0.008, growth 16, boosting 2),
     ``no-level2`` (level 1 only, the readout on its poolers), ``no-feedback`` and ``no-tm``
     (the poolers pool the SP columns)."""
     import copy
@@ -156,6 +157,12 @@ def ablation_variants(spec: dict[str, Any]) -> dict[str, dict[str, Any]]:
     for lv in v["levels"]:
         lv["tp"] = {"count": float(lv["tp"].get("active_sparsity", 0.05))}
     out["count-pooler"] = v
+    v = copy.deepcopy(spec)
+    for lv in v["levels"]:
+        if "count" not in lv["tp"]:
+            lv["tp"].update(permanence_increment=0.04, permanence_decrement=0.008,
+                            max_new_synapses=16, boost_strength=2.0)
+    out["learned-pooler"] = v
     v = copy.deepcopy(spec)
     v["levels"] = v["levels"][:1]
     out["no-level2"] = v
