@@ -143,7 +143,7 @@ def ablation_variants(spec: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """The model spec and its ablations: ``no-motor`` (no motor context in any TM),
     ``count-pooler`` (every learned pooler replaced by :class:`CountPoolerRegion` keeping
     the same fraction of the TM's cells that were active most often over the movie),
-    ``learned-pooler`` (the poolers learn: Hebbian steps 0.04 / 0.008, growth 16, boosting 2),
+    ``learned-pooler`` (the poolers learn: Hebbian steps, synapse growth, boosting),
     ``no-level2`` (level 1 only, the readout on its poolers), ``no-feedback`` and ``no-tm``
     (the poolers pool the SP columns)."""
     import copy
