@@ -23,6 +23,20 @@ def _tiny_spec(**changes):
     return spec
 
 
+def _blobs(n=24, seed=0):
+    """Small synthetic 8x8 images (two random bars each) and labels, without scikit-learn."""
+    rng = np.random.default_rng(seed)
+    X = np.zeros((n, 8, 8), np.uint8)
+    for im in X:
+        for _ in range(2):
+            r, c = rng.integers(0, 6, size=2)
+            if rng.random() < 0.5:
+                im[r, c:c + 3] = 255
+            else:
+                im[r:r + 3, c] = 255
+    return X, rng.integers(0, 10, size=n)
+
+
 @pytest.fixture(scope="module")
 def digits():
     pytest.importorskip("sklearn", reason="the digits come from scikit-learn")
@@ -133,8 +147,8 @@ def test_eye_motor_output_matches_its_movement():
         eye.look_at((2, 0))
 
 
-def test_save_load_bit_identical_mid_movie(tmp_path, digits):
-    X, y = digits
+def test_save_load_bit_identical_mid_movie(tmp_path):
+    X, y = _blobs()
     model = Hierarchy(_tiny_spec(train={"n_learn": 4}), seed=3)
     model.fit(X[:6], y[:6])
     net = model.network
@@ -218,10 +232,10 @@ def test_end_to_end_on_digits_clearly_above_chance(trained, digits):
     assert 1 <= curve["mean_glimpses"] <= 9
 
 
-def test_network_computes_what_the_hand_wired_loop_computes(digits):
+def test_network_computes_what_the_hand_wired_loop_computes():
     from htmkit.bench.vision_htm import hand_wired_movie
 
-    X, y = digits
+    X, y = _blobs()
     a = Hierarchy(_tiny_spec(train={"n_learn": 2}), seed=1).fit(X[:3], y[:3])
     b = Hierarchy(_tiny_spec(train={"n_learn": 2}), seed=1).fit(X[:3], y[:3])
     learn = a.unsupervised | {"readout"}
