@@ -96,14 +96,17 @@ def hand_wired_movie(model: Any, image: np.ndarray, learn: bool | frozenset[str]
                     row.append(o.dense)
                 outs.append(row)
             below = outs
-        feats = [now[s].flatten().indices for s in readout_sources]
-        sizes = np.cumsum([0] + [now[s].size for s in readout_sources])
-        flat = np.concatenate([f + off for f, off in zip(feats, sizes, strict=False)])
+        # as the network combines them: along the last axis when the shapes agree on the
+        # others, else flat, in link order
+        shapes = [now[s].shape for s in readout_sources]
+        if len(shapes) > 1 and len({len(sh) for sh in shapes}) == 1 and len(shapes[0]) > 1 \
+                and len({sh[:-1] for sh in shapes}) == 1:
+            x = np.concatenate([now[s].dense for s in readout_sources], axis=-1)
+        else:
+            x = np.concatenate([now[s].dense.ravel() for s in readout_sources])
         if label is not None:
             readout.set_value(int(label))
-        now["readout"] = readout.compute(
-            {"feedforward": SDR._trusted(readout.input_shapes["feedforward"],
-                                         np.sort(flat).astype(np.int64))}, lrn("readout"))
+        now["readout"] = readout.compute({"feedforward": _sdr(x.ravel())}, lrn("readout"))
         for s in list(prev_tp) + [nm["tp"] for lv in names[1:] for row in lv for nm in row]:
             prev_tp[s] = now[s]
         out_all.append(now)
