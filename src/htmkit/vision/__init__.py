@@ -1,6 +1,9 @@
 """Vision: turning still images into movies for HTM, and (in :mod:`htmkit.vision.hierarchy`) a
 hierarchy of HTM regions that learns them. :mod:`htmkit.vision.transforms` moves, noises and
 occludes batches of images; :mod:`htmkit.vision.plots` shows what a hierarchy learned.
+:mod:`htmkit.vision.model` holds :class:`Hierarchy`, one hierarchical temporal model on
+:class:`~htmkit.network.Network` (eye with a motor output, SP -> TM -> pooler per level,
+apical feedback, evidence over glimpses), declared in YAML.
 
 Names are imported lazily on first access; add an entry to ``_LAZY`` to export more.
 """
