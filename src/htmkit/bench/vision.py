@@ -224,6 +224,8 @@ register_model("hierarchy-saccades",
                "htmkit.bench.vision_models:hierarchy_saccades_bench_factory")
 register_model("hierarchy-eye", "htmkit.bench.vision_models:hierarchy_eye_bench_factory")
 register_model("hierarchy-parts", "htmkit.bench.vision_models:hierarchy_parts_bench_factory")
+# the one hierarchical temporal model on htmkit.network (htmkit.vision.Hierarchy)
+register_model("htm", "htmkit.bench.vision_models:htm_bench_factory")
 
 
 # ------------------------------------------------------------------------------ data

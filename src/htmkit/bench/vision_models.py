@@ -19,6 +19,8 @@ from ..vision.hierarchy import HierarchyParams, VisionHierarchy
 
 __all__ = [
     "HTMVisionModel",
+    "HierarchyModel",
+    "htm_bench_factory",
     "bench_params",
     "hierarchy_bench_factory",
     "hierarchy_eye_bench_factory",
@@ -149,3 +151,52 @@ def hierarchy_eye_bench_factory(ctx: Any) -> HTMVisionModel:
 def hierarchy_fixate_bench_factory(ctx: Any) -> HTMVisionModel:
     """``hierarchy-fixate``: the hierarchy with the eye's centring saccade (``eye.fixate=True``)."""
     return _bench_model(ctx, "hierarchy-fixate", eye={"fixate": True})
+
+
+@dataclass
+class HierarchyModel:
+    """``htm``: the one hierarchical temporal model, :class:`htmkit.vision.Hierarchy` with the
+    preset of the data set (``digits`` for images under 16 pixels, else ``mnist``), behind the
+    benchmark's model protocol. :meth:`predict` infers by glimpses (evidence accumulated until
+    the readout is confident) and keeps the number of glimpses each image used in
+    ``glimpses``."""
+
+    name: str
+    preset: str
+    seed: int = 0
+    quick: bool = False
+    glimpses: list[int] = field(default_factory=list)
+    model: Any = None
+
+    def __post_init__(self) -> None:
+        from ..vision.model import Hierarchy, load_spec
+
+        spec = load_spec(self.preset)
+        if self.quick:
+            spec["train"]["n_learn"] = min(int(spec["train"]["n_learn"]), 300)
+        self.model = Hierarchy(spec, seed=self.seed)
+
+    def fit(self, images: np.ndarray, labels: np.ndarray) -> HierarchyModel:
+        self.model.fit(images, labels)
+        return self
+
+    def predict(self, images: np.ndarray) -> np.ndarray:
+        out = np.empty(len(images), dtype=np.int64)
+        for i, im in enumerate(np.asarray(images)):
+            r = self.model.infer(im)
+            out[i] = r["label"]
+            self.glimpses.append(int(r["glimpses"]))
+        return out
+
+    def describe(self) -> dict[str, Any]:
+        g = self.glimpses
+        return {"preset": self.preset, "levels": self.model.levels,
+                "regions": len(self.model.network),
+                "mean_glimpses": float(np.mean(g)) if g else None,
+                "inference": dict(self.model.spec["inference"])}
+
+
+def htm_bench_factory(ctx: Any) -> HierarchyModel:
+    """``htm``: :class:`HierarchyModel` for the context (one config for every protocol)."""
+    preset = "digits" if min(ctx.image_shape) < 16 else "mnist"
+    return HierarchyModel("htm", preset, seed=ctx.seed, quick=ctx.quick)

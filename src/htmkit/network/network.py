@@ -36,7 +36,7 @@ Semantics
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -618,8 +618,8 @@ class Network(Persistable):
         return self._plan
 
     # ------------------------------------------------------------------ running
-    def run(self, inputs: Mapping[str, Any] | None = None, learn: bool = True,
-            ) -> dict[str, SDR]:
+    def run(self, inputs: Mapping[str, Any] | None = None,
+            learn: bool | Collection[str] = True) -> dict[str, SDR]:
         """Compute one step of every region; returns ``{region name: main output SDR}``.
 
         Parameters
@@ -627,8 +627,9 @@ class Network(Persistable):
         inputs : mapping
             Values of the sensor regions by name (an SDR for an :class:`SDRSensor`, the raw
             value for an :class:`EncoderSensor`), and optionally labels of classifier regions.
-        learn : bool
-            Passed to every region.
+        learn : bool or collection of str
+            Passed to every region; a collection of region names: those regions learn, the
+            others do not (e.g. a readout trained over frozen features).
 
         Raises
         ------
@@ -638,6 +639,12 @@ class Network(Persistable):
             region changes, so the network is as it was.
         """
         plan = self._plan or self._compile()
+        learn_all: frozenset[str] | None = None
+        if not isinstance(learn, (bool, np.bool_)):
+            learn_all = frozenset(learn)
+            unknown = sorted(learn_all - set(self._regions))
+            if unknown:
+                raise InputError(f"run: learn names no region {unknown}")
         values = inputs or {}
         regions = self._regions
         sensor_names = plan.sensor_names
@@ -706,7 +713,7 @@ class Network(Persistable):
                             parts.append(mapped[mapped >= 0])
                     idx = np.sort(np.concatenate(parts)) if parts else np.zeros(0, np.int64)
                 port_inputs[port] = SDR._trusted(shape, idx)
-            out = compute(port_inputs, learn)
+            out = compute(port_inputs, learn if learn_all is None else nm in learn_all)
             if not isinstance(out, SDR):
                 raise TypeError(f"region {nm!r} returned {type(out).__name__}, not an SDR")
             now[nm] = out

@@ -1,6 +1,9 @@
 """Vision: turning still images into movies for HTM, and (in :mod:`htmkit.vision.hierarchy`) a
 hierarchy of HTM regions that learns them. :mod:`htmkit.vision.transforms` moves, noises and
 occludes batches of images; :mod:`htmkit.vision.plots` shows what a hierarchy learned.
+:mod:`htmkit.vision.model` holds :class:`Hierarchy`, one hierarchical temporal model on
+:class:`~htmkit.network.Network` (eye with a motor output, SP -> TM -> pooler per level,
+apical feedback, evidence over glimpses), declared in YAML.
 
 Names are imported lazily on first access; add an entry to ``_LAZY`` to export more.
 """
@@ -21,6 +24,8 @@ _LAZY = {
     "SynapseParams": "htmkit.vision.hierarchy",
     "SequenceParams": "htmkit.vision.hierarchy",
     "ReadoutParams": "htmkit.vision.hierarchy",
+    "Hierarchy": "htmkit.vision.model",
+    "EyeRegion": "htmkit.vision.model",
 }
 
 __all__ = list(_LAZY)
@@ -36,4 +41,4 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(__all__) | {"eye", "hierarchy", "plots", "transforms"})
+    return sorted(set(__all__) | {"eye", "hierarchy", "model", "plots", "transforms"})
