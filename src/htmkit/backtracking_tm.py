@@ -278,7 +278,7 @@ class BacktrackingTemporalMemory(Persistable):
             **_segment_arrays({}, cap, m),
             "out_start": np.zeros(n_cells, dtype=np.int64),
             "out_len": np.zeros((2, n_cells), dtype=np.int32),
-            "out_pool": np.zeros(self._pool_size(cap), dtype=np.int32),
+            "out_pool": np.zeros(0, dtype=np.int32),
             "cell_segs": np.full((n_cells, min(8, p.max_segments_per_cell)), -1,
                                  dtype=np.int32),
             "cell_nseg": np.zeros(n_cells, dtype=np.int32),
@@ -298,6 +298,7 @@ class BacktrackingTemporalMemory(Persistable):
         a["meta"][K.M_PAM] = p.pam_length
         self._a = a
         self._max_pattern = 0
+        a["out_pool"] = np.zeros(self._pool_need(), dtype=np.int32)
         self._finish()
 
     # ------------------------------------------------------------------ setup
@@ -312,11 +313,20 @@ class BacktrackingTemporalMemory(Persistable):
                              p.predicted_segment_decrement], dtype=np.float64)
         self._cells_shape = (p.num_cells,)
 
-    def _pool_size(self, cap: int) -> int:
-        """Forward-index pool for ``cap`` segments: room for the in-place compaction of
-        :func:`~htmkit.kernels.backtracking_tm._compact_pool` to always succeed."""
+    def _pool_need(self) -> int:
+        """Forward-index pool entries that let one learning step run without growing the pool:
+        the in-place compaction of :func:`~htmkit.kernels.backtracking_tm._compact_pool`
+        leaves at most ``1.5 * synapses + 4 * cells`` entries, and the list being appended to
+        then moves to the end with room for twice its length. One step adds at most
+        ``(max_lrn_backtrack + 2) * 2 * max_pattern * max_new_synapse_count`` synapses (per
+        learning phase, each active column applies at most one queued update and one
+        immediate one), which bounds both the synapse count and the longest list."""
         p = self._params
-        return 4 * cap * p.max_synapses_per_segment + 8 * p.num_cells
+        a = self._a
+        add = (p.max_lrn_backtrack + 2) * 2 * self._max_pattern * p.max_new_synapse_count
+        nsyn = int(a["meta"][K.M_NSYN])
+        longest = int(a["out_len"][0].max()) if a["out_len"].shape[1] else 0
+        return (3 * (nsyn + add)) // 2 + 4 * p.num_cells + 2 * (longest + add) + 16
 
     def _finish(self) -> None:
         """(Re)build the scratch arrays sized by the segment pool and the state tuple."""
@@ -351,11 +361,18 @@ class BacktrackingTemporalMemory(Persistable):
         free = cap - int(meta[K.M_USED]) + int(meta[K.M_NFREE])
         grown = False
         if free < need:
-            new_cap = max(2 * cap, int(meta[K.M_USED]) + need + 1024)
-            pool = np.zeros(max(self._pool_size(new_cap), a["out_pool"].shape[0]),
-                            dtype=np.int32)
-            pool[: a["out_pool"].shape[0]] = a["out_pool"]
-            a.update(_segment_arrays(a, new_cap, p.max_synapses_per_segment), out_pool=pool)
+            # a quarter more each time: reserved segment slots stay within 25% of those used
+            new_cap = max(cap + cap // 4, int(meta[K.M_USED]) + need + 1024)
+            a.update(_segment_arrays(a, new_cap, p.max_synapses_per_segment))
+            grown = True
+        pool_need = self._pool_need()
+        if a["out_pool"].shape[0] < pool_need:
+            # the pool is sized by the synapses held (not by the reserved slots), with a
+            # quarter to spare so that compactions stay rare
+            old_pool = a["out_pool"]
+            pool = np.zeros(pool_need + pool_need // 4, dtype=np.int32)
+            pool[: old_pool.shape[0]] = old_pool
+            a["out_pool"] = pool
             grown = True
         w = a["cell_segs"].shape[1]
         if w < p.max_segments_per_cell and w - int(meta[K.M_MAX_SLOT]) - 1 < per_step:
@@ -481,7 +498,7 @@ class BacktrackingTemporalMemory(Persistable):
             pos_out=a["pos_out"][: used * m].copy(), free=a["free"][:nfree].copy(),
             out_pool=a["out_pool"][: int(a["meta"][K.M_POOL_END])].copy())
         return {"params": params_to_dict(self._params), "arrays": arrays,
-                "max_pattern": self._max_pattern}
+                "max_pattern": self._max_pattern, "pool_size": int(a["out_pool"].shape[0])}
 
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> BacktrackingTemporalMemory:
@@ -568,10 +585,18 @@ class BacktrackingTemporalMemory(Persistable):
             if key not in _SEG_FIELDS:
                 a[key] = arrs[key]
         saved_pool = arrs["out_pool"]
-        pool = np.zeros(max(obj._pool_size(cap), 2 * saved_pool.shape[0]), dtype=np.int32)
-        pool[: saved_pool.shape[0]] = saved_pool
-        a.update(_segment_arrays(arrs, cap, m), out_pool=pool)
+        a.update(_segment_arrays(arrs, cap, m), out_pool=saved_pool)
         obj._max_pattern = max_pattern
+        need = obj._pool_need()
+        # the pool's size decides when it is compacted, which moves forward-index entries:
+        # a state restores its size so that a loaded TM's arrays stay identical to the
+        # original's (files without it get the size a growing pool would have)
+        size = state_int(state, "pool_size", where, lo=0, hi=2**31 - 1) if (
+            "pool_size" in state) else need + need // 4
+        size = min(size, 4 * need + saved_pool.shape[0])  # bounded by the state's contents
+        pool = np.zeros(max(size, need, saved_pool.shape[0]), dtype=np.int32)
+        pool[: saved_pool.shape[0]] = saved_pool
+        a["out_pool"] = pool
         obj._finish()
         return obj
 

@@ -72,7 +72,8 @@ UPDATE_VALID_DURATION = 1
 # connected``, in ``out_pool[out_start[c] : out_start[c] + out_len[0, c]]`` (capacity
 # ``out_len[1, c]``); ``pos_out[synapse id]`` is the synapse's position in the pool. A full
 # list moves to the end of the pool with twice the room; when the pool's end is reached it is
-# compacted in place (the Python class keeps the pool large enough for that to succeed).
+# compacted in place (the Python class keeps the pool large enough for that to succeed);
+# past its end the pool holds zeros.
 @njit(cache=True)
 def _compact_pool(st):
     start = st[ST_OUT_START]
@@ -96,6 +97,9 @@ def _compact_pool(st):
         start[c] = write
         olen[1, c] = new_cap
         write += new_cap
+    # everything past the end stays zero (a saved pool ends there: a loaded TM's pool then
+    # equals the original's entry for entry)
+    pool[write: st[ST_META][M_POOL_END]] = 0
     st[ST_META][M_POOL_END] = write
 
 
