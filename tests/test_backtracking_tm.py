@@ -73,7 +73,9 @@ def check_storage(tm):
     assert np.all(seg_n[live] >= 1) and np.all(seg_n <= m)
     for seg in live:
         cell = seg_cell[seg]
-        assert a["cell_segs"][cell, a["seg_i32"][K.SEG_SLOT, seg]] == seg
+        slot = a["seg_i32"][K.SEG_SLOT, seg]
+        assert 0 <= slot < a["cs_cap"][cell]
+        assert a["cell_segs"][a["cs_start"][cell] + slot] == seg
         ids = seg * m + np.arange(seg_n[seg])
         src = a["syn_src"][ids]
         assert len(np.unique(src)) == len(src)
