@@ -44,8 +44,11 @@ One step (:meth:`BacktrackingTemporalMemory.compute`), in the order of NuPIC's C
 
 Capacity: a segment holds at most ``max_synapses_per_segment`` synapses (the weakest inactive
 ones are freed first); a column whose non-start cells all hold ``max_segments_per_cell``
-segments loses its segment of lowest duty cycle. Global decay (``globalDecay`` / ``maxAge``)
-is not implemented: NuPIC requires both to be 0 in this fixed-size mode, as in NAB.
+segments loses its segment of lowest duty cycle. Storage grows with what is held: segment
+slots by a quarter at a time, the forward index with the synapses held, each cell's segment
+list with its own segments (see :mod:`htmkit.kernels.backtracking_tm`). Global decay
+(``globalDecay`` / ``maxAge``) is not implemented: NuPIC requires both to be 0 in this
+fixed-size mode, as in NAB.
 
 Where NuPIC's Python ``BacktrackingTM`` and its C++ ``Cells4`` differ, this follows ``Cells4``
 (``temporalImp: cpp``, what NAB ran): e.g. the best-matching searches break ties as ``Cells4``
@@ -197,17 +200,17 @@ class BacktrackingTemporalMemoryParams:
         """Bytes a new :class:`BacktrackingTemporalMemory` of these parameters allocates
         (computed without allocating): the first 1024 segments with their synapse slots
         (source, permanence, forward position) and scratch; per cell the forward index
-        (start, two lengths, its pool share), the first segment slots, the segment count,
-        the cell states, the candidate and mark buffers; per column the lists, states,
-        backtracking histories, the update queue with its sources and the scratch."""
+        (start, two lengths, its pool share), the segment slot list (start, capacity), the
+        segment count, the cell states, the candidate and mark buffers; per column the lists,
+        states, backtracking histories, the update queue with its sources and the scratch.
+        The forward-index pool and the segment slots then grow with what is held."""
         cap, m = 1024.0, float(self.max_synapses_per_segment)
         cells, cols = float(self.num_cells), float(self.num_columns)
         segments = cap * (3 * 4 + 3 * 8 + 4 + 2 * 4 + 4) + cap * m * (4 + 4 + 4)
-        pool = (4 * cap * m + 8 * cells) * 4
-        per_cell = 8 + 2 * 4 + min(8, self.max_segments_per_cell) * 4 + 4 + K.N_CST + 1 + 4
+        per_cell = 8 + 2 * 4 + 4 * 4 + 2 * 4 + 4 + K.N_CST + 1 + 4
         history = (self.max_inf_backtrack + 1 + self.max_lrn_backtrack + 1) * 4
         per_column = 2 * 4 + 4 + history + 4 * 8 + m * 4 + 3 * 4
-        return segments + pool + cells * per_cell + cols * per_column
+        return segments + cells * per_cell + cols * per_column
 
     @property
     def num_columns(self) -> int:
