@@ -23,6 +23,7 @@ from __future__ import annotations
 import gc
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -228,11 +229,12 @@ def run_many(models: int = 20, records: int = 10_000, alone_records: int | None 
 
 def run_long(records: int = 100_000, sample_every: int = 5_000,
              nab_dir: str | os.PathLike[str] | None = None, seed: int = 42,
-             max_cpu_s: float | None = None) -> dict[str, Any]:
+             max_cpu_s: float | None = None,
+             progress: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
     """One detector on NAB series concatenated (value range: all of them) for ``records``
     records (stopping early after ``max_cpu_s`` CPU seconds), sampled every
-    ``sample_every`` records. Timestamps of each later series are shifted so that time runs
-    on."""
+    ``sample_every`` records (each sample is also handed to ``progress``). Timestamps of
+    each later series are shifted so that time runs on."""
     import datetime as dt
 
     series = nab_series(nab_dir)
@@ -266,6 +268,8 @@ def run_long(records: int = 100_000, sample_every: int = 5_000,
                         "segment_capacity": int(tm._a["seg_i32"].shape[1]),
                     })
                     t_prev = now
+                    if progress is not None:
+                        progress(samples[-1])
                     if max_cpu_s is not None and now - t_start > max_cpu_s:
                         records = done
                 if done >= records:
