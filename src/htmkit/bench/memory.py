@@ -231,15 +231,19 @@ def run_long(records: int = 100_000, sample_every: int = 5_000,
              nab_dir: str | os.PathLike[str] | None = None, seed: int = 42,
              max_cpu_s: float | None = None,
              progress: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
-    """One detector on NAB series concatenated (value range: all of them) for ``records``
-    records (stopping early after ``max_cpu_s`` CPU seconds), sampled every
-    ``sample_every`` records (each sample is also handed to ``progress``). Timestamps of
-    each later series are shifted so that time runs on."""
+    """One detector on NAB series concatenated for ``records`` records (stopping early after
+    ``max_cpu_s`` CPU seconds), sampled every ``sample_every`` records (each sample is also
+    handed to ``progress``). Each series is scaled to [0, 100] by its own range (so that
+    every series uses the encoder's whole range, as it does when NAB runs it alone), and the
+    timestamps of each later series are shifted so that time runs on."""
     import datetime as dt
 
-    series = nab_series(nab_dir)
-    lo = min(float(v.min()) for _, _, v in series)
-    hi = max(float(v.max()) for _, _, v in series)
+    series = []
+    for name, stamps, values in nab_series(nab_dir):
+        width = float(values.max() - values.min())
+        scaled = (values - values.min()) * (100.0 / width) if width > 0 else values * 0.0
+        series.append((name, stamps, scaled))
+    lo, hi = 0.0, 100.0
     _warm(series)
     det = _make(np.array([lo, hi]), seed)
     rss0 = rss_bytes()
