@@ -322,7 +322,7 @@ class BacktrackingTemporalMemory(Persistable):
     def _pool_need(self) -> int:
         """Forward-index pool entries that let one learning step run without growing the pool:
         the in-place compaction of :func:`~htmkit.kernels.backtracking_tm._compact_pool`
-        leaves at most ``1.5 * synapses + 4 * cells`` entries, and the list being appended to
+        leaves at most ``3 * synapses // 2 + 4 * cells`` entries, and the list being appended to
         then moves to the end with room for twice its length. One step adds at most
         ``(max_lrn_backtrack + 2) * 2 * max_pattern * max_new_synapse_count`` synapses (per
         learning phase, each active column applies at most one queued update and one
@@ -367,7 +367,7 @@ class BacktrackingTemporalMemory(Persistable):
         free = cap - int(meta[K.M_USED]) + int(meta[K.M_NFREE])
         grown = False
         if free < need:
-            # a quarter more each time: reserved segment slots stay within 25% of those used
+            # a quarter more each time: reserved segment slots stay within a quarter of those used
             new_cap = max(cap + cap // 4, int(meta[K.M_USED]) + need + 1024)
             a.update(_segment_arrays(a, new_cap, p.max_synapses_per_segment))
             grown = True
