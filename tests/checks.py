@@ -641,7 +641,7 @@ def _btm_spec() -> ClassSpec:
         make_input=_seq_columns,
         step=_btm_step,
         output_shape=lambda tm: tuple(tm.active_cells.shape),
-        learned=("arrays/seg_*", "arrays/syn_*", "arrays/cell_segs"),
+        learned=("arrays/seg_*", "arrays/syn_*", "arrays/cell_segs", "arrays/cs_*"),
         params_class=BacktrackingTemporalMemoryParams,
         bad_params={"column_dimensions": [(-4,), HUGE_COLUMNS], "cells_per_column": [0]},
         bad_inputs=_TM_BAD_INPUTS,

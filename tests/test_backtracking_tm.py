@@ -16,6 +16,7 @@ from htmkit.errors import InputError, ParameterError
 from htmkit.kernels import backtracking_tm as K
 from htmkit.model import HTMModel
 from htmkit.sdr import SDR
+from htmkit.serialization import VERSION_KEY
 
 N_COLS = 256
 SMALL = dict(column_dimensions=N_COLS, cells_per_column=8, activation_threshold=12,
@@ -73,7 +74,9 @@ def check_storage(tm):
     assert np.all(seg_n[live] >= 1) and np.all(seg_n <= m)
     for seg in live:
         cell = seg_cell[seg]
-        assert a["cell_segs"][cell, a["seg_i32"][K.SEG_SLOT, seg]] == seg
+        slot = a["seg_i32"][K.SEG_SLOT, seg]
+        assert 0 <= slot < a["cs_cap"][cell]
+        assert a["cell_segs"][a["cs_start"][cell] + slot] == seg
         ids = seg * m + np.arange(seg_n[seg])
         src = a["syn_src"][ids]
         assert len(np.unique(src)) == len(src)
@@ -313,3 +316,64 @@ def test_detector_with_backtracking_tm_runs_and_round_trips(tmp_path):
     b = [loaded.update(t, v) for t, v in zip(times[200:], values[200:], strict=True)]
     assert a == b
     assert all(0.0 <= x <= 1.0 for x in a)
+
+
+# ----------------------------------------------------------------------------- storage
+def test_storage_grows_with_what_is_held():
+    """The forward-index pool is sized by the synapses held and each cell's segment list by
+    its own segments (not by the widest cell or the reserved segment slots)."""
+    tm = BacktrackingTemporalMemory(**SMALL)
+    present(tm, random_stream(250, seed=21))
+    a, p = tm._a, tm.params
+    nsyn = tm.num_synapses()
+    add = (p.max_lrn_backtrack + 2) * 2 * tm._max_pattern * p.max_new_synapse_count
+    bound = 1.25 * (1.5 * (nsyn + add) + 4 * p.num_cells + 2 * (a["out_len"][0].max() + add))
+    assert a["out_pool"].shape[0] <= bound + 32
+    assert int(a["meta"][K.M_POOL_END]) <= a["out_pool"].shape[0]
+    assert not a["out_pool"][int(a["meta"][K.M_POOL_END]):].any()  # zeros past the end
+    caps = a["cs_cap"]
+    nseg = a["cell_nseg"]
+    # a cell's slot list is at most twice what it ever held (and at least two)
+    assert np.all(caps[nseg > 0] <= np.maximum(2, 2 * (a["meta"][K.M_MAX_SLOT] + 1)))
+    assert np.all(caps >= nseg)
+    assert int(a["meta"][K.M_CS_END]) <= 2 * max(int(caps.sum()), 4096) + 1
+    check_storage(tm)
+
+
+def test_cell_slot_compaction_changes_nothing():
+    """Closing the holes of the cells' segment slots keeps every slot number: a compacted
+    TM goes on exactly as one that was not."""
+    stream = random_stream(250, seed=22)
+    a_tm = BacktrackingTemporalMemory(**SMALL)
+    b_tm = BacktrackingTemporalMemory(**SMALL)
+    present(a_tm, stream[:150])
+    present(b_tm, stream[:150])
+    b = b_tm._a
+    K.compact_cell_slots(b["cell_segs"], b["cs_start"], b["cs_cap"], b["meta"])
+    assert int(b["meta"][K.M_CS_END]) == int(b["cs_cap"].sum())
+    check_storage(b_tm)
+    assert present(a_tm, stream[150:]) == present(b_tm, stream[150:])
+    assert np.array_equal(a_tm._a["seg_i32"], b_tm._a["seg_i32"])
+    check_storage(b_tm)
+
+
+def test_version1_cell_table_upgrades():
+    """A state with the old cells x widest-cell table loads to the same TM."""
+    tm = BacktrackingTemporalMemory(**SMALL)
+    present(tm, random_stream(120, seed=23))
+    state = tm.get_state()
+    arrays = dict(state["arrays"])
+    a = tm._a
+    width = int(a["cs_cap"].max()) + 1
+    table = np.full((tm.num_cells, width), -1, dtype=np.int32)
+    for cell in np.flatnonzero(a["cs_cap"]):
+        s0, cap = int(a["cs_start"][cell]), int(a["cs_cap"][cell])
+        table[cell, :cap] = a["cell_segs"][s0: s0 + cap]
+    arrays["cell_segs"] = table
+    arrays["meta"] = arrays["meta"][:-1].copy()
+    del arrays["cs_start"], arrays["cs_cap"]
+    old = {**state, "arrays": arrays, VERSION_KEY: 1}
+    loaded = BacktrackingTemporalMemory.from_state(old)
+    check_storage(loaded)
+    rest = random_stream(60, seed=24)
+    assert present(tm, rest) == present(loaded, rest)

@@ -44,8 +44,11 @@ One step (:meth:`BacktrackingTemporalMemory.compute`), in the order of NuPIC's C
 
 Capacity: a segment holds at most ``max_synapses_per_segment`` synapses (the weakest inactive
 ones are freed first); a column whose non-start cells all hold ``max_segments_per_cell``
-segments loses its segment of lowest duty cycle. Global decay (``globalDecay`` / ``maxAge``)
-is not implemented: NuPIC requires both to be 0 in this fixed-size mode, as in NAB.
+segments loses its segment of lowest duty cycle. Storage grows with what is held: segment
+slots by a quarter at a time, the forward index with the synapses held, each cell's segment
+list with its own segments (see :mod:`htmkit.kernels.backtracking_tm`). Global decay
+(``globalDecay`` / ``maxAge``) is not implemented: NuPIC requires both to be 0 in this
+fixed-size mode, as in NAB.
 
 Where NuPIC's Python ``BacktrackingTM`` and its C++ ``Cells4`` differ, this follows ``Cells4``
 (``temporalImp: cpp``, what NAB ran): e.g. the best-matching searches break ties as ``Cells4``
@@ -197,17 +200,17 @@ class BacktrackingTemporalMemoryParams:
         """Bytes a new :class:`BacktrackingTemporalMemory` of these parameters allocates
         (computed without allocating): the first 1024 segments with their synapse slots
         (source, permanence, forward position) and scratch; per cell the forward index
-        (start, two lengths, its pool share), the first segment slots, the segment count,
-        the cell states, the candidate and mark buffers; per column the lists, states,
-        backtracking histories, the update queue with its sources and the scratch."""
+        (start, two lengths, its pool share), the segment slot list (start, capacity), the
+        segment count, the cell states, the candidate and mark buffers; per column the lists,
+        states, backtracking histories, the update queue with its sources and the scratch.
+        The forward-index pool and the segment slots then grow with what is held."""
         cap, m = 1024.0, float(self.max_synapses_per_segment)
         cells, cols = float(self.num_cells), float(self.num_columns)
         segments = cap * (3 * 4 + 3 * 8 + 4 + 2 * 4 + 4) + cap * m * (4 + 4 + 4)
-        pool = (4 * cap * m + 8 * cells) * 4
-        per_cell = 8 + 2 * 4 + min(8, self.max_segments_per_cell) * 4 + 4 + K.N_CST + 1 + 4
+        per_cell = 8 + 2 * 4 + 4 * 4 + 2 * 4 + 4 + K.N_CST + 1 + 4
         history = (self.max_inf_backtrack + 1 + self.max_lrn_backtrack + 1) * 4
         per_column = 2 * 4 + 4 + history + 4 * 8 + m * 4 + 3 * 4
-        return segments + pool + cells * per_cell + cols * per_column
+        return segments + cells * per_cell + cols * per_column
 
     @property
     def num_columns(self) -> int:
@@ -231,8 +234,10 @@ _BTM_RULES = {
     9: ("out_start/out_len", "a forward-index list is out of range or over capacity"),
     10: ("out_pool", "a forward-index entry does not point back to its synapse"),
     11: ("out_start/out_len", "forward-index lists overlap"),
+    12: ("cs_start/cs_cap", "a cell's segment slots are out of range or overlap"),
 }
-_SEG_FIELDS = ("seg_i32", "seg_i64", "syn_src", "syn_perm", "pos_out", "free", "out_pool")
+_SEG_FIELDS = ("seg_i32", "seg_i64", "syn_src", "syn_perm", "pos_out", "free", "out_pool",
+               "cell_segs")
 
 
 class BacktrackingTemporalMemory(Persistable):
@@ -278,9 +283,10 @@ class BacktrackingTemporalMemory(Persistable):
             **_segment_arrays({}, cap, m),
             "out_start": np.zeros(n_cells, dtype=np.int64),
             "out_len": np.zeros((2, n_cells), dtype=np.int32),
-            "out_pool": np.zeros(self._pool_size(cap), dtype=np.int32),
-            "cell_segs": np.full((n_cells, min(8, p.max_segments_per_cell)), -1,
-                                 dtype=np.int32),
+            "out_pool": np.zeros(0, dtype=np.int32),
+            "cell_segs": np.full(0, -1, dtype=np.int32),
+            "cs_start": np.zeros(n_cells, dtype=np.int32),
+            "cs_cap": np.zeros(n_cells, dtype=np.int32),
             "cell_nseg": np.zeros(n_cells, dtype=np.int32),
             "cst": np.zeros((K.N_CST, n_cells), dtype=np.uint8),
             "lists": np.zeros((2, n_cols), dtype=np.int32),
@@ -298,6 +304,7 @@ class BacktrackingTemporalMemory(Persistable):
         a["meta"][K.M_PAM] = p.pam_length
         self._a = a
         self._max_pattern = 0
+        a["out_pool"] = np.zeros(self._pool_need(), dtype=np.int32)
         self._finish()
 
     # ------------------------------------------------------------------ setup
@@ -312,11 +319,20 @@ class BacktrackingTemporalMemory(Persistable):
                              p.predicted_segment_decrement], dtype=np.float64)
         self._cells_shape = (p.num_cells,)
 
-    def _pool_size(self, cap: int) -> int:
-        """Forward-index pool for ``cap`` segments: room for the in-place compaction of
-        :func:`~htmkit.kernels.backtracking_tm._compact_pool` to always succeed."""
+    def _pool_need(self) -> int:
+        """Forward-index pool entries that let one learning step run without growing the pool:
+        the in-place compaction of :func:`~htmkit.kernels.backtracking_tm._compact_pool`
+        leaves at most ``3 * synapses // 2 + 4 * cells`` entries, and the list being appended to
+        then moves to the end with room for twice its length. One step adds at most
+        ``(max_lrn_backtrack + 2) * 2 * max_pattern * max_new_synapse_count`` synapses (per
+        learning phase, each active column applies at most one queued update and one
+        immediate one), which bounds both the synapse count and the longest list."""
         p = self._params
-        return 4 * cap * p.max_synapses_per_segment + 8 * p.num_cells
+        a = self._a
+        add = (p.max_lrn_backtrack + 2) * 2 * self._max_pattern * p.max_new_synapse_count
+        nsyn = int(a["meta"][K.M_NSYN])
+        longest = int(a["out_len"][0].max()) if a["out_len"].shape[1] else 0
+        return (3 * (nsyn + add)) // 2 + 4 * p.num_cells + 2 * (longest + add) + 16
 
     def _finish(self) -> None:
         """(Re)build the scratch arrays sized by the segment pool and the state tuple."""
@@ -335,7 +351,7 @@ class BacktrackingTemporalMemory(Persistable):
                     a["cell_nseg"], a["cst"], a["lists"], a["colst"], self._coltmp,
                     a["inf_hist"], a["inf_hlen"], a["lrn_hist"], a["lrn_hlen"], a["upd"],
                     a["upd_src"], self._mark, self._cand, a["meta"], a["fmeta"], a["rng"],
-                    a["out_len"], a["out_pool"])
+                    a["out_len"], a["out_pool"], a["cs_start"], a["cs_cap"])
 
     def _ensure_room(self, n_active: int) -> None:
         """Grow the segment pool and the per-cell segment lists so that one step, which adds
@@ -351,18 +367,33 @@ class BacktrackingTemporalMemory(Persistable):
         free = cap - int(meta[K.M_USED]) + int(meta[K.M_NFREE])
         grown = False
         if free < need:
-            new_cap = max(2 * cap, int(meta[K.M_USED]) + need + 1024)
-            pool = np.zeros(max(self._pool_size(new_cap), a["out_pool"].shape[0]),
-                            dtype=np.int32)
-            pool[: a["out_pool"].shape[0]] = a["out_pool"]
-            a.update(_segment_arrays(a, new_cap, p.max_synapses_per_segment), out_pool=pool)
+            # a quarter more each time: reserved segment slots stay within a quarter of those used
+            new_cap = max(cap + cap // 4, int(meta[K.M_USED]) + need + 1024)
+            a.update(_segment_arrays(a, new_cap, p.max_synapses_per_segment))
             grown = True
-        w = a["cell_segs"].shape[1]
-        if w < p.max_segments_per_cell and w - int(meta[K.M_MAX_SLOT]) - 1 < per_step:
-            new_w = min(p.max_segments_per_cell, max(2 * w, int(meta[K.M_MAX_SLOT]) + 1
-                                                     + 2 * per_step))
-            cs = np.full((p.num_cells, new_w), -1, dtype=np.int32)
-            cs[:, :w] = a["cell_segs"]
+        pool_need = self._pool_need()
+        if a["out_pool"].shape[0] < pool_need:
+            # the pool is sized by the synapses held (not by the reserved slots), with a
+            # quarter to spare so that compactions stay rare
+            old_pool = a["out_pool"]
+            pool = np.zeros(pool_need + pool_need // 4, dtype=np.int32)
+            pool[: old_pool.shape[0]] = old_pool
+            a["out_pool"] = pool
+            grown = True
+        # the cells' segment slots: holes left by moved slots are closed when they outgrow
+        # the slots in use (a function of the state alone), and room is kept for a step's
+        # new segments each moving its cell's slots to the end with up to
+        # max_segments_per_cell of room
+        held = int(a["cs_cap"].sum())
+        if int(meta[K.M_CS_END]) - held > max(held, 4096):
+            K.compact_cell_slots(a["cell_segs"], a["cs_start"], a["cs_cap"], meta)
+        room = int(meta[K.M_CS_END]) + need * p.max_segments_per_cell
+        if a["cell_segs"].shape[0] < room:
+            if room >= 2**31:
+                raise ParameterError("max_segments_per_cell: the cells' segment slots would "
+                                     "outgrow int32 indices")
+            cs = np.full(room + room // 4, -1, dtype=np.int32)
+            cs[: a["cell_segs"].shape[0]] = a["cell_segs"]
             a["cell_segs"] = cs
             grown = True
         if grown:
@@ -479,9 +510,43 @@ class BacktrackingTemporalMemory(Persistable):
             seg_i32=a["seg_i32"][:, :used].copy(), seg_i64=a["seg_i64"][:, :used].copy(),
             syn_src=a["syn_src"][: used * m].copy(), syn_perm=a["syn_perm"][: used * m].copy(),
             pos_out=a["pos_out"][: used * m].copy(), free=a["free"][:nfree].copy(),
-            out_pool=a["out_pool"][: int(a["meta"][K.M_POOL_END])].copy())
+            out_pool=a["out_pool"][: int(a["meta"][K.M_POOL_END])].copy(),
+            cell_segs=a["cell_segs"][: int(a["meta"][K.M_CS_END])].copy())
         return {"params": params_to_dict(self._params), "arrays": arrays,
-                "max_pattern": self._max_pattern}
+                "max_pattern": self._max_pattern, "pool_size": int(a["out_pool"].shape[0])}
+
+    #: 2: the cells' segment slots are variable-length lists in one array (``cell_segs``,
+    #: ``cs_start``, ``cs_cap``, end in ``meta``); 1: a cells x widest-cell table.
+    STATE_VERSION = 2
+
+    @classmethod
+    def _upgrade_state(cls, state: dict[str, Any], from_version: int) -> dict[str, Any]:
+        if from_version != 1:
+            return super()._upgrade_state(state, from_version)
+        where = "BacktrackingTemporalMemory"
+        saved = state.get("arrays")
+        if not isinstance(saved, dict):
+            raise FormatError(f"{where}: field 'arrays' is not a dict")
+        table = saved.get("cell_segs")
+        meta = saved.get("meta")
+        if (not isinstance(table, np.ndarray) or table.ndim != 2
+                or table.dtype.kind not in "iu"):
+            raise FormatError(f"{where}: array 'cell_segs' has the wrong shape")
+        if not isinstance(meta, np.ndarray) or meta.shape != (K.N_META - 1,):
+            raise FormatError(f"{where}: array 'meta' has the wrong shape")
+        # each cell keeps its slots up to its last segment (slot numbers unchanged)
+        held = table >= 0
+        width = table.shape[1]
+        last = np.where(held.any(axis=1), width - np.argmax(held[:, ::-1], axis=1), 0)
+        caps = last.astype(np.int32)
+        keep = np.arange(width)[None, :] < caps[:, None]
+        starts = (np.cumsum(caps, dtype=np.int64) - caps).astype(np.int32)
+        arrays = dict(saved)
+        arrays["cell_segs"] = np.ascontiguousarray(table[keep], dtype=np.int32)
+        arrays["cs_start"] = np.where(caps > 0, starts, 0).astype(np.int32)
+        arrays["cs_cap"] = caps
+        arrays["meta"] = np.concatenate([meta, np.array([int(caps.sum())], dtype=meta.dtype)])
+        return {**state, "arrays": arrays}
 
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> BacktrackingTemporalMemory:
@@ -501,7 +566,8 @@ class BacktrackingTemporalMemory(Persistable):
         shapes: dict[str, tuple[int, ...]] = {
             "seg_i32": (3, used), "seg_i64": (3, used), "syn_src": (used * m,),
             "syn_perm": (used * m,), "pos_out": (used * m,), "free": (nfree,),
-            "out_pool": (int(meta[K.M_POOL_END]),),
+            "out_pool": (int(meta[K.M_POOL_END]),), "cell_segs": (int(meta[K.M_CS_END]),),
+            "cs_start": (n_cells,), "cs_cap": (n_cells,),
             "out_start": (n_cells,), "out_len": (2, n_cells), "cell_nseg": (n_cells,),
             "cst": (K.N_CST, n_cells), "lists": (2, n_cols), "colst": (4, n_cols),
             "inf_hist": (p.max_inf_backtrack + 1, n_cols),
@@ -517,10 +583,7 @@ class BacktrackingTemporalMemory(Persistable):
             if got.shape != shape:
                 raise FormatError(f"{where}: array {key!r} has shape {got.shape}, expected "
                                   f"{shape}")
-        cs = saved.get("cell_segs")
-        if (not isinstance(cs, np.ndarray) or cs.ndim != 2 or cs.shape[0] != n_cells
-                or not 1 <= cs.shape[1] <= p.max_segments_per_cell):
-            raise FormatError(f"{where}: array 'cell_segs' has the wrong shape")
+        max_segs = p.max_segments_per_cell
         arrs = {"meta": meta}
         i32 = np.int32
         for key, dtype, lo, hi in (
@@ -529,7 +592,8 @@ class BacktrackingTemporalMemory(Persistable):
                 ("pos_out", i32, 0, None), ("free", i32, 0, used - 1),
                 ("out_pool", i32, None, None), ("out_start", np.int64, 0, None),
                 ("out_len", i32, 0, None), ("cell_segs", i32, -1, used - 1),
-                ("cell_nseg", i32, 0, cs.shape[1]), ("cst", np.uint8, None, None),
+                ("cs_start", i32, 0, None), ("cs_cap", i32, 0, max_segs),
+                ("cell_nseg", i32, 0, max_segs), ("cst", np.uint8, None, None),
                 ("lists", i32, 0, n_cells - 1), ("colst", np.uint8, None, None),
                 ("inf_hist", i32, 0, n_cols - 1), ("inf_hlen", i32, 0, n_cols),
                 ("lrn_hist", i32, 0, n_cols - 1), ("lrn_hlen", i32, 0, n_cols),
@@ -542,7 +606,7 @@ class BacktrackingTemporalMemory(Persistable):
                               (K.M_LRN_NH, p.max_lrn_backtrack + 1, "learning history"),
                               (K.M_NLRN, n_cols, "learning cells"),
                               (K.M_NLRN1, n_cols, "learning cells"),
-                              (K.M_MAX_SLOT, cs.shape[1] - 1, "segment slots")):
+                              (K.M_MAX_SLOT, max_segs - 1, "segment slots")):
             if meta[idx] > hi:
                 raise FormatError(f"{where}: array 'meta': count of {what} "
                                   f"{int(meta[idx])} is above {hi}")
@@ -555,7 +619,8 @@ class BacktrackingTemporalMemory(Persistable):
         code, index = K.validate_state(
             arrs["seg_i32"], arrs["syn_src"], arrs["syn_perm"], arrs["pos_out"], arrs["free"],
             arrs["out_start"], arrs["out_len"], arrs["out_pool"], arrs["cell_segs"],
-            arrs["cell_nseg"], meta, m, n_cells, max(1.0, float(p.permanence_max)))
+            arrs["cs_start"], arrs["cs_cap"], arrs["cell_nseg"], meta, m, n_cells,
+            max(1.0, float(p.permanence_max)), max_segs)
         if code:
             field, what = _BTM_RULES[int(code)]
             raise FormatError(f"{where}: {field}: {what} (at entry {int(index)})")
@@ -568,10 +633,19 @@ class BacktrackingTemporalMemory(Persistable):
             if key not in _SEG_FIELDS:
                 a[key] = arrs[key]
         saved_pool = arrs["out_pool"]
-        pool = np.zeros(max(obj._pool_size(cap), 2 * saved_pool.shape[0]), dtype=np.int32)
-        pool[: saved_pool.shape[0]] = saved_pool
-        a.update(_segment_arrays(arrs, cap, m), out_pool=pool)
+        a.update(_segment_arrays(arrs, cap, m), out_pool=saved_pool,
+                 cell_segs=arrs["cell_segs"].copy())
         obj._max_pattern = max_pattern
+        need = obj._pool_need()
+        # the pool's size decides when it is compacted, which moves forward-index entries:
+        # a state restores its size so that a loaded TM's arrays stay identical to the
+        # original's (files without it get the size a growing pool would have)
+        size = state_int(state, "pool_size", where, lo=0, hi=2**31 - 1) if (
+            "pool_size" in state) else need + need // 4
+        size = min(size, 4 * need + saved_pool.shape[0])  # bounded by the state's contents
+        pool = np.zeros(max(size, need, saved_pool.shape[0]), dtype=np.int32)
+        pool[: saved_pool.shape[0]] = saved_pool
+        a["out_pool"] = pool
         obj._finish()
         return obj
 

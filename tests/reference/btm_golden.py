@@ -123,8 +123,9 @@ def segments_htmkit(tm: Any) -> list[list[Any]]:
     a = tm._a
     m = tm.params.max_synapses_per_segment
     out = []
-    for cell in range(a["cell_segs"].shape[0]):
-        for slot, seg in enumerate(a["cell_segs"][cell]):
+    for cell in range(a["cs_start"].shape[0]):
+        s0, cap = int(a["cs_start"][cell]), int(a["cs_cap"][cell])
+        for slot, seg in enumerate(a["cell_segs"][s0: s0 + cap]):
             if seg < 0:
                 continue
             n = int(a["seg_i32"][K.SEG_N, seg])

@@ -8,6 +8,7 @@ from __future__ import annotations
 from . import (
     anomaly,  # noqa: F401
     bench_long_range,  # noqa: F401
+    bench_memory,  # noqa: F401
     bench_sequences,  # noqa: F401
     bench_sp,  # noqa: F401
     bench_tm,  # noqa: F401

@@ -7,8 +7,13 @@ Storage (all flat numpy arrays, grown by the Python class between steps):
   (float32 permanence); ``seg_i32[SEG_CELL, s]`` is its cell (-1 when free),
   ``seg_i32[SEG_SLOT, s]`` its position in the cell's segment list and ``seg_i32[SEG_N, s]``
   its synapse count; released segments go to a free list;
-* ``cell_segs[cell, j]``: the segment in slot ``j`` of ``cell`` (-1 empty); the slot order is
-  the cell's segment order (ties of the best-matching searches);
+* the cells' segment slots: slot ``j`` of ``cell`` is
+  ``cell_segs[cs_start[cell] + j]`` for ``j < cs_cap[cell]`` (the segment, -1 empty); the
+  slot order is the cell's segment order (ties of the best-matching searches). A cell with
+  no free slot moves its slots to the end of ``cell_segs`` (``meta[M_CS_END]``) with twice
+  the room (at most ``max_segments_per_cell``); the Python class keeps room for one step
+  and compacts the slots between steps (:func:`compact_cell_slots`); past the end and in
+  the holes left by moves ``cell_segs`` holds -1;
 * a forward index: the synapses of each presynaptic cell are listed contiguously in a pool
   (``out_start``, ``out_len``, ``out_pool``, ``pos_out``), so segment activity is counted
   from the active cells only;
@@ -31,7 +36,7 @@ from . import rng as krng
 (ST_SEG_I32, ST_SEG_I64, ST_SYN_SRC, ST_SYN_PERM, ST_POS_OUT, ST_FREE, ST_SEG_ACT,
  ST_TOUCHED, ST_OUT_START, ST_CELL_SEGS, ST_CELL_NSEG, ST_CST, ST_LISTS, ST_COLST, ST_COLTMP,
  ST_INF_HIST, ST_INF_HLEN, ST_LRN_HIST, ST_LRN_HLEN, ST_UPD, ST_UPD_SRC, ST_MARK, ST_CAND,
- ST_META, ST_FMETA, ST_RNG, ST_OUT_LEN, ST_OUT_POOL) = range(28)
+ ST_META, ST_FMETA, ST_RNG, ST_OUT_LEN, ST_OUT_POOL, ST_CS_START, ST_CS_CAP) = range(30)
 
 # seg_i32 rows / seg_i64 rows
 SEG_CELL, SEG_SLOT, SEG_N = 0, 1, 2
@@ -51,8 +56,8 @@ U_CELL, U_SEG, U_TIME, U_N = 0, 1, 2, 3
 # meta
 (M_USED, M_NFREE, M_LRN_ITER, M_ITER, M_MAX_SLOT, M_PAM, M_SEQ_LEN, M_RESET, M_NUPD,
  M_INF_NH, M_LRN_NH, M_NLRN, M_NLRN1, M_NSYN, M_NSEG, M_NTOUCH, M_NPROP, M_NVISIT,
- M_NINF_BT, M_NLRN_BT, M_POOL_END) = range(21)
-N_META = 21
+ M_NINF_BT, M_NLRN_BT, M_POOL_END, M_CS_END) = range(22)
+N_META = 22
 # fmeta
 F_AVG_DENSITY, F_ANOMALY, F_ANOMALY_PRED = 0, 1, 2
 N_FMETA = 3
@@ -72,7 +77,8 @@ UPDATE_VALID_DURATION = 1
 # connected``, in ``out_pool[out_start[c] : out_start[c] + out_len[0, c]]`` (capacity
 # ``out_len[1, c]``); ``pos_out[synapse id]`` is the synapse's position in the pool. A full
 # list moves to the end of the pool with twice the room; when the pool's end is reached it is
-# compacted in place (the Python class keeps the pool large enough for that to succeed).
+# compacted in place (the Python class keeps the pool large enough for that to succeed);
+# past its end the pool holds zeros.
 @njit(cache=True)
 def _compact_pool(st):
     start = st[ST_OUT_START]
@@ -96,6 +102,9 @@ def _compact_pool(st):
         start[c] = write
         olen[1, c] = new_cap
         write += new_cap
+    # everything past the end stays zero (a saved pool ends there: a loaded TM's pool then
+    # equals the original's entry for entry)
+    pool[write: st[ST_META][M_POOL_END]] = 0
     st[ST_META][M_POOL_END] = write
 
 
@@ -188,7 +197,7 @@ def _release_segment(st, seg, m):
     while seg_i32[SEG_N, seg] > 0:
         _remove_synapse(st, seg, m, seg_i32[SEG_N, seg] - 1)
     cell = seg_i32[SEG_CELL, seg]
-    st[ST_CELL_SEGS][cell, seg_i32[SEG_SLOT, seg]] = -1
+    st[ST_CELL_SEGS][st[ST_CS_START][cell] + seg_i32[SEG_SLOT, seg]] = -1
     st[ST_CELL_NSEG][cell] -= 1
     seg_i32[SEG_CELL, seg] = -1
     st[ST_FREE][meta[M_NFREE]] = seg
@@ -197,22 +206,39 @@ def _release_segment(st, seg, m):
 
 
 @njit(cache=True)
-def _new_segment(st, cell):
+def _new_segment(st, cell, max_segs):
     """A new empty segment on ``cell`` in its first free slot (room is ensured by Python)."""
     meta = st[ST_META]
     seg_i32 = st[ST_SEG_I32]
     seg_i64 = st[ST_SEG_I64]
     cell_segs = st[ST_CELL_SEGS]
+    cs_start = st[ST_CS_START]
+    cs_cap = st[ST_CS_CAP]
     if meta[M_NFREE] > 0:
         meta[M_NFREE] -= 1
         seg = st[ST_FREE][meta[M_NFREE]]
     else:
         seg = meta[M_USED]
         meta[M_USED] += 1
+    s0 = cs_start[cell]
+    cap = cs_cap[cell]
     slot = 0
-    while cell_segs[cell, slot] >= 0:
+    while slot < cap and cell_segs[s0 + slot] >= 0:
         slot += 1
-    cell_segs[cell, slot] = seg
+    if slot == cap:
+        # no free slot: move the cell's slots to the end with twice the room
+        new_cap = min(max(2, 2 * cap), max_segs)
+        end = meta[M_CS_END]
+        for j in range(cap):
+            cell_segs[end + j] = cell_segs[s0 + j]
+            cell_segs[s0 + j] = -1
+        for j in range(cap, new_cap):
+            cell_segs[end + j] = -1
+        cs_start[cell] = end
+        cs_cap[cell] = new_cap
+        meta[M_CS_END] = end + new_cap
+        s0 = end
+    cell_segs[s0 + slot] = seg
     if slot > meta[M_MAX_SLOT]:
         meta[M_MAX_SLOT] = slot
     st[ST_CELL_NSEG][cell] += 1
@@ -603,7 +629,7 @@ def adapt_segment(st, ip, fp, u):
     init = np.float32(fp[F_INIT])
     conn = np.float32(fp[F_CONN])
     if seg < 0:
-        seg = _new_segment(st, cell)
+        seg = _new_segment(st, cell, ip[P_MAX_SEGS])
         for i in range(n):
             _add_synapse(st, seg, m, upd_src[u, i], init, conn)
         return
@@ -743,11 +769,13 @@ def cell_for_new_segment(st, ip, col):
     if nc > 0:
         return cand[krng.rand_below(st[ST_RNG], nc)]
     cell_segs = st[ST_CELL_SEGS]
+    cs_start = st[ST_CS_START]
+    cs_cap = st[ST_CS_CAP]
     best_seg = -1
     best_dc = 0.0
     for cell in range(col * k + 1, col * k + k):
-        for j in range(cell_segs.shape[1]):
-            seg = cell_segs[cell, j]
+        for j in range(cs_cap[cell]):
+            seg = cell_segs[cs_start[cell] + j]
             if seg < 0:
                 continue
             dc = _duty_cycle(st, seg)
@@ -1008,16 +1036,53 @@ def btm_reset(st):
     st[ST_FMETA][F_ANOMALY_PRED] = 0.0
 
 
+# ---------------------------------------------------------------- cell slot compaction
+@njit(cache=True)
+def compact_cell_slots(cell_segs, cs_start, cs_cap, meta):
+    """Close the holes of ``cell_segs`` (between steps): each cell's slots, in their order
+    and with their capacity, move down in order of position; -1 past the new end. A
+    function of the state alone (so a loaded TM compacts exactly when the original does)."""
+    order = np.argsort(cs_start, kind="mergesort")
+    write = 0
+    for oi in range(order.shape[0]):
+        c = order[oi]
+        cap = cs_cap[c]
+        if cap == 0:
+            cs_start[c] = 0
+            continue
+        s0 = cs_start[c]
+        for j in range(cap):
+            cell_segs[write + j] = cell_segs[s0 + j]
+        cs_start[c] = write
+        write += cap
+    cell_segs[write: meta[M_CS_END]] = -1
+    meta[M_CS_END] = write
+
+
 # ---------------------------------------------------------------- validation of loaded state
 @njit(cache=True)
 def validate_state(seg_i32, syn_src, syn_perm, pos_out, free, out_start, out_len, out_pool,
-                   cell_segs, cell_nseg, meta, m, n_cells, perm_max):
+                   cell_segs, cs_start, cs_cap, cell_nseg, meta, m, n_cells, perm_max,
+                   max_segs):
     """Check every index of the segment pool and forward index of a state read from a file
     (array shapes already checked by the caller; ``seg_i32`` etc. hold the ``M_USED`` saved
     segments). Returns ``(code, index)``: 0 when consistent, else the failed rule's number
     (see ``_BTM_RULES`` in :mod:`htmkit.backtracking_tm`) and the entry it failed at."""
     used = seg_i32.shape[1]
-    n_slots = cell_segs.shape[1]
+    cs_end = cell_segs.shape[0]
+    for c in range(n_cells):
+        if (cs_cap[c] < 0 or cs_cap[c] > max_segs or cs_start[c] < 0
+                or cs_start[c] + cs_cap[c] > cs_end):
+            return 12, c
+    order = np.argsort(cs_start)
+    end = np.int64(0)
+    for oi in range(n_cells):
+        c = order[oi]
+        if cs_cap[c] == 0:
+            continue
+        if cs_start[c] < end:
+            return 12, c
+        end = cs_start[c] + cs_cap[c]
     nfree = free.shape[0]
     pool_end = out_pool.shape[0]
     total = np.int64(0)
@@ -1041,7 +1106,7 @@ def validate_state(seg_i32, syn_src, syn_perm, pos_out, free, out_start, out_len
             return 3, s
         n_live += 1
         slot = seg_i32[SEG_SLOT, s]
-        if slot < 0 or slot >= n_slots or cell_segs[cell, slot] != s:
+        if slot < 0 or slot >= cs_cap[cell] or cell_segs[cs_start[cell] + slot] != s:
             return 4, s
         for j in range(s * m, s * m + n):
             src = syn_src[j]
@@ -1060,8 +1125,8 @@ def validate_state(seg_i32, syn_src, syn_perm, pos_out, free, out_start, out_len
         return 8, 0
     for c in range(n_cells):
         cnt = 0
-        for j in range(n_slots):
-            s = cell_segs[c, j]
+        for j in range(cs_cap[c]):
+            s = cell_segs[cs_start[c] + j]
             if s < -1 or s >= used:
                 return 4, c
             if s >= 0:
