@@ -23,7 +23,9 @@ of killing the test run. A case passes when it loads and runs, or raises an
 :class:`~htmkit.errors.HTMKitError` (a ``FormatError`` for the load itself); anything else --
 another exception type, a signal, a hang -- is a failure.
 
-Run it by hand with ``python tests/fuzz_files.py --cases 200 --seed 1`` (cases per file).
+Run it by hand with ``python tests/fuzz_files.py --cases 200 --seed 1`` (cases per file);
+``--json`` writes the counts per sample, kind and outcome, which ``tools/fuzz_campaign.py``
+merges over the batches of a long campaign (docs/experiments/fuzz-files.md).
 """
 
 from __future__ import annotations
