@@ -220,16 +220,21 @@ def test_btm_index_array_out_of_range_is_refused(tmp_path, key, value):
             a = a.copy()
             a[K.M_NFREE] = 1  # the fixture has no free segment: list one
             return a
+        if key == "upd" and k == _store_key(manifest, "arrays", "meta"):
+            a = a.copy()
+            a[K.M_NUPD] = max(int(a[K.M_NUPD]), 1)  # one queued update, with a bad cell
+            return a
         if k != _store_key(manifest, "arrays", key):
             return None
         if not a.size:
             return np.array([value], dtype=a.dtype)
         a = a.copy()
-        a.reshape(-1)[0] = value
+        if key == "upd":
+            a[K.U_CELL, 0] = value  # (its time stamps may hold any value)
+        else:
+            a.reshape(-1)[0] = value
         return a
 
-    if key == "upd" and value > 0:
-        pytest.skip("upd holds time stamps (any value); see the queued-update test")
     _craft(F.samples()["backtracking_tm"], tmp_path / "x.htm", change)
     with pytest.raises(FormatError, match=key.split("_")[0]):
         BacktrackingTemporalMemory.load(tmp_path / "x.htm")
