@@ -457,6 +457,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.worker:
         _worker(args.worker)
         return 0
+    if os.environ.get("HTMKIT_FUZZ_SRC"):
+        # the samples built here (EXTRA) are written by the code the workers will read
+        sys.path.insert(0, os.environ["HTMKIT_FUZZ_SRC"])
     t0 = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="htmkit-fuzz-") as tmp:
         cases = make_cases(Path(tmp), args.cases, args.seed, args.only, tuple(args.kinds))
