@@ -296,3 +296,15 @@ def test_step_room_bound_keeps_usual_parameters():
                          max_new_synapse_count=255)
     with pytest.raises(Exception, match="max_new_synapse_count"):
         TemporalMemoryParams(column_dimensions=(64,), max_new_synapse_count=2**31)
+
+
+def test_huge_max_new_synapses_of_temporal_pooler_is_refused_on_load(tmp_path):
+    """Found by the second campaign (``param`` kind, seed 230): a saved ``max_new_synapses``
+    of 10**12 loaded and then asked for 146 TiB on the first learning step."""
+    from htmkit.temporal_pooler import TemporalPooler
+
+    members, manifest = F._unzip(F.samples()["temporal_pooler"].read_bytes())
+    manifest["state"]["params"]["max_new_synapses"] = 10**12
+    (tmp_path / "x.htm").write_bytes(F._with_manifest(members, manifest))
+    with pytest.raises(FormatError, match="max_new_synapses"):
+        TemporalPooler.load(tmp_path / "x.htm")
