@@ -23,7 +23,9 @@ of killing the test run. A case passes when it loads and runs, or raises an
 :class:`~htmkit.errors.HTMKitError` (a ``FormatError`` for the load itself); anything else --
 another exception type, a signal, a hang -- is a failure.
 
-Run it by hand with ``python tests/fuzz_files.py --cases 200 --seed 1`` (cases per file).
+Run it by hand with ``python tests/fuzz_files.py --cases 200 --seed 1`` (cases per file);
+``--json`` writes the counts per sample, kind and outcome, which ``tools/fuzz_campaign.py``
+merges over the batches of a long campaign (docs/experiments/fuzz-files.md).
 """
 
 from __future__ import annotations
@@ -455,6 +457,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.worker:
         _worker(args.worker)
         return 0
+    if os.environ.get("HTMKIT_FUZZ_SRC"):
+        # the samples built here (EXTRA) are written by the code the workers will read
+        sys.path.insert(0, os.environ["HTMKIT_FUZZ_SRC"])
     t0 = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="htmkit-fuzz-") as tmp:
         cases = make_cases(Path(tmp), args.cases, args.seed, args.only, tuple(args.kinds))

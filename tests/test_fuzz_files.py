@@ -220,16 +220,21 @@ def test_btm_index_array_out_of_range_is_refused(tmp_path, key, value):
             a = a.copy()
             a[K.M_NFREE] = 1  # the fixture has no free segment: list one
             return a
+        if key == "upd" and k == _store_key(manifest, "arrays", "meta"):
+            a = a.copy()
+            a[K.M_NUPD] = max(int(a[K.M_NUPD]), 1)  # one queued update, with a bad cell
+            return a
         if k != _store_key(manifest, "arrays", key):
             return None
         if not a.size:
             return np.array([value], dtype=a.dtype)
         a = a.copy()
-        a.reshape(-1)[0] = value
+        if key == "upd":
+            a[K.U_CELL, 0] = value  # (its time stamps may hold any value)
+        else:
+            a.reshape(-1)[0] = value
         return a
 
-    if key == "upd" and value > 0:
-        pytest.skip("upd holds time stamps (any value); see the queued-update test")
     _craft(F.samples()["backtracking_tm"], tmp_path / "x.htm", change)
     with pytest.raises(FormatError, match=key.split("_")[0]):
         BacktrackingTemporalMemory.load(tmp_path / "x.htm")
@@ -253,3 +258,53 @@ def test_btm_meta_count_out_of_range_is_refused(tmp_path, index):
     _craft(F.samples()["backtracking_tm"], tmp_path / "x.htm", change)
     with pytest.raises(FormatError):
         BacktrackingTemporalMemory.load(tmp_path / "x.htm")
+
+
+@pytest.mark.parametrize("value", [2**31, 10**12])
+@pytest.mark.parametrize("sample", ["temporal_memory", "tm_external_basal", "htm_model"])
+def test_huge_max_new_synapse_count_is_refused_on_load(tmp_path, sample, value):
+    """Found by the fuzzing campaign (``param`` kind, seeds 110, 132, 133, 144): a saved
+    ``max_new_synapse_count`` of 2**31 loaded and then asked the stores for terabytes on the
+    first learning step (a MemoryError). The parameters now bound one step's room."""
+    import importlib
+
+    cls_name, module, _ = F.feeders()[sample]
+    cls = getattr(importlib.import_module(module), cls_name)
+    src = F.all_samples(tmp_path)[sample] if sample in F.EXTRA else F.samples()[sample]
+    members, manifest = F._unzip(src.read_bytes())
+
+    def setp(node):
+        if isinstance(node, dict):
+            if "max_new_synapse_count" in node:
+                node["max_new_synapse_count"] = value
+            for v in node.values():
+                setp(v)
+        elif isinstance(node, list):
+            for v in node:
+                setp(v)
+
+    setp(manifest["state"])
+    (tmp_path / "x.htm").write_bytes(F._with_manifest(members, manifest))
+    with pytest.raises(FormatError, match="max_new_synapse_count"):
+        cls.load(tmp_path / "x.htm")
+
+
+def test_step_room_bound_keeps_usual_parameters():
+    from htmkit.temporal_memory import TemporalMemoryParams
+
+    TemporalMemoryParams(column_dimensions=(2048,), cells_per_column=32,
+                         max_new_synapse_count=255)
+    with pytest.raises(Exception, match="max_new_synapse_count"):
+        TemporalMemoryParams(column_dimensions=(64,), max_new_synapse_count=2**31)
+
+
+def test_huge_max_new_synapses_of_temporal_pooler_is_refused_on_load(tmp_path):
+    """Found by the second campaign (``param`` kind, seed 230): a saved ``max_new_synapses``
+    of 10**12 loaded and then asked for 146 TiB on the first learning step."""
+    from htmkit.temporal_pooler import TemporalPooler
+
+    members, manifest = F._unzip(F.samples()["temporal_pooler"].read_bytes())
+    manifest["state"]["params"]["max_new_synapses"] = 10**12
+    (tmp_path / "x.htm").write_bytes(F._with_manifest(members, manifest))
+    with pytest.raises(FormatError, match="max_new_synapses"):
+        TemporalPooler.load(tmp_path / "x.htm")

@@ -290,7 +290,7 @@ def inflate_limit(file_size: int) -> int:
 #: docs/experiments/load-memory.md): building an object takes at most ``LOAD_MEMORY_COPIES``
 #: bytes per inflated byte of its file (the arrays read, the object's own copies and derived
 #: arrays) plus ``LOAD_MEMORY_BASE`` bytes.
-LOAD_MEMORY_COPIES = 3
+LOAD_MEMORY_COPIES = 4
 LOAD_MEMORY_BASE = 64 * 2**20
 
 

@@ -102,6 +102,9 @@ _EMPTY.flags.writeable = False
 
 #: slots per chunk of the TM's synapse stores (a segment's block grows this many at a time)
 STORE_CHUNK = 16
+#: bytes a store spends per synapse slot it reserves (presynaptic index, permanence, reverse
+#: position and reverse-index entry), for the per-step room check of the parameters
+SLOT_BYTES = 16
 
 
 @dataclass(frozen=True)
@@ -181,6 +184,12 @@ class TemporalMemoryParams:
         check_memory("column_dimensions and cells_per_column",
                      f"{self.column_dimensions} x {self.cells_per_column}",
                      self.estimated_bytes())
+        # one learning step may grow max_new_synapse_count synapses on a segment per active
+        # column (and as many apical ones): the stores reserve that room before the step
+        step = float(self.num_columns) * float(self.max_new_synapse_count) * (
+            2 if self.external_apical_size else 1) * SLOT_BYTES
+        check_memory("max_new_synapse_count", f"{self.max_new_synapse_count} (per step, for "
+                     f"{self.num_columns} columns)", step)
 
     def estimated_bytes(self) -> float:
         """Bytes a new :class:`TemporalMemory` of these parameters allocates (computed

@@ -185,6 +185,10 @@ class TemporalPoolerParams:
         check_memory("column_dimensions, input_size and potential_pct",
                      f"{self.column_dimensions}, {self.input_size} and {self.potential_pct}",
                      self.estimated_bytes())
+        # one learning step may grow max_new_synapses synapses per cell (16 bytes a slot)
+        check_memory("max_new_synapses", f"{self.max_new_synapses} (per step, for "
+                     f"{self.num_cells} cells)",
+                     float(self.num_cells) * float(self.max_new_synapses) * 16)
 
     def estimated_bytes(self) -> float:
         """Bytes a new :class:`TemporalPooler` of these parameters allocates (computed
