@@ -117,6 +117,11 @@ EXTRA: dict[str, tuple[str, str, Any, Any]] = {
     "tm_no_external": ("TemporalMemory", "htmkit.temporal_memory", _feed_tm_plain,
                        lambda: _build_tm(0)),
 }
+# Fixtures written by 0.1.0 reach today's layouts only through their upgrade; these classes
+# changed their state layout since, so a sample saved by this code is fuzzed beside them.
+for _name in ("backtracking_tm", "anomaly_detector", "htm_model"):
+    EXTRA[f"{_name}_current"] = (*_maker().FEEDERS[_name],
+                                 lambda _n=_name: _maker().build(_n))
 
 
 def feeders() -> dict[str, tuple[str, str, Any]]:
