@@ -57,10 +57,11 @@ def expected(tmp_path_factory) -> dict[str, list[dict]]:
     return out
 
 
-def post_rest(base: str, acked: dict[str, list[dict]], stop: threading.Event | None = None
-              ) -> None:
+def post_rest(base: str, acked: dict[str, list[dict]], stop: threading.Event | None = None,
+              pause: tuple[int, threading.Event] | None = None) -> None:
     """Post every stream's records from where the server's log ends, a batch per stream per
-    round; acknowledged results go to ``acked``."""
+    round; acknowledged results go to ``acked``. With ``pause = (n, go)``, once ``n`` results
+    are acknowledged it waits for ``go`` before the next request."""
     with httpx.Client(base_url=base, timeout=120.0) as c:
         done = {s: c.get(f"/streams/{s}").json()["records"] for s in STREAMS}
         while any(done[s] < RECORDS for s in STREAMS):
@@ -69,6 +70,8 @@ def post_rest(base: str, acked: dict[str, list[dict]], stop: threading.Event | N
                     continue
                 if stop is not None and stop.is_set():
                     return
+                if pause is not None and sum(map(len, acked.values())) >= pause[0]:
+                    assert pause[1].wait(300), "never released"
                 recs = data(i)[done[s]:done[s] + BATCH]
                 r = c.post(f"/streams/{s}/records", json={"records": recs})
                 assert r.status_code == 200, r.text
@@ -112,24 +115,28 @@ def test_kill_9_mid_load_then_restart_is_bit_identical(tmp_path, expected, worke
             for i, s in enumerate(STREAMS):
                 assert c.post("/streams", json={"id": s, **spec(i)}).status_code == 201
         errors: list[BaseException] = []
+        go = threading.Event()
+        half = RECORDS * len(STREAMS) // 2
 
         def load() -> None:
             try:
-                post_rest(base, acked)
+                post_rest(base, acked, pause=(half, go))
             except (httpx.HTTPError, AssertionError) as exc:  # the kill cuts a request
                 errors.append(exc)
 
         t = threading.Thread(target=load)
         t.start()
         deadline = time.monotonic() + 300
-        # kill once half the load is answered and a snapshot was committed (the background
-        # thread writes them), so that the restart loads a snapshot and replays the log after it
+        # the load pauses once half of it is answered; kill after a snapshot was committed (the
+        # background thread writes them), so that the restart loads a snapshot and replays the
+        # log after it, with the load going again (a request in flight, however slow the machine)
         with httpx.Client(base_url=base, timeout=60.0) as c:
-            while (sum(map(len, acked.values())) < RECORDS * len(STREAMS) // 2
-                   or _snapshots_written(c) == 0):
+            while (sum(map(len, acked.values())) < half or _snapshots_written(c) == 0):
                 assert t.is_alive() and time.monotonic() < deadline, errors
                 time.sleep(0.05)
-        os.kill(proc.pid, signal.SIGKILL)  # mid-load: a request is in flight
+        go.set()
+        time.sleep(0.02)
+        os.kill(proc.pid, signal.SIGKILL)  # mid-load
         proc.wait()
         t.join(60)
         assert not t.is_alive()

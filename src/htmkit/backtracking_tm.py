@@ -534,6 +534,9 @@ class BacktrackingTemporalMemory(Persistable):
             raise FormatError(f"{where}: array 'cell_segs' has the wrong shape")
         if not isinstance(meta, np.ndarray) or meta.shape != (K.N_META - 1,):
             raise FormatError(f"{where}: array 'meta' has the wrong shape")
+        if table.size and int(table.min()) < -1:
+            raise FormatError(f"{where}: array 'cell_segs' holds {int(table.min())} "
+                              "(an empty slot is -1)")
         # each cell keeps its slots up to its last segment (slot numbers unchanged)
         held = table >= 0
         width = table.shape[1]
