@@ -239,3 +239,13 @@ def test_estimates_do_not_allocate_what_they_estimate():
     tm = TemporalMemoryParams(column_dimensions=(2048,))
     assert 0 < sum(sp.estimated_bytes().values()) < P.DEFAULT_MAX_BYTES
     assert 0 < tm.estimated_bytes() < P.DEFAULT_MAX_BYTES
+
+
+def test_eye_upsample_that_cannot_fit_is_refused():
+    """Found by the fuzzing campaign: a saved ``upsample`` of 2**31 loaded, then the first
+    image asked numpy for an impossible array (a ValueError, not an HTMKitError)."""
+    from htmkit.vision.hierarchy import EyeParams
+
+    with pytest.raises(ParameterError, match="upsample"):
+        EyeParams(image_shape=(8, 8), upsample=2**31)
+    assert EyeParams(image_shape=(8, 8), upsample=3).retina_shape == (24, 24)

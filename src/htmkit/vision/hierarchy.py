@@ -50,6 +50,7 @@ from ..params import (
     Optional,
     Options,
     Shape,
+    check_index_width,
     check_memory,
     check_shape,
     params_to_dict,
@@ -234,6 +235,11 @@ class EyeParams:
             raise ParameterError(f"image_shape must be (height, width), got {self.image_shape}")
         if self.step == 0 and self.movie != "spiral":
             raise ParameterError("step must be >= 0 (0 only for the 'spiral' movie: one view)")
+        rh, rw = self.retina_shape
+        check_index_width("image_shape and upsample", rh * rw, "retina pixels")
+        # one zoomed image in float32 (the retina is built a chunk of images at a time)
+        check_memory("image_shape and upsample", f"{self.image_shape} x {self.upsample}",
+                     4.0 * float(rh) * float(rw))
 
     @property
     def retina_shape(self) -> tuple[int, int]:
