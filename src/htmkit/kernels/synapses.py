@@ -191,6 +191,18 @@ def _block_alloc(st, k, seg):
 
 
 @njit(cache=True)
+def _move_slots(st, src, dst, n):
+    """Grown mode: move ``n`` synapse slots from ``src`` to ``dst`` (lower, or not
+    overlapping), their reverse-index entries following them."""
+    for j in range(n):
+        st.presyn[dst + j] = st.presyn[src + j]
+        st.perm[dst + j] = st.perm[src + j]
+        pos = st.rev_pos[src + j]
+        st.rev_pos[dst + j] = pos
+        st.arena[pos] = dst + j
+
+
+@njit(cache=True)
 def segment_grow(st, seg, n_total):
     """Make ``seg``'s block hold at least ``n_total`` synapses (at most the segment
     capacity): grow it in place at the top of the chunk area, else move the segment to a
@@ -215,13 +227,8 @@ def segment_grow(st, seg, n_total):
     ch = st.meta[M_CHUNK]
     if old_k > 0:
         src = np.int64(old) * ch
-        dst = np.int64(first) * ch
+        _move_slots(st, src, np.int64(first) * ch, st.seg_nsyn[seg])
         for j in range(st.seg_nsyn[seg]):
-            st.presyn[dst + j] = st.presyn[src + j]
-            st.perm[dst + j] = st.perm[src + j]
-            pos = st.rev_pos[src + j]
-            st.rev_pos[dst + j] = pos
-            st.arena[pos] = dst + j
             st.presyn[src + j] = -1
         _block_free(st, old, old_k)
     st.seg_chunk[seg] = first
@@ -244,14 +251,7 @@ def compact_chunks(st):
             continue
         k = st.seg_nchunk[s]
         if dst != c:
-            src = np.int64(c) * ch
-            to = np.int64(dst) * ch
-            for j in range(st.seg_nsyn[s]):
-                st.presyn[to + j] = st.presyn[src + j]
-                st.perm[to + j] = st.perm[src + j]
-                pos = st.rev_pos[src + j]
-                st.rev_pos[to + j] = pos
-                st.arena[pos] = to + j
+            _move_slots(st, np.int64(c) * ch, np.int64(dst) * ch, st.seg_nsyn[s])
             st.seg_chunk[s] = dst
         dst += k
         c += k

@@ -52,6 +52,20 @@ PRESETS: dict[str, dict[str, Any]] = {
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
 
 
+
+def check_batch_limits(batch: Any, max_batch_streams: int, max_records: int) -> None:
+    """The request-wide checks of a batch (a mapping of stream ids to record lists): the
+    number of streams and of records, before any record is parsed."""
+    if not isinstance(batch, Mapping):
+        raise ServiceError(422, "streams", "a batch maps stream ids to record lists")
+    if len(batch) > max_batch_streams:
+        raise ServiceError(422, "streams", f"{len(batch)} streams in one request; at most "
+                                           f"{max_batch_streams} (max_batch_streams)")
+    total = sum(len(r) if isinstance(r, Sequence) else 0 for r in batch.values())
+    if total > max_records:
+        raise ServiceError(422, "records", f"{total} records in one request; at most "
+                                           f"{max_records} (max_records)")
+
 class ServiceError(HTMKitError):
     """A request the service refuses: ``status`` is its HTTP status, ``field`` the field at
     fault (e.g. ``"records[3].timestamp"``)."""
@@ -396,15 +410,7 @@ class Shard:
         """Every record of the request parsed and checked; nothing changes. Fields are named
         ``streams.<id>.records[i]...`` (``records[i]...`` when not ``prefixed``: a request
         for one stream)."""
-        if not isinstance(batch, Mapping):
-            raise ServiceError(422, "streams", "a batch maps stream ids to record lists")
-        if len(batch) > self.max_batch_streams:
-            raise ServiceError(422, "streams", f"{len(batch)} streams in one request; at most "
-                                               f"{self.max_batch_streams} (max_batch_streams)")
-        total = sum(len(r) if isinstance(r, Sequence) else 0 for r in batch.values())
-        if total > self.max_records:
-            raise ServiceError(422, "records", f"{total} records in one request; at most "
-                                               f"{self.max_records} (max_records)")
+        check_batch_limits(batch, self.max_batch_streams, self.max_records)
         out = []
         for stream_id, records in batch.items():
             prefix = f"streams.{stream_id}." if prefixed else ""

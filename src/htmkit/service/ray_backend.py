@@ -41,7 +41,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .backend import ServiceError, Shard, parse_timestamp
+from .backend import ServiceError, Shard, check_batch_limits, parse_timestamp
 from .store import shard_of
 
 __all__ = ["RayBackend", "ShardHost"]
@@ -293,15 +293,7 @@ class RayBackend:
     # ------------------------------------------------------------------ records
     def _split(self, batch: Mapping[str, Sequence[Any]]) -> dict[int, dict[str, Sequence[Any]]]:
         """The request-wide checks, then the request split by shard."""
-        if not isinstance(batch, Mapping):
-            raise ServiceError(422, "streams", "a batch maps stream ids to record lists")
-        if len(batch) > self.max_batch_streams:
-            raise ServiceError(422, "streams", f"{len(batch)} streams in one request; at most "
-                                               f"{self.max_batch_streams} (max_batch_streams)")
-        total = sum(len(r) if isinstance(r, Sequence) else 0 for r in batch.values())
-        if total > self.max_records:
-            raise ServiceError(422, "records", f"{total} records in one request; at most "
-                                               f"{self.max_records} (max_records)")
+        check_batch_limits(batch, self.max_batch_streams, self.max_records)
         parts: dict[int, dict[str, Sequence[Any]]] = {}
         for stream_id, records in batch.items():
             i, _ = self._host(stream_id)

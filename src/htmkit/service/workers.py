@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from .backend import ServiceError, Shard, shard_of
+from .backend import ServiceError, Shard, check_batch_limits, shard_of
 
 __all__ = ["WorkerBackend"]
 
@@ -128,15 +128,7 @@ class WorkerBackend:
 
     def _split(self, batch: Mapping[str, Sequence[Any]]
                ) -> dict[int, dict[str, list[Any]]]:
-        if not isinstance(batch, Mapping):
-            raise ServiceError(422, "streams", "a batch maps stream ids to record lists")
-        if len(batch) > self.max_batch_streams:
-            raise ServiceError(422, "streams", f"{len(batch)} streams in one request; at most "
-                                               f"{self.max_batch_streams} (max_batch_streams)")
-        total = sum(len(r) if isinstance(r, Sequence) else 0 for r in batch.values())
-        if total > self.max_records:
-            raise ServiceError(422, "records", f"{total} records in one request; at most "
-                                               f"{self.max_records} (max_records)")
+        check_batch_limits(batch, self.max_batch_streams, self.max_records)
         parts: dict[int, dict[str, list[Any]]] = {}
         for stream_id, recs in batch.items():
             parts.setdefault(shard_of(stream_id, len(self.workers)), {})[stream_id] = list(recs)

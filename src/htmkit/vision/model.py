@@ -63,6 +63,7 @@ from ..network import Network
 from ..network.regions import RegionBase, ValueRegion
 from ..sdr import SDR
 from ..serialization import Persistable, state_array, state_int
+from .hierarchy import movie_offsets
 
 __all__ = ["CountPoolerRegion", "EyeRegion", "Hierarchy", "PRESETS", "POLICIES", "build_config",
            "load_spec"]
@@ -70,26 +71,6 @@ __all__ = ["CountPoolerRegion", "EyeRegion", "Hierarchy", "PRESETS", "POLICIES",
 PRESETS = ("digits", "mnist")
 POLICIES = ("fixed", "random")
 INFERENCE_POLICIES = ("fixed", "random", "separate")
-
-
-def _spiral(reach: int) -> np.ndarray:
-    """Grid offsets ``[(2 reach + 1)^2, 2]`` in ``[-reach, reach]^2``, a square spiral out of
-    the centre."""
-    n = (2 * reach + 1) ** 2
-    out = [(0, 0)]
-    y = x = 0
-    leg, d = 1, 0
-    dirs = ((0, 1), (1, 0), (0, -1), (-1, 0))
-    while len(out) < n:
-        for _ in range(2):
-            dy, dx = dirs[d % 4]
-            for _ in range(leg):
-                y, x = y + dy, x + dx
-                if len(out) < n:
-                    out.append((y, x))
-            d += 1
-        leg += 1
-    return np.array(out, dtype=np.int64)
 
 
 def _int(value: Any, name: str, low: int) -> int:
@@ -150,7 +131,7 @@ class EyeRegion(ValueRegion):
         self.n_glimpses = _int(n_glimpses, "n_glimpses", 1)
         self.motor_width = _int(motor_width, "motor_width", 1)
         self.seed = _int(seed, "seed", 0)
-        self.grid = _spiral(self.reach)
+        self.grid = movie_offsets("spiral", 0, self.reach)  # a square spiral out of the centre
         self._pad = self.reach * self.stride
         self._view_shape = (shp[0] * self.upsample, shp[1] * self.upsample)
         n_vals = 4 * self.reach + 1
