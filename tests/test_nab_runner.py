@@ -155,6 +155,8 @@ def test_htmkit_factory_uses_for_nab_when_present(monkeypatch):
     det = detectors.create_detector("htmkit", **KW)
     assert det.update(None, 1.0) == 0.25
     assert Fake.seen == ("for_nab", KW)
+    detectors.create_detector("htmkit", **KW, config={"levels": 2})
+    assert Fake.seen == ("for_nab", {**KW, "config": {"levels": 2}})
     del Fake.for_nab
     detectors.create_detector("htmkit", **KW)
     assert Fake.seen == ("init", KW)
@@ -232,6 +234,35 @@ def test_run_passes_nab_arguments_and_checks_scores(nab, tmp_path):
             runner.run("spy", nab, tmp_path / "r", seed=99, series="one", progress=False)
     finally:
         detectors.unregister_detector("spy")
+
+
+def test_run_with_config_writes_under_its_label(nab, tmp_path):
+    seen = []
+
+    class Configurable:
+        def __init__(self, *, min_value, max_value, probationary_period, seed, config=None):
+            seen.append(config)
+
+        def update(self, timestamp, value):
+            return 0.2
+
+    detectors.register_detector("conf", Configurable)
+    try:
+        res = tmp_path / "r"
+        s = runner.run("conf", nab, res, series="two", progress=False,
+                       config={"levels": 2}, label="conf-two")
+        assert s.detector == "conf-two" and seen and all(c == {"levels": 2} for c in seen)
+        assert (res / "conf-two" / "alpha" / "conf-two_two.csv").is_file()
+        assert not (res / "conf").exists()
+        with pytest.raises(ParameterError, match="detector name"):
+            runner.run("conf", nab, res, series="two", progress=False, label="../x")
+        with pytest.raises(ParameterError, match="must be a mapping"):
+            detectors.create_detector("conf", **KW, config=[1])  # type: ignore[arg-type]
+    finally:
+        detectors.unregister_detector("conf")
+    with pytest.raises(ParameterError, match="'null' takes no config"):
+        runner.run("null", nab, tmp_path / "n", progress=False, config={"a": 1})
+    assert not (tmp_path / "n").exists()
 
 
 # ------------------------------------------------------------------------------------------
@@ -330,5 +361,15 @@ def test_cli_run_score_bench(nab, tmp_path):
     assert r.exit_code == 2 and "does not exist" in r.output
     r = cli.invoke(app, ["nab", "run", "-d", "nope", *common])
     assert r.exit_code == 2 and "unknown detector" in r.output
+    cfg = tmp_path / "window.yaml"
+    cfg.write_text("window_size: 50\n")
+    r = cli.invoke(app, ["nab", "run", "-d", "windowed_gaussian", "--config", str(cfg), *common])
+    assert r.exit_code == 2 and "'windowed_gaussian' takes no config" in r.output
+    cfg.write_text("- a list\n")
+    r = cli.invoke(app, ["nab", "run", "-d", "htmkit", "--config", str(cfg), *common])
+    assert r.exit_code == 2 and "top level must be a mapping" in r.output
+    r = cli.invoke(app, ["nab", "run", "-d", "htmkit", "--config", str(tmp_path / "no.yaml"),
+                         *common])
+    assert r.exit_code == 2 and "no such file" in r.output
     r = cli.invoke(app, ["nab", "list", "--nab-dir", str(nab)])
     assert r.exit_code == 0 and "beta/three.csv  (2 windows)" in r.output

@@ -202,10 +202,11 @@ class AnomalyDetector(Persistable):
 
     @classmethod
     def for_nab(cls, *, min_value: float, max_value: float, probationary_period: int,
-                seed: int) -> AnomalyDetector:
-        """The detector as NAB builds it (series range and probation given)."""
+                seed: int, config: dict[str, Any] | None = None) -> AnomalyDetector:
+        """The detector as NAB builds it (series range and probation given; ``config`` as
+        in the constructor, e.g. from ``htmkit nab run --config``)."""
         return cls(min_value=min_value, max_value=max_value,
-                   probationary_period=probationary_period, seed=seed)
+                   probationary_period=probationary_period, seed=seed, config=config)
 
     def _build(self, lo: float, hi: float) -> None:
         from .model import HTMModel, merge_config

@@ -156,20 +156,26 @@ def load_config(source: str | os.PathLike[str] | Mapping[str, Any] | None) -> di
         return copy.deepcopy(DEFAULT_CONFIG)
     if isinstance(source, Mapping):
         return merge_config(DEFAULT_CONFIG, source)
+    return merge_config(DEFAULT_CONFIG, read_config_file(source))
+
+
+def read_config_file(source: str | os.PathLike[str]) -> dict[str, Any]:
+    """The mapping in YAML (or JSON) file ``source``, not merged with anything (an empty
+    file is ``{}``)."""
     import yaml
 
     path = Path(source)
-    if not path.exists():
+    if not path.is_file():
         raise ParameterError(f"model config {path}: no such file")
     try:
         data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise ParameterError(f"model config {path}: not valid YAML ({exc})") from None
     if data is None:
         data = {}
     if not isinstance(data, Mapping):
         raise ParameterError(f"model config {path}: top level must be a mapping")
-    return merge_config(DEFAULT_CONFIG, data)
+    return dict(data)
 
 
 @dataclass

@@ -80,18 +80,35 @@ def run_cmd(
     seed: int = _SEED,
     series: str | None = _SERIES,
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    config: Path | None = typer.Option(
+        None, "--config",
+        help="YAML detector configuration handed to every series' detector (htmkit "
+        "detectors: the model config, merged over the NAB defaults).",
+    ),
+    name: str | None = typer.Option(
+        None, "--name",
+        help="Write (and later score) the results under this name; default the detector's "
+        "name, or DETECTOR-<config file stem> with --config.",
+    ),
 ) -> None:
     """Run DETECTOR on every labelled series; write NAB-layout result CSVs."""
     try:
         from ..nab.runner import run
 
+        cfg = None
+        if config is not None:
+            from ..model import read_config_file
+
+            cfg = read_config_file(config)
+            name = name or f"{detector}-{config.stem}"
         s = run(
             detector, nab_dir, results, workers=workers, seed=seed, series=series,
-            progress=not quiet,
+            progress=not quiet, config=cfg, label=name,
         )  # fmt: skip
+        label = s.detector
         typer.echo(
-            f"{detector}: {len(s.series)} series, {s.rows:,} rows in {s.seconds:.1f}s "
-            f"({s.records_per_second:,.0f} records per CPU-second) -> {Path(results) / detector}"
+            f"{label}: {len(s.series)} series, {s.rows:,} rows in {s.seconds:.1f}s "
+            f"({s.records_per_second:,.0f} records per CPU-second) -> {Path(results) / label}"
         )
     except Exception as exc:  # noqa: BLE001
         _handle(exc)

@@ -46,6 +46,7 @@ else in the NAB tooling changes when it lands.
 from __future__ import annotations
 
 import importlib
+import inspect
 import math
 import random
 from collections.abc import Callable
@@ -203,9 +204,11 @@ HTMKIT_CLASS = "AnomalyDetector"
 
 
 def _htmkit_factory(
-    *, min_value: float, max_value: float, probationary_period: int, seed: int
+    *, min_value: float, max_value: float, probationary_period: int, seed: int,
+    config: dict[str, Any] | None = None,
 ) -> Detector:
-    """Lazy factory for ``"htmkit"``: ``htmkit.detector.AnomalyDetector`` (see module doc)."""
+    """Lazy factory for ``"htmkit"``: ``htmkit.detector.AnomalyDetector`` (see module doc);
+    ``config`` (a detector ``config`` mapping) is passed on only when given."""
     try:
         module = importlib.import_module(HTMKIT_MODULE)
     except ModuleNotFoundError as exc:
@@ -226,6 +229,7 @@ def _htmkit_factory(
         max_value=max_value,
         probationary_period=probationary_period,
         seed=seed,
+        **({} if config is None else {"config": config}),
     )
     if not callable(getattr(det, "update", None)):
         raise DetectorError(
@@ -235,14 +239,16 @@ def _htmkit_factory(
 
 
 def _htmkit_ensemble_factory(
-    *, min_value: float, max_value: float, probationary_period: int, seed: int
+    *, min_value: float, max_value: float, probationary_period: int, seed: int,
+    config: dict[str, Any] | None = None,
 ) -> Detector:
     """``"htmkit-ensemble"``: ``AnomalyDetector(ensemble=3)``, three HTM models (seeds
     ``seed`` to ``seed + 2``) whose median raw anomaly feeds the likelihood."""
     from ..detector import AnomalyDetector
 
     return AnomalyDetector(min_value=min_value, max_value=max_value,
-                           probationary_period=probationary_period, seed=seed, ensemble=3)
+                           probationary_period=probationary_period, seed=seed, ensemble=3,
+                           config=config)
 
 
 def _river_hst_factory(**kw: Any) -> Detector:
@@ -279,10 +285,16 @@ _REGISTRY: dict[str, DetectorFactory] = {
 }
 
 
-def register_detector(name: str, factory: DetectorFactory, *, replace: bool = False) -> None:
-    """Register ``factory`` under ``name`` (used in result paths: letters, digits, ``_-.``)."""
+def check_label(name: str) -> None:
+    """A detector name or result label is used in result paths: letters, digits, ``_-.``
+    (not starting with ``.``)."""
     if not name or not all(c.isalnum() or c in "_-." for c in name) or name[0] == ".":
         raise ParameterError(f"detector name {name!r}: use letters, digits, '_', '-', '.'")
+
+
+def register_detector(name: str, factory: DetectorFactory, *, replace: bool = False) -> None:
+    """Register ``factory`` under ``name`` (used in result paths: letters, digits, ``_-.``)."""
+    check_label(name)
     if not callable(factory):
         raise ParameterError(f"detector factory for {name!r} is not callable")
     if name in _REGISTRY and not replace:
@@ -317,11 +329,23 @@ def create_detector(
     max_value: float,
     probationary_period: int,
     seed: int = 42,
+    config: dict[str, Any] | None = None,
 ) -> Detector:
-    """Build detector ``name`` for one series."""
-    return get_factory(name)(
-        min_value=min_value,
-        max_value=max_value,
-        probationary_period=probationary_period,
-        seed=seed,
-    )
+    """Build detector ``name`` for one series. ``config`` goes to the factory as its
+    ``config`` keyword (the ``htmkit`` detectors take a detector configuration); a factory
+    that does not name a ``config`` parameter refuses it."""
+    factory = get_factory(name)
+    if config is None:
+        return factory(min_value=min_value, max_value=max_value,
+                       probationary_period=probationary_period, seed=seed)
+    if not isinstance(config, dict):
+        raise ParameterError(f"config for detector {name!r} must be a mapping, "
+                             f"got {type(config).__name__}")
+    try:
+        params = inspect.signature(factory).parameters
+    except (TypeError, ValueError):
+        params = {}  # type: ignore[assignment]
+    if "config" not in params:
+        raise ParameterError(f"detector {name!r} takes no config")
+    return factory(min_value=min_value, max_value=max_value,
+                   probationary_period=probationary_period, seed=seed, config=config)

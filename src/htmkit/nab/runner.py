@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -23,7 +24,7 @@ import pandas as pd
 from ..errors import DataError, ParameterError
 from ..serialization import write_csv_atomic
 from . import corpus as _corpus
-from .detectors import DetectorError, create_detector, get_factory
+from .detectors import DetectorError, check_label, create_detector, get_factory
 
 
 @dataclass(frozen=True)
@@ -69,8 +70,10 @@ def result_path(results_dir: str | os.PathLike[str], detector: str, name: str) -
     return (base / cat if cat else base) / f"{detector}_{file}"
 
 
-def detect_series(detector: str, series: _corpus.Series, seed: int) -> np.ndarray:
-    """Scores of a fresh ``detector`` over ``series`` (one float per row)."""
+def detect_series(detector: str, series: _corpus.Series, seed: int,
+                  config: dict[str, Any] | None = None) -> np.ndarray:
+    """Scores of a fresh ``detector`` (built with ``config`` when given) over ``series``
+    (one float per row)."""
     n = len(series)
     det = create_detector(
         detector,
@@ -78,6 +81,7 @@ def detect_series(detector: str, series: _corpus.Series, seed: int) -> np.ndarra
         max_value=float(series.values.max()),
         probationary_period=_corpus.probationary_period(n),
         seed=seed,
+        config=config,
     )
     scores = np.empty(n, dtype=np.float64)
     stamps = pd.DatetimeIndex(series.timestamps)
@@ -101,13 +105,16 @@ def run_series(
     windows: Sequence[_corpus.Window],
     results_dir: str,
     seed: int,
+    config: dict[str, Any] | None = None,
+    label: str | None = None,
 ) -> SeriesRun:
-    """Run ``detector`` on one series and write its result file (worker entry point)."""
+    """Run ``detector`` on one series and write its result file under ``label`` (default
+    the detector's name) (worker entry point)."""
     t0 = time.perf_counter()
     series = _corpus.read_series(nab_dir, name)
     bounds = _corpus.window_bounds(series, windows)
     t_detect, cpu_detect = time.perf_counter(), time.process_time()
-    scores = detect_series(detector, series, seed)
+    scores = detect_series(detector, series, seed, config)
     detect_seconds = time.perf_counter() - t_detect
     detect_cpu = time.process_time() - cpu_detect
     df = pd.DataFrame(
@@ -118,7 +125,7 @@ def run_series(
             "label": _corpus.labels_from_bounds(len(series), bounds),
         }
     )
-    path = result_path(results_dir, detector, name)
+    path = result_path(results_dir, label or detector, name)
     write_csv_atomic(df, path)
     return SeriesRun(name, len(series), time.perf_counter() - t0, path, detect_seconds,
                      detect_cpu)
@@ -134,8 +141,15 @@ def run(
     series: str | Sequence[str] | None = None,
     progress: bool = True,
     on_done: Callable[[SeriesRun], None] | None = None,
+    config: dict[str, Any] | None = None,
+    label: str | None = None,
 ) -> RunSummary:
     """Run ``detector_name`` on every labelled series (optionally those matching ``series``).
+
+    ``config`` is handed to every series' detector (the ``htmkit`` detectors take a detector
+    configuration, see :class:`htmkit.detector.AnomalyDetector`); results are written, and
+    later scored, under ``label`` (default ``detector_name``), so that runs of one detector
+    with different configurations sit side by side.
 
     ``workers > 1`` runs series in that many processes, largest first. Returns a summary; the
     first failing series raises (its error names the file) after the others are cancelled.
@@ -143,6 +157,8 @@ def run(
     if workers < 1:
         raise ParameterError(f"workers must be >= 1, got {workers}")
     get_factory(detector_name)  # unknown names fail before any work
+    label = detector_name if label is None else label
+    check_label(label)
     root = _corpus.resolve_nab_dir(nab_dir)
     windows = _corpus.load_windows(root)
     names = _corpus.select_series(sorted(windows), series)
@@ -165,11 +181,13 @@ def run(
         max_value=float(first.values.max()),
         probationary_period=_corpus.probationary_period(len(first)),
         seed=seed,
+        config=config,
     )
 
-    summary = RunSummary(detector_name, Path(results_dir))
+    summary = RunSummary(label, Path(results_dir))
     t0 = time.perf_counter()
-    args = [(detector_name, str(root), n, windows[n], str(results_dir), seed) for n in names]
+    args = [(detector_name, str(root), n, windows[n], str(results_dir), seed, config, label)
+            for n in names]
 
     prog = None
     task = None
@@ -190,7 +208,7 @@ def run(
             TimeRemainingColumn(),
             transient=False,
         )
-        task = prog.add_task(f"nab run {detector_name}", total=total, done=0, count=len(names))
+        task = prog.add_task(f"nab run {label}", total=total, done=0, count=len(names))
         prog.start()
 
     def finished(res: SeriesRun) -> None:
