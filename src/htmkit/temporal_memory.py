@@ -46,6 +46,14 @@ External inputs (optional, sizes fixed at construction):
   else its best matching apical segment, else it grows a new apical segment; matching apical
   segments in inactive columns are punished.
 
+  With ``apical_mode="gate"`` apical support can also change which *columns* are predicted:
+  when some basally predicted cells of the layer have an active apical segment, only those
+  cells are predictive, and a column whose predicted cells all lack apical support drops out;
+  when none has, the basal prediction stands (without feedback the mode is the plain TM).
+  Learning is as above, and (with ``predicted_segment_decrement > 0``) an active apical
+  segment on a cell that was not predicted, in a column that other cells predicted and that
+  became active, is punished too.
+
 Timing: the caller passes each step's external inputs with that step's active columns. They
 are used, with the cells that become active in this step, to compute the predictions for the
 *next* step, and they are the presynaptic activity that the next step learns from (the TM
@@ -84,6 +92,7 @@ from .params import (
     NUPIC_TM,
     Constraints,
     Interval,
+    Options,
     Shape,
     check_index_width,
     check_memory,
@@ -136,6 +145,9 @@ class TemporalMemoryParams:
         Seed of the kernel RNG (tie-breaks and synapse sampling).
     external_basal_size, external_apical_size : int
         Sizes of the optional external basal (distal context) and apical (feedback) inputs.
+    apical_mode : {"tiebreak", "gate"}
+        How apical support selects predictions (module docstring): ``"tiebreak"`` chooses
+        cells inside basally predicted columns; ``"gate"`` can also drop whole columns.
     """
 
     _parameter_constraints: ClassVar[Constraints] = {
@@ -154,6 +166,7 @@ class TemporalMemoryParams:
         "seed": Interval(int, 0),
         "external_basal_size": Interval(int, 0),
         "external_apical_size": Interval(int, 0),
+        "apical_mode": Options(("tiebreak", "gate")),
     }
 
     column_dimensions: tuple[int, ...] = (2048,)
@@ -171,6 +184,7 @@ class TemporalMemoryParams:
     seed: int = 42
     external_basal_size: int = 0
     external_apical_size: int = 0
+    apical_mode: str = "tiebreak"
 
     def __post_init__(self) -> None:
         validate(self)
@@ -297,7 +311,8 @@ class TemporalMemory(Persistable):
             p.max_new_synapse_count, p.max_segments_per_cell, p.max_synapses_per_segment,
             p.external_apical_size > 0,
             p.initial_permanence, p.connected_permanence, p.permanence_increment,
-            p.permanence_decrement, p.predicted_segment_decrement, K.PRUNE_EPSILON)
+            p.permanence_decrement, p.predicted_segment_decrement, K.PRUNE_EPSILON,
+            apical_gate=p.apical_mode == "gate")
         self._layout = K.layout(p.num_columns, p.cells_per_column, p.external_basal_size,
                                 p.external_apical_size)
         self._cells_shape = (p.num_cells,)

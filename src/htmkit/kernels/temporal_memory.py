@@ -83,12 +83,12 @@ TMConfig = namedtuple(
     [
         "cells_per_column", "num_cells", "activation_threshold", "min_threshold",
         "max_new_synapse_count", "max_segments_per_cell", "max_synapses_per_segment",
-        "has_apical",
+        "has_apical", "apical_gate",
         "initial_permanence", "connected_permanence", "permanence_increment",
         "permanence_decrement", "predicted_segment_decrement", "prune_below",
     ],
 )
-# (the first 8 fields of TMConfig travel in an int64 array, the rest in a float32 array)
+# (the first 9 fields of TMConfig travel in an int64 array, the rest in a float32 array)
 
 # indices into TMState.counts
 C_ACTIVE = 0            # active cells
@@ -257,18 +257,18 @@ def unpack(rng, counts, i32, flags, seg, apseg, lay):
 
 def config_arrays(cells_per_column: int, num_cells: int, activation_threshold: int,
                   min_threshold: int, max_new_synapse_count: int, max_segments_per_cell: int,
-                  max_synapses_per_segment: int, has_apical: bool, *floats: float
-                  ) -> tuple[np.ndarray, np.ndarray]:
+                  max_synapses_per_segment: int, has_apical: bool, *floats: float,
+                  apical_gate: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """(iparams int64, fparams float32) holding a :class:`TMConfig`."""
     ip = np.array([cells_per_column, num_cells, activation_threshold, min_threshold,
                    max_new_synapse_count, max_segments_per_cell, max_synapses_per_segment,
-                   int(has_apical)], dtype=np.int64)
+                   int(has_apical), int(apical_gate)], dtype=np.int64)
     return ip, np.array(floats, dtype=np.float32)
 
 
 @njit(cache=True)
 def unpack_config(ip, fp):
-    return TMConfig(ip[0], ip[1], ip[2], ip[3], ip[4], ip[5], ip[6], ip[7] != 0,
+    return TMConfig(ip[0], ip[1], ip[2], ip[3], ip[4], ip[5], ip[6], ip[7] != 0, ip[8] != 0,
                     fp[0], fp[1], fp[2], fp[3], fp[4], fp[5])
 
 
@@ -380,12 +380,21 @@ def activate_dendrites(st, ap, ts, cfg, apical_input, learn):
         c[C_AP_CELLS] = m + _link(ap, ts.ap_matching_segs, n_ap_match, 1,
                                   ts.cell_ap_match_head, ts.ap_match_next, ts.ap_cells[m:])
 
+    # apical gate: when some basally predicted cell of the layer has an active apical
+    # segment, only such cells are predictive (whole columns drop out); else none is gated
+    gate = False
+    if cfg.has_apical and cfg.apical_gate:
+        for j in range(n_act):
+            if ts.cell_ap_act_head[st.seg_owner[ts.active_segs[j]]] >= 0:
+                gate = True
+                break
+
     # predictive cells: owners of active basal segments, column by column (apical tie-break)
     n_pred = 0
     for g in range(c[C_ACT_COLS]):
         col = ts.act_cols[g]
-        apical_wins = False
-        if cfg.has_apical:
+        apical_wins = gate
+        if cfg.has_apical and not gate:
             s = ts.col_act_head[col]
             while s >= 0:
                 if ts.cell_ap_act_head[st.seg_owner[s]] >= 0:
@@ -716,6 +725,12 @@ def learn_apical(ap, ts, cfg):
             seg = ts.ap_matching_segs[j]
             owner = ap.seg_owner[seg]
             if owner >= 0 and not ts.col_active[owner // k]:
+                punish_segment(ap, seg, ts.apical_mask, cfg.predicted_segment_decrement,
+                               cfg.prune_below, dead_threshold(cfg))
+            elif (owner >= 0 and cfg.apical_gate and ts.col_pred[owner // k] > 0
+                  and not ts.cell_pred[owner] and ts.ap_nconn[seg] >= cfg.activation_threshold):
+                # gate: an active apical segment on a cell of a predicted active column that
+                # did not become active (its column was predicted by other cells)
                 punish_segment(ap, seg, ts.apical_mask, cfg.predicted_segment_decrement,
                                cfg.prune_below, dead_threshold(cfg))
 
