@@ -595,3 +595,17 @@ def test_apical_mode_validated_and_saved(tmp_path):
     for t in (tm, clone):
         t.compute(x, external_apical=a)
     assert np.array_equal(tm.predictive_cells.sparse, clone.predictive_cells.sparse)
+
+
+def test_apical_thresholds_and_sample_size_are_their_own():
+    with pytest.raises(ParameterError, match="apical_activation_threshold"):
+        TemporalMemoryParams(apical_activation_threshold=-1)
+    tm = TemporalMemory(column_dimensions=(48,), cells_per_column=4, activation_threshold=4,
+                        min_threshold=3, max_new_synapse_count=6, external_apical_size=32,
+                        apical_max_new_synapse_count=3, seed=3)
+    tm.compute(SDR(48, range(6)), external_apical=SDR(32, range(8)))
+    tm.compute(SDR(48, range(12, 18)), external_apical=SDR(32, range(8)))
+    # one new apical segment per winner cell, each with 3 synapses (6 on a basal segment)
+    assert tm.num_segments(apical=True) == 6
+    assert tm.num_synapses(apical=True) == 18
+    assert tm.num_synapses() == 36

@@ -2,9 +2,10 @@
 the apical source and the decrement, on the long-range tasks, beside the single TM.
 
 Usage: ``python tools/long_range_apical.py LENGTH VARIANTS TASKS [SEED]`` where VARIANTS is a
-comma list of ``tm`` and ``MODE[:SOURCE[:DECREMENT]]`` (MODE ``tiebreak`` / ``gate``; SOURCE
-``l2`` (default, the level-2 TM's cells) or ``pool`` (the pooled cells); DECREMENT the level-1
-``predicted_segment_decrement``), e.g. ``10000 tm,tiebreak,gate,gate:pool deps,reber``.
+comma list of ``tm`` and ``MODE[:SOURCE[:DECREMENT[:ACT/MIN/NEW]]]`` (MODE ``tiebreak`` /
+``gate``; SOURCE ``l2`` (default, the level-2 TM's cells) or ``pool`` (the pooled cells);
+DECREMENT the level-1 ``predicted_segment_decrement``; ACT/MIN/NEW the apical activation
+threshold, min threshold and sample size), e.g. ``10000 tm,tiebreak,gate,gate:pool deps,reber``.
 The variants are built from :data:`htmkit.bench.long_range.HIERARCHY_CONFIG` in this script;
 the library's configuration is not changed.
 """
@@ -22,8 +23,13 @@ BASE = copy.deepcopy(L.HIERARCHY_CONFIG)
 
 def variant(spec: str) -> dict[str, Any]:
     cfg = copy.deepcopy(BASE)
-    mode, src, dec = (spec.split(":") + ["", ""])[:3]
+    mode, src, dec, ap = (spec.split(":") + ["", "", ""])[:4]
     cfg["regions"]["l1"]["params"]["apical_mode"] = mode
+    if ap:
+        act, low, new = (int(x) for x in ap.split("/"))
+        cfg["regions"]["l1"]["params"].update(apical_activation_threshold=act,
+                                              apical_min_threshold=low,
+                                              apical_max_new_synapse_count=new)
     if dec:
         cfg["regions"]["l1"]["params"]["predicted_segment_decrement"] = float(dec)
     if src == "pool":
