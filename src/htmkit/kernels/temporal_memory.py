@@ -363,7 +363,9 @@ def activate_dendrites(st, ap, ts, cfg, apical_input, learn):
 
     With apical input, a cell is predictive when it has an active basal segment, except that
     in a column where some such cells also have an active apical segment, only those cells
-    are predictive (apical tie-break). When learning, active segments are marked as used at
+    are predictive (apical tie-break); with ``apical_gate``, when any such cell of the layer
+    has an active apical segment, only those cells are predictive (whole columns drop out).
+    When learning, active segments are marked as used at
     this iteration (for the least-recently-used cleanup), and the iteration advances.
     """
     c = ts.counts
