@@ -546,3 +546,66 @@ def test_dead_segments_are_destroyed_when_adapted():
                 assert pre2.size >= dead_below, (step, s, pre2.size)
     store.check()
     assert killed > 0
+
+
+# ---------------------------------------------------------------------- apical gate
+def _two_branch_tm(mode):
+    """X -> C under apical context ``a``, X -> D under context ``b`` (a reset before X, so X
+    always bursts and both C and D are basally predicted after it)."""
+    tm = TemporalMemory(column_dimensions=(48,), cells_per_column=4, activation_threshold=4,
+                        min_threshold=3, max_new_synapse_count=6, initial_permanence=0.6,
+                        connected_permanence=0.5, permanence_increment=0.1,
+                        permanence_decrement=0.05, predicted_segment_decrement=0.01,
+                        external_apical_size=32, apical_mode=mode, seed=3)
+    x, c, d = SDR(48, range(0, 6)), SDR(48, range(12, 18)), SDR(48, range(24, 30))
+    a, b = SDR(32, range(0, 6)), SDR(32, range(16, 22))
+    for _ in range(10):
+        for nxt, ctx in ((c, a), (d, b)):
+            tm.reset()
+            tm.compute(x, external_apical=ctx)
+            tm.compute(nxt, external_apical=ctx)
+    return tm, x, a, b
+
+
+def _predicted_columns_after(tm, x, ctx):
+    tm.reset()
+    tm.compute(x, learn=False, external_apical=ctx)
+    return sorted({int(i) // tm.params.cells_per_column for i in tm.predictive_cells.sparse})
+
+
+def test_apical_gate_changes_which_columns_are_predicted():
+    c_cols, d_cols = list(range(12, 18)), list(range(24, 30))
+    tm, x, a, b = _two_branch_tm("gate")
+    assert _predicted_columns_after(tm, x, a) == c_cols
+    assert _predicted_columns_after(tm, x, b) == d_cols
+    # without feedback the gate lets the basal prediction stand
+    assert _predicted_columns_after(tm, x, None) == c_cols + d_cols
+    # the tie-break mode never changes the predicted columns
+    tm, x, a, b = _two_branch_tm("tiebreak")
+    for ctx in (a, b, None):
+        assert _predicted_columns_after(tm, x, ctx) == c_cols + d_cols
+
+
+def test_apical_mode_validated_and_saved(tmp_path):
+    with pytest.raises(ParameterError, match="apical_mode"):
+        TemporalMemoryParams(apical_mode="veto")
+    tm, x, a, _ = _two_branch_tm("gate")
+    clone = TemporalMemory.load(tm.save(tmp_path / "tm.htm"))
+    assert clone.params.apical_mode == "gate"
+    for t in (tm, clone):
+        t.compute(x, external_apical=a)
+    assert np.array_equal(tm.predictive_cells.sparse, clone.predictive_cells.sparse)
+
+
+def test_apical_thresholds_and_sample_size_are_their_own():
+    with pytest.raises(ParameterError, match="apical_activation_threshold"):
+        TemporalMemoryParams(apical_activation_threshold=-1)
+    tm = TemporalMemory(column_dimensions=(48,), cells_per_column=4, activation_threshold=4,
+                        min_threshold=3, max_new_synapse_count=6, external_apical_size=32,
+                        apical_max_new_synapse_count=3, seed=3)
+    tm.compute(SDR(48, range(6)), external_apical=SDR(32, range(8)))
+    tm.compute(SDR(48, range(12, 18)), external_apical=SDR(32, range(8)))
+    # one new apical segment per winner cell, each with 3 synapses (6 on a basal segment)
+    assert tm.num_segments(apical=True) == 6
+    assert tm.num_synapses(apical=True) == 18
+    assert tm.num_synapses() == 36

@@ -46,6 +46,14 @@ External inputs (optional, sizes fixed at construction):
   else its best matching apical segment, else it grows a new apical segment; matching apical
   segments in inactive columns are punished.
 
+  With ``apical_mode="gate"`` apical support can also change which *columns* are predicted:
+  when some basally predicted cells of the layer have an active apical segment, only those
+  cells are predictive, and a column whose predicted cells all lack apical support drops out;
+  when none has, the basal prediction stands (without feedback the mode is the plain TM).
+  Learning is as above, and (with ``predicted_segment_decrement > 0``) an active apical
+  segment on a cell that was not predicted, in a column that other cells predicted and that
+  became active, is punished too.
+
 Timing: the caller passes each step's external inputs with that step's active columns. They
 are used, with the cells that become active in this step, to compute the predictions for the
 *next* step, and they are the presynaptic activity that the next step learns from (the TM
@@ -54,7 +62,9 @@ keeps them internally). This matches htm.research's sequence memories.
 Ties: the best matching segment is the first by (most active potential synapses, lowest
 cell, lowest segment id); the least recently used segment the first by (oldest use, lowest
 segment id). A synapse whose permanence falls below 1e-6 counts as zero (float32 rounding).
-The apical segments use the same thresholds, permanences and limits as the basal ones.
+The apical segments use the same permanences and limits as the basal ones, and the same
+thresholds and sample size unless ``apical_activation_threshold`` / ``apical_min_threshold`` /
+``apical_max_new_synapse_count`` are set.
 
 Storage: the synapse stores use the grown layout (:class:`~htmkit.synapses.SynapseStore`
 with ``chunk=STORE_CHUNK``): a segment's slots grow a chunk at a time, so the memory follows
@@ -84,6 +94,7 @@ from .params import (
     NUPIC_TM,
     Constraints,
     Interval,
+    Options,
     Shape,
     check_index_width,
     check_memory,
@@ -136,6 +147,11 @@ class TemporalMemoryParams:
         Seed of the kernel RNG (tie-breaks and synapse sampling).
     external_basal_size, external_apical_size : int
         Sizes of the optional external basal (distal context) and apical (feedback) inputs.
+    apical_mode : {"tiebreak", "gate"}
+        How apical support selects predictions (module docstring): ``"tiebreak"`` chooses
+        cells inside basally predicted columns; ``"gate"`` can also drop whole columns.
+    apical_activation_threshold, apical_min_threshold, apical_max_new_synapse_count : int
+        The apical segments' thresholds and sample size; 0 (default) means the basal value.
     """
 
     _parameter_constraints: ClassVar[Constraints] = {
@@ -154,6 +170,10 @@ class TemporalMemoryParams:
         "seed": Interval(int, 0),
         "external_basal_size": Interval(int, 0),
         "external_apical_size": Interval(int, 0),
+        "apical_mode": Options(("tiebreak", "gate")),
+        "apical_activation_threshold": Interval(int, 0),
+        "apical_min_threshold": Interval(int, 0),
+        "apical_max_new_synapse_count": Interval(int, 0),
     }
 
     column_dimensions: tuple[int, ...] = (2048,)
@@ -171,6 +191,10 @@ class TemporalMemoryParams:
     seed: int = 42
     external_basal_size: int = 0
     external_apical_size: int = 0
+    apical_mode: str = "tiebreak"
+    apical_activation_threshold: int = 0
+    apical_min_threshold: int = 0
+    apical_max_new_synapse_count: int = 0
 
     def __post_init__(self) -> None:
         validate(self)
@@ -186,8 +210,9 @@ class TemporalMemoryParams:
                      self.estimated_bytes())
         # one learning step may grow max_new_synapse_count synapses on a segment per active
         # column (and as many apical ones): the stores reserve that room before the step
-        step = float(self.num_columns) * float(self.max_new_synapse_count) * (
-            2 if self.external_apical_size else 1) * SLOT_BYTES
+        ap_new = (self.apical_max_new_synapse_count or self.max_new_synapse_count
+                  if self.external_apical_size else 0)
+        step = float(self.num_columns) * float(self.max_new_synapse_count + ap_new) * SLOT_BYTES
         check_memory("max_new_synapse_count", f"{self.max_new_synapse_count} (per step, for "
                      f"{self.num_columns} columns)", step)
 
@@ -297,7 +322,10 @@ class TemporalMemory(Persistable):
             p.max_new_synapse_count, p.max_segments_per_cell, p.max_synapses_per_segment,
             p.external_apical_size > 0,
             p.initial_permanence, p.connected_permanence, p.permanence_increment,
-            p.permanence_decrement, p.predicted_segment_decrement, K.PRUNE_EPSILON)
+            p.permanence_decrement, p.predicted_segment_decrement, K.PRUNE_EPSILON,
+            apical_gate=p.apical_mode == "gate",
+            apical_thresholds=(p.apical_activation_threshold, p.apical_min_threshold,
+                               p.apical_max_new_synapse_count))
         self._layout = K.layout(p.num_columns, p.cells_per_column, p.external_basal_size,
                                 p.external_apical_size)
         self._cells_shape = (p.num_cells,)

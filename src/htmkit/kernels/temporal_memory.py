@@ -83,12 +83,13 @@ TMConfig = namedtuple(
     [
         "cells_per_column", "num_cells", "activation_threshold", "min_threshold",
         "max_new_synapse_count", "max_segments_per_cell", "max_synapses_per_segment",
-        "has_apical",
+        "has_apical", "apical_gate", "ap_activation_threshold", "ap_min_threshold",
+        "ap_max_new_synapse_count",
         "initial_permanence", "connected_permanence", "permanence_increment",
         "permanence_decrement", "predicted_segment_decrement", "prune_below",
     ],
 )
-# (the first 8 fields of TMConfig travel in an int64 array, the rest in a float32 array)
+# (the first 12 fields of TMConfig travel in an int64 array, the rest in a float32 array)
 
 # indices into TMState.counts
 C_ACTIVE = 0            # active cells
@@ -257,19 +258,38 @@ def unpack(rng, counts, i32, flags, seg, apseg, lay):
 
 def config_arrays(cells_per_column: int, num_cells: int, activation_threshold: int,
                   min_threshold: int, max_new_synapse_count: int, max_segments_per_cell: int,
-                  max_synapses_per_segment: int, has_apical: bool, *floats: float
+                  max_synapses_per_segment: int, has_apical: bool, *floats: float,
+                  apical_gate: bool = False, apical_thresholds: tuple[int, int, int] = (0, 0, 0)
                   ) -> tuple[np.ndarray, np.ndarray]:
-    """(iparams int64, fparams float32) holding a :class:`TMConfig`."""
+    """(iparams int64, fparams float32) holding a :class:`TMConfig`. ``apical_thresholds``:
+    the apical segments' (activation threshold, min threshold, max new synapses); 0 means
+    the basal value."""
+    ap = [v or b for v, b in zip(apical_thresholds, (activation_threshold, min_threshold,
+                                                       max_new_synapse_count), strict=True)]
     ip = np.array([cells_per_column, num_cells, activation_threshold, min_threshold,
                    max_new_synapse_count, max_segments_per_cell, max_synapses_per_segment,
-                   int(has_apical)], dtype=np.int64)
+                   int(has_apical), int(apical_gate), *ap], dtype=np.int64)
     return ip, np.array(floats, dtype=np.float32)
 
 
 @njit(cache=True)
 def unpack_config(ip, fp):
-    return TMConfig(ip[0], ip[1], ip[2], ip[3], ip[4], ip[5], ip[6], ip[7] != 0,
-                    fp[0], fp[1], fp[2], fp[3], fp[4], fp[5])
+    return TMConfig(ip[0], ip[1], ip[2], ip[3], ip[4], ip[5], ip[6], ip[7] != 0, ip[8] != 0,
+                    ip[9], ip[10], ip[11], fp[0], fp[1], fp[2], fp[3], fp[4], fp[5])
+
+
+@njit(cache=True)
+def apical_config(cfg):
+    """``cfg`` with the apical thresholds and sample size in place of the basal ones (the
+    learning helpers read those fields)."""
+    return TMConfig(cfg.cells_per_column, cfg.num_cells, cfg.ap_activation_threshold,
+                    cfg.ap_min_threshold, cfg.ap_max_new_synapse_count,
+                    cfg.max_segments_per_cell, cfg.max_synapses_per_segment, cfg.has_apical,
+                    cfg.apical_gate, cfg.ap_activation_threshold, cfg.ap_min_threshold,
+                    cfg.ap_max_new_synapse_count, cfg.initial_permanence,
+                    cfg.connected_permanence, cfg.permanence_increment,
+                    cfg.permanence_decrement, cfg.predicted_segment_decrement,
+                    cfg.prune_below)
 
 
 # ====================================================================== segment activity
@@ -343,7 +363,9 @@ def activate_dendrites(st, ap, ts, cfg, apical_input, learn):
 
     With apical input, a cell is predictive when it has an active basal segment, except that
     in a column where some such cells also have an active apical segment, only those cells
-    are predictive (apical tie-break). When learning, active segments are marked as used at
+    are predictive (apical tie-break); with ``apical_gate``, when any such cell of the layer
+    has an active apical segment, only those cells are predictive (whole columns drop out).
+    When learning, active segments are marked as used at
     this iteration (for the least-recently-used cleanup), and the iteration advances.
     """
     c = ts.counts
@@ -370,8 +392,8 @@ def activate_dendrites(st, ap, ts, cfg, apical_input, learn):
         n_ap = segment_activity(ap, apical_input, cfg.connected_permanence, ts.ap_nconn,
                                 ts.ap_npot, ts.ap_touched)
         n_ap_act, n_ap_match = _split_by_threshold(
-            ts.ap_touched, n_ap, ts.ap_nconn, ts.ap_npot, cfg.activation_threshold,
-            cfg.min_threshold, ts.ap_active_segs, ts.ap_matching_segs)
+            ts.ap_touched, n_ap, ts.ap_nconn, ts.ap_npot, cfg.ap_activation_threshold,
+            cfg.ap_min_threshold, ts.ap_active_segs, ts.ap_matching_segs)
         c[C_AP_TOUCHED] = n_ap
         c[C_AP_ACTIVE_SEGS] = n_ap_act
         c[C_AP_MATCHING_SEGS] = n_ap_match
@@ -380,12 +402,21 @@ def activate_dendrites(st, ap, ts, cfg, apical_input, learn):
         c[C_AP_CELLS] = m + _link(ap, ts.ap_matching_segs, n_ap_match, 1,
                                   ts.cell_ap_match_head, ts.ap_match_next, ts.ap_cells[m:])
 
+    # apical gate: when some basally predicted cell of the layer has an active apical
+    # segment, only such cells are predictive (whole columns drop out); else none is gated
+    gate = False
+    if cfg.has_apical and cfg.apical_gate:
+        for j in range(n_act):
+            if ts.cell_ap_act_head[st.seg_owner[ts.active_segs[j]]] >= 0:
+                gate = True
+                break
+
     # predictive cells: owners of active basal segments, column by column (apical tie-break)
     n_pred = 0
     for g in range(c[C_ACT_COLS]):
         col = ts.act_cols[g]
-        apical_wins = False
-        if cfg.has_apical:
+        apical_wins = gate
+        if cfg.has_apical and not gate:
             s = ts.col_act_head[col]
             while s >= 0:
                 if ts.cell_ap_act_head[st.seg_owner[s]] >= 0:
@@ -688,11 +719,13 @@ def activate_cells(st, ts, cfg, active_columns, learn):
 
 
 @njit(cache=True)
-def learn_apical(ap, ts, cfg):
+def learn_apical(ap, ts, basal_cfg):
     """Apical learning (as htm.research's ApicalTiebreakTemporalMemory), for every winner
     cell of this step, from the previous step's apical input: its active apical segments
     learn; else its best matching apical segment learns; else it grows a new apical segment.
-    Matching apical segments in inactive columns are punished."""
+    Matching apical segments in inactive columns are punished. The apical thresholds and
+    sample size apply (:func:`apical_config`)."""
+    cfg = apical_config(basal_cfg)
     c = ts.counts
     k = cfg.cells_per_column
     n_cand = c[C_PREV_APICAL]
@@ -716,6 +749,12 @@ def learn_apical(ap, ts, cfg):
             seg = ts.ap_matching_segs[j]
             owner = ap.seg_owner[seg]
             if owner >= 0 and not ts.col_active[owner // k]:
+                punish_segment(ap, seg, ts.apical_mask, cfg.predicted_segment_decrement,
+                               cfg.prune_below, dead_threshold(cfg))
+            elif (owner >= 0 and cfg.apical_gate and ts.col_pred[owner // k] > 0
+                  and not ts.cell_pred[owner] and ts.ap_nconn[seg] >= cfg.activation_threshold):
+                # gate: an active apical segment on a cell of a predicted active column that
+                # did not become active (its column was predicted by other cells)
                 punish_segment(ap, seg, ts.apical_mask, cfg.predicted_segment_decrement,
                                cfg.prune_below, dead_threshold(cfg))
 
@@ -831,7 +870,8 @@ def has_room(st, ap, ts, cfg, n_columns, learn):
     need_ap_chunks = 0
     if cfg.has_apical:
         need_ap_segs = min(n_columns * k, n_columns + c[C_PREDICTIVE])
-        need_ap_syn = (need_ap_segs + c[C_AP_ACTIVE_SEGS]) * new
+        need_ap_syn = (need_ap_segs + c[C_AP_ACTIVE_SEGS]) * (
+            cfg.ap_max_new_synapse_count if learn else 0)
         if learn and not ap.meta[M_FIXED]:
             ch = ap.meta[M_CHUNK]
             need_ap_chunks = (need_ap_segs + c[C_AP_ACTIVE_SEGS]) * (
