@@ -405,6 +405,15 @@ class SpatialPooler(Persistable):
                                      st.seg_owner, cap, p.syn_perm_connected, self._col_at,
                                      self._conn_at)
 
+    def inference_static(self) -> list[Any]:
+        """The learned state that :meth:`compute` with ``learn=False`` reads but never writes
+        (the synapse store, its connected mirrors, boost factors and duty cycles): a copy made
+        for one inference step (``copy.deepcopy(sp, memo)`` with these in ``memo``) may share
+        them with this pooler instead of copying them."""
+        return [self._store, self._slot_of, self._conn_dense, self._col_at, self._conn_at,
+                self._boost, self._active_duty, self._overlap_duty, self._min_overlap_duty,
+                self._in_coords, self._col_coords]
+
     # ================================================================== compute
     def compute(self, input: SDR | Any, learn: bool = True) -> SDR:
         """Run one step: return the active columns (an SDR of shape ``column_dimensions``).
