@@ -506,3 +506,27 @@ def test_bench_sp_cli_writes_json(tmp_path):
     a = report["results"][0]
     assert a["ms_per_step_htm_core"] == 1.04 and a["construct_s_htm_core"] == 13.0
     assert a["mean_active_columns"] == 40 and a["peak_traced_mb"] > 0
+
+
+def test_dense_pooler_keeps_no_reverse_index_and_saves_the_same(tmp_path, monkeypatch):
+    """With the dense mirror the pooler drops the store's reverse index (no step reads it);
+    the store it saves and shows (``synapses``) has the index build_static made, so the saved
+    arrays and every output equal those of a pooler that keeps the whole store."""
+    xs = _random_inputs(SMALL["input_dimensions"], 0.1, 30, seed=5)
+    lean = SpatialPooler(**SMALL)
+    with monkeypatch.context() as m:
+        m.setattr(SpatialPooler, "_drop_reverse_index", lambda self: None)
+        whole = SpatialPooler(**SMALL)
+    assert lean._lean and lean._store.arrays.arena.size == 0
+    assert lean._store.arrays.rev_pos.size == 0
+    assert whole._store.arrays.arena.size > 0
+    for i, x in enumerate(xs):
+        assert lean.compute(x, learn=i % 3 != 2) == whole.compute(x, learn=i % 3 != 2)
+    for a, b in zip(lean.synapses.arrays, whole._store.arrays, strict=True):
+        assert a.dtype == b.dtype and np.array_equal(a, b)
+    lean.synapses.check()
+    path = lean.save(tmp_path / "lean.htm")
+    loaded = SpatialPooler.load(path)
+    assert loaded._lean
+    for x in xs[:10]:
+        assert loaded.compute(x) == whole.compute(x)
