@@ -530,3 +530,24 @@ def test_dense_pooler_keeps_no_reverse_index_and_saves_the_same(tmp_path, monkey
     assert loaded._lean
     for x in xs[:10]:
         assert loaded.compute(x) == whole.compute(x)
+
+
+def test_a_loaded_store_with_another_valid_index_is_kept_whole():
+    """A valid store whose reverse index is laid out otherwise than the pooler builds it (two
+    slots of one input swapped) loads, keeps its index and saves it back unchanged."""
+    sp = SpatialPooler(**SMALL)
+    state = sp.get_state()
+    arrays = {k: v.copy() for k, v in state["synapses"]["arrays"].items()}
+    p = int(np.flatnonzero(arrays["rev_count"] >= 2)[0])
+    a = int(arrays["rev_start"][p])
+    sa, sb = int(arrays["arena"][a]), int(arrays["arena"][a + 1])
+    arrays["arena"][a], arrays["arena"][a + 1] = sb, sa
+    arrays["rev_pos"][sa], arrays["rev_pos"][sb] = a + 1, a
+    state = {**state, "synapses": {**state["synapses"], "arrays": arrays}}
+    other = SpatialPooler.from_state(state)
+    assert not other._lean
+    other.synapses.check()
+    saved = other.get_state()["synapses"]["arrays"]
+    assert all(np.array_equal(saved[k], arrays[k]) for k in arrays)
+    x = _random_inputs(SMALL["input_dimensions"], 0.1, 1, seed=1)[0]
+    assert other.compute(x) == sp.compute(x)
