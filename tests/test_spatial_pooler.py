@@ -509,7 +509,8 @@ def test_bench_sp_cli_writes_json(tmp_path):
 
 
 def test_dense_pooler_keeps_no_reverse_index_and_saves_the_same(tmp_path, monkeypatch):
-    """With the dense mirror the pooler drops the store's reverse index (no step reads it);
+    """With the dense mirror the pooler drops the store's reverse index (no step reads it)
+    and keeps its presynaptic indices as int16;
     the store it saves and shows (``synapses``) has the index build_static made, so the saved
     arrays and every output equal those of a pooler that keeps the whole store."""
     xs = _random_inputs(SMALL["input_dimensions"], 0.1, 30, seed=5)
@@ -519,9 +520,13 @@ def test_dense_pooler_keeps_no_reverse_index_and_saves_the_same(tmp_path, monkey
         whole = SpatialPooler(**SMALL)
     assert lean._lean and lean._store.arrays.arena.size == 0
     assert lean._store.arrays.rev_pos.size == 0
+    assert lean._store.arrays.presyn.dtype == np.int16
+    assert whole._store.arrays.presyn.dtype == np.int32
     assert whole._store.arrays.arena.size > 0
     for i, x in enumerate(xs):
         assert lean.compute(x, learn=i % 3 != 2) == whole.compute(x, learn=i % 3 != 2)
+    assert np.array_equal(lean.permanences(7), whole.permanences(7))
+    assert lean.potential_pool(7) == whole.potential_pool(7)
     for a, b in zip(lean.synapses.arrays, whole._store.arrays, strict=True):
         assert a.dtype == b.dtype and np.array_equal(a, b)
     lean.synapses.check()

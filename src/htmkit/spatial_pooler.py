@@ -410,7 +410,8 @@ class SpatialPooler(Persistable):
     def _drop_reverse_index(self) -> None:
         """With the dense mirror, no step reads the store's reverse index (``arena`` and
         ``rev_pos``, 8 bytes per synapse slot): the SP never adds or removes a synapse, so the
-        index is a fixed function of the potential pools. Drop it (``_lean``) and rebuild it
+        index is a fixed function of the potential pools. Drop it (``_lean``), keep the
+        presynaptic indices as int16 where ``num_inputs`` allows, and rebuild the int32 store
         only where a whole store is needed (:meth:`get_state`, :attr:`synapses`). A store
         whose index is not the one :meth:`_reverse_index` rebuilds (not one this class built)
         is kept whole, so that saving it again gives the same arrays."""
@@ -426,7 +427,9 @@ class SpatialPooler(Persistable):
                 and rev_pos.dtype == st.rev_pos.dtype and arena.dtype == st.arena.dtype):
             return
         empty = np.zeros(0, dtype=np.int32)
-        self._store.arrays = st._replace(rev_pos=empty, arena=empty.copy())
+        # presynaptic indices as int16 where they fit (-1 marks an unused slot)
+        presyn = st.presyn.astype(np.int16) if self._params.num_inputs <= 2**15 else st.presyn
+        self._store.arrays = st._replace(presyn=presyn, rev_pos=empty, arena=empty.copy())
         self._lean = True
 
     def _reverse_index(self) -> tuple[np.ndarray, np.ndarray]:
@@ -453,12 +456,15 @@ class SpatialPooler(Persistable):
 
     def _whole_store(self) -> SynapseStore:
         """The synapse store with its reverse index (a new store sharing the other arrays
-        when the index was dropped, see :meth:`_drop_reverse_index`)."""
+        when the index was dropped, see :meth:`_drop_reverse_index`; ``presyn`` is an int32
+        copy)."""
         if not getattr(self, "_lean", False):
             return self._store
         rev_pos, arena = self._reverse_index()
         whole = copy.copy(self._store)
-        whole.arrays = self._store.arrays._replace(rev_pos=rev_pos, arena=arena)
+        st = self._store.arrays
+        whole.arrays = st._replace(presyn=st.presyn.astype(np.int32), rev_pos=rev_pos,
+                                   arena=arena)
         return whole
 
     def inference_static(self) -> list[Any]:
@@ -752,6 +758,7 @@ class SpatialPooler(Persistable):
         """
         c = self._column_index(column)
         idx, perm = self._store.segment_synapses(c)
+        idx = idx.astype(np.int32, copy=False)
         if not dense:
             return idx, perm
         out = np.zeros(self.num_inputs, dtype=np.float32)
@@ -761,11 +768,13 @@ class SpatialPooler(Persistable):
     def potential_pool(self, column: Any) -> SDR:
         """The inputs a column may connect to, as an SDR of ``input_dimensions``."""
         idx, _ = self._store.segment_synapses(self._column_index(column))
+        idx = idx.astype(np.int32, copy=False)
         return SDR._trusted(self.input_dimensions, np.sort(idx))
 
     def connected_synapses(self, column: Any) -> SDR:
         """The inputs a column is connected to (permanence >= connected), as an SDR."""
         idx, perm = self._store.segment_synapses(self._column_index(column))
+        idx = idx.astype(np.int32, copy=False)
         keep = perm >= np.float32(self._params.syn_perm_connected)
         return SDR._trusted(self.input_dimensions, np.sort(idx[keep]))
 
