@@ -16,6 +16,15 @@ SMALL = {"sp": {"column_dimensions": [512], "num_active_columns_per_inh_area": 2
                 "max_new_synapse_count": 16}}
 
 
+def _saved(model, path):
+    """The saved file's members, name -> bytes (the zip's own timestamps left out)."""
+    import zipfile
+
+    model.save(path)
+    with zipfile.ZipFile(path) as zf:
+        return {name: zf.read(name) for name in zf.namelist()}
+
+
 def _stream(n=600):
     frame, starts = example_stream(n, seed=2)
     return list(frame["timestamp"]), frame["value"].to_numpy(float), starts
@@ -298,3 +307,27 @@ def test_old_state_layout_loads_and_continues_identically(ensemble):
     e = AnomalyDetector.from_state(state)
     for t, v in zip(ts[10:80], vals[10:80], strict=True):
         assert c.update(t, v) == e.update(t, v)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kw", [
+    {"ensemble": 2, "suppression": (0.3, 5, 0.5)},
+    {"config": {**SMALL, "tm": {"implementation": "temporal_memory"}}},
+])
+def test_score_changes_nothing_and_equals_the_learning_step(tmp_path, kw):
+    """AnomalyDetector.score (an inference step on a trial copy sharing the learned synapses)
+    leaves the saved detector byte-identical and returns what update would, from the
+    calibration records on (ensemble, refractory period and the BAMI TM included)."""
+    import copy
+
+    args = {"config": SMALL, **kw}
+    d = AnomalyDetector(probationary_period=40, seed=1, calibration_records=20, **args)
+    stamps, vals, _ = _stream(90)
+    for i, (t, v) in enumerate(zip(stamps, vals, strict=True)):
+        if i in (3, 19, 20, 45, 89):
+            before = _saved(d, tmp_path / "a.htm")
+            twin = copy.deepcopy(d)
+            score = d.score(t, float(v) * 1.3)
+            assert _saved(d, tmp_path / "b.htm") == before
+            assert score == twin.update(t, float(v) * 1.3)
+        d.update(t, float(v))

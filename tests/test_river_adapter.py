@@ -1,5 +1,5 @@
 """The River adapter (htmkit.river_adapter): River's anomaly-detector protocol around the HTM
-AnomalyDetector, one HTM step per score_one + learn_one, inside River pipelines."""
+AnomalyDetector, score_one changing nothing, inside River pipelines."""
 
 from __future__ import annotations
 
@@ -34,6 +34,15 @@ def _values(n: int, seed: int = 0) -> np.ndarray:
     return 0.5 + 0.35 * np.sin(t / 4.0) + 0.02 * rng.standard_normal(n)
 
 
+def _saved(model, path):
+    """The saved file's members, name -> bytes (the zip's own timestamps left out)."""
+    import zipfile
+
+    model.save(path)
+    with zipfile.ZipFile(path) as zf:
+        return {name: zf.read(name) for name in zf.namelist()}
+
+
 def _adapter(**kw):
     args = {"min_value": 0.0, "max_value": 1.0, "probationary_period": 40, "seed": 3,
             "detector_params": PARAMS, **kw}
@@ -56,10 +65,10 @@ def test_is_a_river_anomaly_detector():
     assert fresh._get_params() == det._get_params()
 
 
-def test_score_then_learn_is_one_step_and_equals_update(monkeypatch):
-    """The River loop (score_one then learn_one on the same x) runs one HTM step per record
-    and gives AnomalyDetector.update's scores bit for bit, even with extra score_one calls on
-    other records in between (score_one does not advance the model)."""
+def test_score_one_changes_nothing_and_the_loop_equals_update(monkeypatch):
+    """The River loop (score_one then learn_one on the same x) gives AnomalyDetector.update's
+    scores bit for bit, even with extra score_one calls on other records in between: score_one
+    runs an inference step on a trial copy and never calls update (only learn_one does)."""
     vals = _values(80)
     ref = _plain()
     expected = [ref.update(None, float(v)) for v in vals]
@@ -77,15 +86,32 @@ def test_score_then_learn_is_one_step_and_equals_update(monkeypatch):
     for i, v in enumerate(vals):
         if i % 10 == 5:  # a look at another record first: must change nothing
             det.score_one({"x": float(v) + 0.25})
-            det.score_one({"x": float(v) + 0.25})  # cached: no step
+            det.score_one({"x": float(v) + 0.25})  # cached
         got.append(det.score_one({"x": float(v)}))
-        assert det.score_one({"x": float(v)}) == got[-1]  # cached: no step
+        assert det.score_one({"x": float(v)}) == got[-1]  # cached
         det.learn_one({"x": float(v)})
     assert got == expected
     assert max(got) > 0.0
-    looks = sum(1 for i in range(len(vals)) if i % 10 == 5)
-    assert steps["n"] == len(vals) + looks
+    assert steps["n"] == len(vals)
     assert det.detector.records == len(vals)
+
+
+def test_score_one_leaves_the_saved_model_byte_identical(tmp_path):
+    """score_one on the live model changes nothing that is saved, and its score equals that
+    of a deep copy of the detector learning the same record (the adapter's first behaviour)."""
+    import copy
+
+    det = _adapter()
+    vals = _values(70, seed=2)
+    for i, v in enumerate(vals):
+        x = {"x": float(v)}
+        if i in (5, 39, 40, 55, 69):  # before and after the likelihood's learning period
+            before = _saved(det.detector, tmp_path / "a.htm")
+            twin = copy.deepcopy(det.detector)
+            score = det.score_one({"x": float(v) + 0.3})
+            assert _saved(det.detector, tmp_path / "b.htm") == before
+            assert score == twin.update(None, float(v) + 0.3)
+        det.learn_one(x)
 
 
 def test_learn_one_alone_advances_the_model():
@@ -97,8 +123,7 @@ def test_learn_one_alone_advances_the_model():
     assert det.detector.records == len(vals)
     nxt = 0.77
     assert det.score_one({"x": nxt}) == ref.update(None, nxt)
-    # a learn_one on another record than the pending score_one drops the pending step
-    det.learn_one({"x": 0.1})
+    det.learn_one({"x": 0.1})  # another record than the last score_one's
     assert det.detector.records == len(vals) + 1
 
 
@@ -182,7 +207,7 @@ def test_pickle_round_trip_continues_identically():
     det = _adapter()
     for v in _values(30):
         det.learn_one({"x": float(v)})
-    det.score_one({"x": 0.4})  # a pending step travels too
+    det.score_one({"x": 0.4})  # a cached score travels too
     twin = pickle.loads(pickle.dumps(det))
     for v in _values(10, seed=4):
         x = {"x": float(v)}

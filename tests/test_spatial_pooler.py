@@ -506,3 +506,53 @@ def test_bench_sp_cli_writes_json(tmp_path):
     a = report["results"][0]
     assert a["ms_per_step_htm_core"] == 1.04 and a["construct_s_htm_core"] == 13.0
     assert a["mean_active_columns"] == 40 and a["peak_traced_mb"] > 0
+
+
+def test_dense_pooler_keeps_no_reverse_index_and_saves_the_same(tmp_path, monkeypatch):
+    """With the dense mirror the pooler drops the store's reverse index (no step reads it)
+    and keeps its presynaptic indices as int16;
+    the store it saves and shows (``synapses``) has the index build_static made, so the saved
+    arrays and every output equal those of a pooler that keeps the whole store."""
+    xs = _random_inputs(SMALL["input_dimensions"], 0.1, 30, seed=5)
+    lean = SpatialPooler(**SMALL)
+    with monkeypatch.context() as m:
+        m.setattr(SpatialPooler, "_drop_reverse_index", lambda self: None)
+        whole = SpatialPooler(**SMALL)
+    assert lean._lean and lean._store.arrays.arena.size == 0
+    assert lean._store.arrays.rev_pos.size == 0
+    assert lean._store.arrays.presyn.dtype == np.int16
+    assert whole._store.arrays.presyn.dtype == np.int32
+    assert whole._store.arrays.arena.size > 0
+    for i, x in enumerate(xs):
+        assert lean.compute(x, learn=i % 3 != 2) == whole.compute(x, learn=i % 3 != 2)
+    assert np.array_equal(lean.permanences(7), whole.permanences(7))
+    assert lean.potential_pool(7) == whole.potential_pool(7)
+    for a, b in zip(lean.synapses.arrays, whole._store.arrays, strict=True):
+        assert a.dtype == b.dtype and np.array_equal(a, b)
+    lean.synapses.check()
+    path = lean.save(tmp_path / "lean.htm")
+    loaded = SpatialPooler.load(path)
+    assert loaded._lean
+    for x in xs[:10]:
+        assert loaded.compute(x) == whole.compute(x)
+
+
+def test_a_loaded_store_with_another_valid_index_is_kept_whole():
+    """A valid store whose reverse index is laid out otherwise than the pooler builds it (two
+    slots of one input swapped) loads, keeps its index and saves it back unchanged."""
+    sp = SpatialPooler(**SMALL)
+    state = sp.get_state()
+    arrays = {k: v.copy() for k, v in state["synapses"]["arrays"].items()}
+    p = int(np.flatnonzero(arrays["rev_count"] >= 2)[0])
+    a = int(arrays["rev_start"][p])
+    sa, sb = int(arrays["arena"][a]), int(arrays["arena"][a + 1])
+    arrays["arena"][a], arrays["arena"][a + 1] = sb, sa
+    arrays["rev_pos"][sa], arrays["rev_pos"][sb] = a + 1, a
+    state = {**state, "synapses": {**state["synapses"], "arrays": arrays}}
+    other = SpatialPooler.from_state(state)
+    assert not other._lean
+    other.synapses.check()
+    saved = other.get_state()["synapses"]["arrays"]
+    assert all(np.array_equal(saved[k], arrays[k]) for k in arrays)
+    x = _random_inputs(SMALL["input_dimensions"], 0.1, 1, seed=1)[0]
+    assert other.compute(x) == sp.compute(x)

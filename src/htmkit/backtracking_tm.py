@@ -471,6 +471,15 @@ class BacktrackingTemporalMemory(Persistable):
     def num_synapses(self) -> int:
         return int(self._a["meta"][K.M_NSYN])
 
+    def inference_static(self) -> list[Any]:
+        """The learned state that :meth:`compute` with ``learn=False`` reads but never writes
+        (the segments, their synapses and the indexes over them): a copy made for one
+        inference step (``copy.deepcopy(tm, memo)`` with these in ``memo``) may share them with
+        this TM instead of copying them."""
+        a = self._a
+        return [a[k] for k in (*_SEG_FIELDS, "out_start", "out_len", "cs_start", "cs_cap",
+                               "cell_nseg")]
+
     # ------------------------------------------------------------------ algorithm
     def compute(self, active_columns: SDR, learn: bool = True) -> SDR:
         """Run one step: raw anomaly, inference (with backtracking), and learning when

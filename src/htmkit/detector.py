@@ -260,6 +260,9 @@ class AnomalyDetector(Persistable):
 
     def update(self, timestamp: Any, value: float) -> float:
         """Score one record; returns the anomaly score in [0, 1] (log-likelihood scale)."""
+        return self._update(timestamp, value, learn=True)
+
+    def _update(self, timestamp: Any, value: float, learn: bool) -> float:
         if isinstance(value, bool) or not isinstance(value, (int, float, np.integer,
                                                              np.floating)):
             raise InputTypeError(f"value must be a number, got {type(value).__name__}")
@@ -271,7 +274,7 @@ class AnomalyDetector(Persistable):
                              "but the record has none")
         if self.model is not None:
             # the network checks every value of the record before any region changes
-            score = self._score(timestamp, v)
+            score = self._score(timestamp, v, learn)
             self.records += 1
             return score
         if self.settings["use_timestamp"]:
@@ -288,13 +291,38 @@ class AnomalyDetector(Persistable):
             score = self._score(t, x)
         return score
 
-    def _score(self, timestamp: Any, v: float) -> float:
+    def score(self, timestamp: Any, value: float) -> float:
+        """The score :meth:`update` would return for this record now, leaving the detector
+        exactly as it was (nothing learned, nothing counted; ``save`` gives the same bytes).
+
+        The record runs one inference step (``learn=False``) on a trial copy of the detector
+        that shares the learned state inference only reads (the Spatial Pooler's and the
+        Temporal Memory's synapses, see their ``inference_static``) and copies the rest (the
+        per-step state: active and predicted cells, the TM's histories, the likelihood's
+        window, the spatial check and the refractory count). The score of a step does not
+        depend on whether that step learns (learning changes what the *next* steps predict),
+        so it equals the score of ``update(timestamp, value)``. While the detector still holds
+        records to derive its value range (:attr:`network` is ``None``), the trial is a plain
+        copy that runs :meth:`update`.
+        """
+        if self.model is None:
+            return copy.deepcopy(self).update(timestamp, value)
+        memo: dict[int, Any] = {}
+        for model in (self.model, *self.members):
+            for region in model.network.regions.values():
+                static = getattr(region.core, "inference_static", None)
+                for obj in static() if static is not None else ():
+                    memo[id(obj)] = obj
+        trial = copy.deepcopy(self, memo)
+        return trial._update(timestamp, value, learn=False)
+
+    def _score(self, timestamp: Any, v: float, learn: bool = True) -> float:
         stamp = timestamp if self.settings["use_timestamp"] else None
         others = None
         if self.members:
             rec = {"value": v, "timestamp": timestamp} if self.settings["use_timestamp"] else v
-            others = [m.run(rec).anomaly_score for m in self.members]
-        self.model._step(v, stamp, True, others)
+            others = [m.run(rec, learn).anomaly_score for m in self.members]
+        self.model._step(v, stamp, learn, others)
         return float(self.model.network["likelihood"].score)
 
     # ------------------------------------------------------------------ state

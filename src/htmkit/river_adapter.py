@@ -19,21 +19,18 @@ likelihood, spatial check and refractory period all move with it. River splits t
 in two, and this adapter maps the halves like this:
 
 * ``learn_one(x)`` advances the model by one step on ``x``.
-* ``score_one(x)`` returns the score that step *would* give and leaves the model as it was:
-  it runs the step on a copy of the model, keeps that copy and its score as a pending step, and
-  returns the score. Calling ``score_one`` again, with any record, never changes what the model
-  has learned.
-* ``learn_one(x)`` right after ``score_one(x)`` on the same record (the same value and
-  timestamp) adopts the pending copy instead of stepping again: the usual River loop
-  ``score = model.score_one(x); model.learn_one(x)`` runs **one** HTM step per record, and its
-  scores equal ``AnomalyDetector.update`` on the same records bit for bit. Any other
-  ``learn_one`` drops the pending step and steps the model itself; ``score_one`` on the same
-  record twice returns the cached score.
+* ``score_one(x)`` returns the score that step *would* give and leaves the model as it was
+  (its saved bytes do not change): it is :meth:`AnomalyDetector.score
+  <htmkit.detector.AnomalyDetector.score>`, one inference step (``learn=False``) on a trial
+  copy that shares the learned synapses with the model and copies only the per-step state.
+  The score of a step does not depend on whether it learns, so it is the score ``learn_one(x)``
+  gives. ``score_one`` on the same record twice returns the cached score.
 
-The price of a pure ``score_one`` is the copy: it costs a copy of the model's state (larger
-than the step itself for the default 2048-column model; measured in
-docs/experiments/river-baselines.md), and the pending copy holds a second model in memory until
-the next call. ``learn_one`` alone costs one step and no copy.
+The usual River loop ``score = model.score_one(x); model.learn_one(x)`` therefore runs two HTM
+steps per record, an inference step and a learning step, and its scores equal
+``AnomalyDetector.update`` on the same records bit for bit. The inference step's trial copy
+holds only the per-step state (well under a megabyte for the default model; times measured in
+docs/experiments/river-baselines.md) and is dropped when ``score_one`` returns.
 
 Which feature is which
 ----------------------
@@ -60,7 +57,6 @@ adapter pickles.
 
 from __future__ import annotations
 
-import copy
 import math
 import numbers
 from collections.abc import Mapping
@@ -135,8 +131,8 @@ class RiverAdapterMixin:
                                          probationary_period=probationary_period, seed=seed,
                                          use_timestamp=timestamp_key is not None, **extra)
         self._value_feature: str | None = value_key
-        # (record, trial detector, score) of the last score_one, adopted by a matching learn_one
-        self._pending: tuple[tuple[Any, Any], Any, float] | None = None
+        # (record, score) of the last score_one, returned again for the same record
+        self._pending: tuple[tuple[Any, Any], float] | None = None
 
     # ------------------------------------------------------------------ features
     def _record(self, x: Any) -> tuple[Any, float] | None:
@@ -171,32 +167,26 @@ class RiverAdapterMixin:
 
     # ------------------------------------------------------------------ protocol
     def learn_one(self, x: dict[Any, Any]) -> None:
-        """Advance the model by one HTM step on ``x`` (adopting the step ``score_one`` ran on
-        the same record, if it was the last call)."""
+        """Advance the model by one HTM step (with learning) on ``x``."""
         record = self._record(x)
         if record is None:
             return
         stamp, v = record
-        pending, self._pending = self._pending, None
-        if pending is not None and _same_record(pending[0], (stamp, v)):
-            self._detector = pending[1]
-        else:
-            self._detector.update(stamp, v)
+        self._pending = None
+        self._detector.update(stamp, v)
 
     def score_one(self, x: dict[Any, Any]) -> float:
         """The anomaly score in ``[0, 1]`` that learning ``x`` now would give; the model does
-        not change (the step runs on a copy, kept for a following ``learn_one(x)``)."""
+        not change (see :meth:`AnomalyDetector.score <htmkit.detector.AnomalyDetector.score>`)."""
         record = self._record(x)
         if record is None:
             return 0.0
         stamp, v = record
         pending = self._pending
         if pending is not None and _same_record(pending[0], (stamp, v)):
-            return pending[2]
-        self._pending = None  # free the previous copy before making the next one
-        trial = copy.deepcopy(self._detector)
-        score = float(trial.update(stamp, v))
-        self._pending = ((stamp, v), trial, score)
+            return pending[1]
+        score = float(self._detector.score(stamp, v))
+        self._pending = ((stamp, v), score)
         return score
 
     # ------------------------------------------------------------------ extras

@@ -49,6 +49,7 @@ Nothing in :meth:`compute` is random: the same parameters and seed give the same
 
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -371,6 +372,7 @@ class SpatialPooler(Persistable):
         del presyn, perm
         self._store = store
         self._build_mirror()
+        self._drop_reverse_index()
 
     def _build_mirror(self) -> None:
         """Build the connected-synapse mirror that the overlap step reads (see the kernels).
@@ -404,6 +406,75 @@ class SpatialPooler(Persistable):
             K.build_connected_mirror(st.arena, st.rev_start, st.rev_count, st.perm,
                                      st.seg_owner, cap, p.syn_perm_connected, self._col_at,
                                      self._conn_at)
+
+    def _drop_reverse_index(self) -> None:
+        """With the dense mirror, no step reads the store's reverse index (``arena`` and
+        ``rev_pos``, 8 bytes per synapse slot): the SP never adds or removes a synapse, so the
+        index is a fixed function of the potential pools. Drop it (``_lean``), keep the
+        presynaptic indices as int16 where ``num_inputs`` allows, and rebuild the int32 store
+        only where a whole store is needed (:meth:`get_state`, :attr:`synapses`). A store
+        whose index is not the one :meth:`_reverse_index` rebuilds (not one this class built)
+        is kept whole, so that saving it again gives the same arrays."""
+        self._lean = False
+        if not self._dense:
+            return
+        st = self._store.arrays
+        try:
+            rev_pos, arena = self._reverse_index()
+        except (IndexError, ValueError):
+            return
+        if not (np.array_equal(rev_pos, st.rev_pos) and np.array_equal(arena, st.arena)
+                and rev_pos.dtype == st.rev_pos.dtype and arena.dtype == st.arena.dtype):
+            return
+        empty = np.zeros(0, dtype=np.int32)
+        # presynaptic indices as int16 where they fit (-1 marks an unused slot)
+        presyn = st.presyn.astype(np.int16) if self._params.num_inputs <= 2**15 else st.presyn
+        self._store.arrays = st._replace(presyn=presyn, rev_pos=empty, arena=empty.copy())
+        self._lean = True
+
+    def _reverse_index(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(rev_pos, arena)`` as :func:`~htmkit.kernels.synapses.build_static` lays them
+        out: input ``p``'s bucket starts at ``rev_start[p]`` and lists its slots column by
+        column, in slot order."""
+        st = self._store.arrays
+        n = self._params.num_columns
+        nsyn = st.seg_nsyn[:n].astype(np.int64)
+        total = int(nsyn.sum())
+        first_of = np.repeat(np.cumsum(nsyn) - nsyn, nsyn)
+        base = st.seg_chunk[:n].astype(np.int64) * self._store.chunk
+        slots = np.repeat(base, nsyn) + (np.arange(total, dtype=np.int64) - first_of)
+        pre = st.presyn[slots].astype(np.int64)
+        order = np.argsort(pre, kind="stable")
+        pre, slots = pre[order], slots[order]
+        rank = np.arange(total, dtype=np.int64) - np.searchsorted(pre, pre, side="left")
+        pos = st.rev_start[pre] + rank
+        arena = np.zeros(int(st.meta[KS.M_TOP]), dtype=np.int32)
+        arena[pos] = slots
+        rev_pos = np.zeros(st.presyn.shape[0], dtype=np.int32)
+        rev_pos[slots] = pos
+        return rev_pos, arena
+
+    def _whole_store(self) -> SynapseStore:
+        """The synapse store with its reverse index (a new store sharing the other arrays
+        when the index was dropped, see :meth:`_drop_reverse_index`; ``presyn`` is an int32
+        copy)."""
+        if not getattr(self, "_lean", False):
+            return self._store
+        rev_pos, arena = self._reverse_index()
+        whole = copy.copy(self._store)
+        st = self._store.arrays
+        whole.arrays = st._replace(presyn=st.presyn.astype(np.int32), rev_pos=rev_pos,
+                                   arena=arena)
+        return whole
+
+    def inference_static(self) -> list[Any]:
+        """The learned state that :meth:`compute` with ``learn=False`` reads but never writes
+        (the synapse store, its connected mirrors, boost factors and duty cycles): a copy made
+        for one inference step (``copy.deepcopy(sp, memo)`` with these in ``memo``) may share
+        them with this pooler instead of copying them."""
+        return [self._store, self._slot_of, self._conn_dense, self._col_at, self._conn_at,
+                self._boost, self._active_duty, self._overlap_duty, self._min_overlap_duty,
+                self._in_coords, self._col_coords]
 
     # ================================================================== compute
     def compute(self, input: SDR | Any, learn: bool = True) -> SDR:
@@ -629,8 +700,10 @@ class SpatialPooler(Persistable):
 
     @property
     def synapses(self) -> SynapseStore:
-        """The synapse store (column ``c`` owns segment ``c``). Treat as read-only."""
-        return self._store
+        """The synapse store (column ``c`` owns segment ``c``). Treat as read-only. With the
+        dense connected mirror the pooler keeps its store without the reverse index, and this
+        is a store rebuilt with it (sharing the pooler's other arrays)."""
+        return self._whole_store()
 
     def _ro(self, a: np.ndarray) -> np.ndarray:
         out = a.copy()
@@ -685,6 +758,7 @@ class SpatialPooler(Persistable):
         """
         c = self._column_index(column)
         idx, perm = self._store.segment_synapses(c)
+        idx = idx.astype(np.int32, copy=False)
         if not dense:
             return idx, perm
         out = np.zeros(self.num_inputs, dtype=np.float32)
@@ -694,11 +768,13 @@ class SpatialPooler(Persistable):
     def potential_pool(self, column: Any) -> SDR:
         """The inputs a column may connect to, as an SDR of ``input_dimensions``."""
         idx, _ = self._store.segment_synapses(self._column_index(column))
+        idx = idx.astype(np.int32, copy=False)
         return SDR._trusted(self.input_dimensions, np.sort(idx))
 
     def connected_synapses(self, column: Any) -> SDR:
         """The inputs a column is connected to (permanence >= connected), as an SDR."""
         idx, perm = self._store.segment_synapses(self._column_index(column))
+        idx = idx.astype(np.int32, copy=False)
         keep = perm >= np.float32(self._params.syn_perm_connected)
         return SDR._trusted(self.input_dimensions, np.sort(idx[keep]))
 
@@ -719,7 +795,7 @@ class SpatialPooler(Persistable):
     def get_state(self) -> dict[str, Any]:
         return {
             "params": params_to_dict(self._params),
-            "synapses": self._store.get_state(),
+            "synapses": self._whole_store().get_state(),
             "boost_factors": self._boost.copy(),
             "active_duty_cycles": self._active_duty.copy(),
             "overlap_duty_cycles": self._overlap_duty.copy(),
@@ -771,4 +847,5 @@ class SpatialPooler(Persistable):
             obj._build_mirror()
         except AssertionError as exc:
             raise FormatError(f"{where}: {exc}") from None
+        obj._drop_reverse_index()
         return obj
