@@ -173,7 +173,7 @@ def _mean_runs(runs: list[dict[str, Any]], key: str) -> float:
 
 #: Study outputs read by their pages in docs/experiments/, not by the README's table.
 STUDY_ONLY = ("big-csv", "detector-memory", "fuzz-files", "load-memory", "long-range-pooled",
-              "nab-two-level",
+              "nab-two-level", "detector_memory_", "long-range-apical",
               "river_adapter_cost", "tm-store", "vision-hierarchy-")
 
 KINDS: dict[str, Callable[[str, dict[str, Any]], list[Row]]] = {
