@@ -4,6 +4,7 @@ is reached, and the parameter is validated."""
 
 import numpy as np
 import pytest
+from test_backtracking_tm import check_storage, present, random_stream, states_equal
 
 from htmkit.backtracking_tm import (
     DEFAULT_MAX_SEGMENTS,
@@ -13,8 +14,6 @@ from htmkit.backtracking_tm import (
 from htmkit.errors import HTMKitError, ParameterError
 from htmkit.kernels import backtracking_tm as K
 from htmkit.sdr import SDR
-
-from test_backtracking_tm import check_storage, present, random_stream, states_equal
 
 N_COLS = 128
 ACTIVE = 5
@@ -33,12 +32,13 @@ def test_segment_count_never_exceeds_the_budget():
     tm = BacktrackingTemporalMemory(**TINY, max_segments=limit)
     free = BacktrackingTemporalMemory(**TINY, max_segments=0)
     counts = []
-    for sdr in stream(500, seed=1):
+    for i, sdr in enumerate(stream(300, seed=1)):
         tm.compute(sdr)
-        free.compute(sdr)
+        if i < 150:
+            free.compute(sdr)
         counts.append(tm.num_segments())
     assert max(counts) <= limit
-    assert free.num_segments() > 2 * limit  # the stream would grow past it without one
+    assert free.num_segments() > limit  # the stream would grow past it without one
     assert max(counts) > limit - PER_STEP - limit // 64 - PER_STEP  # and it was reached
     check_storage(tm)
     # the segment store stops growing: its slots stay within the budget plus one step

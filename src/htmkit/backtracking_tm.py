@@ -106,7 +106,7 @@ _NAB = NAB_PARAMS
 
 #: Default of :attr:`BacktrackingTemporalMemoryParams.max_segments` (see
 #: docs/experiments/detector-memory.md for how it was chosen).
-DEFAULT_MAX_SEGMENTS = 131_072
+DEFAULT_MAX_SEGMENTS = 65_536
 
 
 @dataclass(frozen=True)
