@@ -32,9 +32,9 @@ def test_segment_count_never_exceeds_the_budget():
     tm = BacktrackingTemporalMemory(**TINY, max_segments=limit)
     free = BacktrackingTemporalMemory(**TINY, max_segments=0)
     counts = []
-    for i, sdr in enumerate(stream(300, seed=1)):
+    for i, sdr in enumerate(stream(200, seed=1)):
         tm.compute(sdr)
-        if i < 150:
+        if i < 120:
             free.compute(sdr)
         counts.append(tm.num_segments())
     assert max(counts) <= limit
