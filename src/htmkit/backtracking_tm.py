@@ -46,7 +46,9 @@ Capacity: a segment holds at most ``max_synapses_per_segment`` synapses (the wea
 ones are freed first); a column whose non-start cells all hold ``max_segments_per_cell``
 segments loses its segment of lowest duty cycle. Storage grows with what is held: segment
 slots by a quarter at a time, the forward index with the synapses held, each cell's segment
-list with its own segments (see :mod:`htmkit.kernels.backtracking_tm`). Global decay
+list with its own segments (see :mod:`htmkit.kernels.backtracking_tm`). The whole TM's
+segments are bounded by ``max_segments`` (an extension): past it, segments that can never
+match again and then the least recently used ones are destroyed. Global decay
 (``globalDecay`` / ``maxAge``) is not implemented: NuPIC requires both to be 0 in this
 fixed-size mode, as in NAB.
 
@@ -102,6 +104,10 @@ ANOMALY_MODES = ("confidence", "predicted")
 NAB_PARAMS: dict[str, Any] = {**NUPIC_TM, **NUPIC_BACKTRACKING_TM}
 _NAB = NAB_PARAMS
 
+#: Default of :attr:`BacktrackingTemporalMemoryParams.max_segments` (see
+#: docs/experiments/detector-memory.md for how it was chosen).
+DEFAULT_MAX_SEGMENTS = 65_536
+
 
 @dataclass(frozen=True)
 class BacktrackingTemporalMemoryParams:
@@ -141,6 +147,16 @@ class BacktrackingTemporalMemoryParams:
         (columns holding a cell predicted with connected synapses).
     seed : int
         Seed of the kernel RNG.
+    max_segments : int
+        Extension (NuPIC has none): the budget of segments of the whole TM, 0 for none.
+        Before a learning step that could take the count above it, segments are destroyed
+        (:meth:`BacktrackingTemporalMemory.trim`): first those with fewer than
+        ``min_threshold`` synapses (they can never match again), then the least recently
+        used (created or reinforced longest ago), down to a 64th of the budget below the
+        room one step needs, so that cost and memory level off on an endless stream. The
+        count never exceeds the budget when it is at least ``(max_lrn_backtrack + 2)`` times
+        the largest number of active columns. The default is above what any NAB series
+        reaches, so NAB scores are those of an unbounded TM.
     """
 
     _parameter_constraints: ClassVar[Constraints] = {
@@ -150,7 +166,8 @@ class BacktrackingTemporalMemoryParams:
             "activation_threshold", "min_threshold", "max_new_synapse_count",
             "max_segments_per_cell", "max_synapses_per_segment", "pam_length")},
         **{name: Interval(int, 0) for name in (
-            "max_inf_backtrack", "max_lrn_backtrack", "max_seq_length", "seed")},
+            "max_inf_backtrack", "max_lrn_backtrack", "max_seq_length", "seed",
+            "max_segments")},
         "initial_permanence": Interval(float, 0.0, 1.0, closed="right"),
         "permanence_max": Interval(float, 0.0, 1.0, closed="right"),
         **{name: Interval(float, 0.0, 1.0) for name in (
@@ -178,6 +195,7 @@ class BacktrackingTemporalMemoryParams:
     max_seq_length: int = _NAB["max_seq_length"]
     anomaly_mode: str = "confidence"
     seed: int = 42
+    max_segments: int = DEFAULT_MAX_SEGMENTS
 
     def __post_init__(self) -> None:
         validate(self)
@@ -363,6 +381,8 @@ class BacktrackingTemporalMemory(Persistable):
         self._max_pattern = max(self._max_pattern, n_active)
         per_step = p.max_lrn_backtrack + 2
         need = per_step * self._max_pattern
+        if p.max_segments and int(meta[K.M_NSEG]) > p.max_segments - need:
+            self.trim(max(0, p.max_segments - need - p.max_segments // 64))
         cap = a["seg_i32"].shape[1]
         free = cap - int(meta[K.M_USED]) + int(meta[K.M_NFREE])
         grown = False
@@ -467,6 +487,16 @@ class BacktrackingTemporalMemory(Persistable):
 
     def num_segments(self) -> int:
         return int(self._a["meta"][K.M_NSEG])
+
+    def trim(self, target: int) -> int:
+        """Destroy segments until at most ``target`` remain: those with fewer than
+        ``min_threshold`` synapses first, then the least recently used (created or
+        reinforced longest ago; ties: the lower segment id). Queued updates of destroyed
+        segments are dropped. Returns how many were destroyed. Learning calls this when
+        ``max_segments`` is reached."""
+        if isinstance(target, bool) or not isinstance(target, (int, np.integer)) or target < 0:
+            raise ParameterError(f"target must be an int >= 0, got {target!r}")
+        return int(K.trim_segments(self._st, self._ip, int(target)))
 
     def num_synapses(self) -> int:
         return int(self._a["meta"][K.M_NSYN])

@@ -267,6 +267,7 @@ def run_long(records: int = 100_000, sample_every: int = 5_000,
     done = 0
     offset = dt.timedelta(0)
     last = None
+    raw_sum = 0.0
     while done < records:
         for _name, stamps, values in series:
             if last is not None:
@@ -274,10 +275,12 @@ def run_long(records: int = 100_000, sample_every: int = 5_000,
             for ts, v in zip(stamps, values, strict=True):
                 det.update(ts + offset, float(v))
                 done += 1
+                raw_sum += det.network["tm"].core.anomaly
                 if done % sample_every == 0:
                     now = time.process_time()
                     tm = det.network["tm"].core
                     samples.append({
+                        "raw_anomaly_mean": raw_sum / sample_every,
                         "records": done,
                         "records_per_cpu_s": sample_every / max(now - t_prev, 1e-9),
                         "rss_mib": rss_bytes() / 2**20,
@@ -286,6 +289,7 @@ def run_long(records: int = 100_000, sample_every: int = 5_000,
                         "segment_capacity": int(tm._a["seg_i32"].shape[1]),
                     })
                     t_prev = now
+                    raw_sum = 0.0
                     if progress is not None:
                         progress(samples[-1])
                     if max_cpu_s is not None and now - t_start > max_cpu_s:

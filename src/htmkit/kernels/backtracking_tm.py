@@ -1168,3 +1168,42 @@ def validate_state(seg_i32, syn_src, syn_perm, pos_out, free, out_start, out_len
             return 11, c
         end = out_start[c] + out_len[1, c]
     return 0, 0
+
+
+# ---------------------------------------------------------------- segment budget
+@njit(cache=True)
+def trim_segments(st, ip, target):
+    """Destroy segments until at most ``target`` remain: first those with fewer synapses
+    than ``min_threshold`` (they can never be matching or active again), then the least
+    recently used (``seg_i64[SEG_LAST]``: creation or last reinforcement; ties: the lower
+    segment id first). Queued updates of a destroyed segment are dropped. Returns the number
+    destroyed."""
+    meta = st[ST_META]
+    seg_i32 = st[ST_SEG_I32]
+    seg_i64 = st[ST_SEG_I64]
+    m = ip[P_MAX_SYNS]
+    min_thr = ip[P_MIN_THR]
+    n_kill = meta[M_NSEG] - target
+    if n_kill <= 0:
+        return 0
+    used = meta[M_USED]
+    keys = np.empty(meta[M_NSEG], dtype=np.int64)
+    n = 0
+    for s in range(used):
+        if seg_i32[SEG_CELL, s] < 0:
+            continue
+        rank = 0 if seg_i32[SEG_N, s] < min_thr else seg_i64[SEG_LAST, s] + 1
+        keys[n] = rank * used + s
+        n += 1
+    keys = np.sort(keys[:n])
+    if n_kill > n:
+        n_kill = n
+    upd = st[ST_UPD]
+    nupd = meta[M_NUPD]
+    for i in range(n_kill):
+        seg = keys[i] % used
+        for u in range(nupd):
+            if upd[U_SEG, u] == seg:
+                upd[U_SEG, u] = -2
+        _release_segment(st, seg, m)
+    return n_kill
