@@ -57,7 +57,6 @@ import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -162,19 +161,16 @@ def load_config(source: str | os.PathLike[str] | Mapping[str, Any] | None) -> di
 def read_config_file(source: str | os.PathLike[str]) -> dict[str, Any]:
     """The mapping in YAML (or JSON) file ``source``, not merged with anything (an empty
     file is ``{}``)."""
-    import yaml
+    from .serialization import read_yaml
 
-    path = Path(source)
-    if not path.is_file():
-        raise ParameterError(f"model config {path}: no such file")
     try:
-        data = yaml.safe_load(path.read_text())
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise ParameterError(f"model config {path}: not valid YAML ({exc})") from None
+        data = read_yaml(source, "model config", ParameterError)
+    except FileNotFoundError as exc:
+        raise ParameterError(str(exc)) from None
     if data is None:
         data = {}
     if not isinstance(data, Mapping):
-        raise ParameterError(f"model config {path}: top level must be a mapping")
+        raise ParameterError(f"model config {source}: top level must be a mapping")
     return dict(data)
 
 

@@ -260,6 +260,22 @@ def write_json_atomic(data: Any, path: str | os.PathLike[str], *, indent: int = 
     return _write_atomic(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
 
 
+def read_yaml(path: str | os.PathLike[str], what: str,
+              error: type[HTMKitError] = HTMKitError) -> Any:
+    """The YAML (or JSON) document in file ``path`` (``None`` when empty). A file that is not
+    valid YAML or not text raises ``error`` naming ``what``; a missing file raises
+    :class:`FileNotFoundError`, as :func:`load_state` does."""
+    import yaml
+
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"{what}: no such file: {p}")
+    try:
+        return yaml.safe_load(p.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise error(f"{what}: {p} is not valid YAML ({exc})") from None
+
+
 def write_csv_atomic(frame: Any, path: str | os.PathLike[str]) -> Path:
     """Write a pandas DataFrame as CSV (no index) to ``path`` atomically."""
     return _write_atomic(path, lambda tmp: frame.to_csv(tmp, index=False))

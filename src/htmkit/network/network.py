@@ -793,15 +793,9 @@ class Network(Persistable):
         are inferred from the links. Errors name the region or link.
         """
         if isinstance(config, (str, os.PathLike)):
-            import yaml
+            from ..serialization import read_yaml
 
-            path = Path(config)
-            if not path.exists():
-                raise FileNotFoundError(f"no such network config: {path}")
-            try:
-                config = yaml.safe_load(path.read_text(encoding="utf-8"))
-            except yaml.YAMLError as exc:
-                raise NetworkError(f"{path}: not valid YAML/JSON ({exc})") from None
+            config = read_yaml(config, "network config", NetworkError)
         if not isinstance(config, Mapping):
             raise NetworkError(f"a network config must be a mapping, got {type(config).__name__}")
         unknown = set(config) - {"name", "regions", "links"}

@@ -437,21 +437,27 @@ def _preset_path(name: str) -> Path:
     return Path(str(resources.files("htmkit.vision").joinpath("presets", f"{name}.yaml")))
 
 
+def _check_section(given: Any, allowed: list[str], where: str) -> None:
+    """A spec section must be a mapping with only ``allowed`` keys."""
+    if not isinstance(given, Mapping):
+        raise ParameterError(f"spec: {where} must be a mapping")
+    bad = sorted(set(given) - set(allowed))
+    if bad:
+        raise ParameterError(f"spec: {where}: unknown key(s) {bad} (allowed: {allowed})")
+
+
 def load_spec(spec: str | os.PathLike[str] | Mapping[str, Any]) -> dict[str, Any]:
     """The model spec of a preset name (:data:`PRESETS`), a YAML file or a mapping, with the
     defaults filled in and checked (a :class:`ParameterError` names the bad key)."""
     if isinstance(spec, Mapping):
         raw: Any = copy.deepcopy(dict(spec))
     else:
-        import yaml
+        from ..serialization import read_yaml
 
         path = _preset_path(str(spec)) if str(spec) in PRESETS else Path(spec)
         if not path.exists():
             raise ParameterError(f"spec: no preset or file {str(spec)!r} (presets: {PRESETS})")
-        try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except yaml.YAMLError as exc:
-            raise ParameterError(f"spec: {path} is not valid YAML ({exc})") from None
+        raw = read_yaml(path, "spec", ParameterError)
     if not isinstance(raw, Mapping):
         raise ParameterError("spec: a model spec must be a mapping")
     unknown = sorted(set(raw) - set(_SPEC_KEYS))
@@ -461,12 +467,7 @@ def load_spec(spec: str | os.PathLike[str] | Mapping[str, Any]) -> dict[str, Any
     for key, default in _DEFAULTS.items():
         if isinstance(default, dict):
             given = out.get(key) or {}
-            if not isinstance(given, Mapping):
-                raise ParameterError(f"spec: {key} must be a mapping")
-            bad = sorted(set(given) - set(default))
-            if bad:
-                raise ParameterError(f"spec: unknown {key} key(s) {bad} "
-                                     f"(allowed: {sorted(default)})")
+            _check_section(given, sorted(default), f"{key}")
             out[key] = {**copy.deepcopy(default), **given}
         else:
             out.setdefault(key, default)
@@ -476,12 +477,7 @@ def load_spec(spec: str | os.PathLike[str] | Mapping[str, Any]) -> dict[str, Any
     if not isinstance(levels, list) or not levels:
         raise ParameterError("spec: levels must be a non-empty list")
     for i, lv in enumerate(levels):
-        if not isinstance(lv, Mapping):
-            raise ParameterError(f"spec: levels[{i}] must be a mapping")
-        bad = sorted(set(lv) - set(_LEVEL_KEYS))
-        if bad:
-            raise ParameterError(f"spec: levels[{i}]: unknown key(s) {bad} "
-                                 f"(allowed: {list(_LEVEL_KEYS)})")
+        _check_section(lv, list(_LEVEL_KEYS), f"levels[{i}]")
         if "sp" not in lv or "tp" not in lv:
             raise ParameterError(f"spec: levels[{i}] needs sp and tp")
     if out["inference"]["policy"] not in INFERENCE_POLICIES:
