@@ -91,7 +91,7 @@ from .params import (
     validate,
 )
 from .sdr import SDR
-from .serialization import Persistable, state_array, state_int
+from .serialization import Persistable, state_array, state_dict, state_int
 
 __all__ = ["BacktrackingTemporalMemoryParams", "BacktrackingTemporalMemory", "NAB_PARAMS"]
 
@@ -563,9 +563,7 @@ class BacktrackingTemporalMemory(Persistable):
         if from_version != 1:
             return super()._upgrade_state(state, from_version)
         where = "BacktrackingTemporalMemory"
-        saved = state.get("arrays")
-        if not isinstance(saved, dict):
-            raise FormatError(f"{where}: field 'arrays' is not a dict")
+        saved = state_dict(state, "arrays", where)
         table = saved.get("cell_segs")
         meta = saved.get("meta")
         if (not isinstance(table, np.ndarray) or table.ndim != 2
@@ -595,9 +593,7 @@ class BacktrackingTemporalMemory(Persistable):
         where = "BacktrackingTemporalMemory"
         params = params_from_dict(BacktrackingTemporalMemoryParams, state["params"])
         p = params
-        saved = state["arrays"]
-        if not isinstance(saved, dict):
-            raise FormatError(f"{where}: field 'arrays' is not a dict")
+        saved = state_dict(state, "arrays", where)
         # every saved array's shape is checked against the parameters before anything is
         # allocated from the parameters (the arrays are bounded by the file's size)
         n_cells, n_cols, m = p.num_cells, p.num_columns, p.max_synapses_per_segment

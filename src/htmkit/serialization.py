@@ -614,6 +614,15 @@ def state_int(state: dict[str, Any], key: str, where: str, lo: int | None = None
     return v
 
 
+def state_dict(state: dict[str, Any], key: str, where: str) -> dict[str, Any]:
+    """``state[key]``, checked to be a dict; otherwise ``FormatError`` naming ``where``
+    and ``key``."""
+    v = state.get(key) if isinstance(state, dict) else None
+    if not isinstance(v, dict):
+        raise FormatError(f"{where}: field {key!r} is not a dict")
+    return v
+
+
 def state_float(state: dict[str, Any], key: str, where: str) -> float:
     """``state[key]`` as a float (a number; NaN and infinities allowed as saved)."""
     if not isinstance(state, dict) or key not in state:

@@ -15,7 +15,7 @@ import numpy as np
 
 from .errors import FormatError, ParameterError
 from .kernels import synapses as K
-from .serialization import Persistable
+from .serialization import Persistable, state_dict, state_int
 
 #: dtype of each store array (a file's arrays must have exactly these)
 _STORE_DTYPES = {
@@ -51,13 +51,6 @@ _STORE_RULES = {
 
 #: largest slot, chunk or arena position the int32 indexes can address
 _INDEX_LIMIT = 2**31 - 2
-
-
-def _state_int(state: dict[str, Any], key: str, where: str) -> int:
-    v = state[key]
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
-        raise FormatError(f"{where}: field {key!r} must be an integer, got {v!r}")
-    return int(v)
 
 
 def _grow(a: np.ndarray, n: int, fill: Any) -> np.ndarray:
@@ -375,9 +368,7 @@ class SynapseStore(Persistable):
         if from_version != 1:
             return super()._upgrade_state(state, from_version)
         where = "SynapseStore"
-        arrays = state.get("arrays")
-        if not isinstance(arrays, dict):
-            raise FormatError(f"{where}: field 'arrays' is not a dict")
+        arrays = state_dict(state, "arrays", where)
         for name in ("seg_owner", "rev_cap", "meta", "rev_pos", "arena"):
             a = arrays.get(name)
             if not isinstance(a, np.ndarray) or a.ndim != 1 or a.dtype.kind not in "iu":
@@ -387,7 +378,7 @@ class SynapseStore(Persistable):
         if meta_old.shape[0] != 5:
             raise FormatError(f"{where}: array 'meta' has length {meta_old.shape[0]}, "
                               "expected 5 (state version 1)")
-        cap = _state_int(state, "segment_capacity", where)
+        cap = state_int(state, "segment_capacity", where)
         owner = arrays["seg_owner"]
         used = owner >= 0
         ids = np.arange(owner.shape[0], dtype=np.int32)
@@ -416,12 +407,10 @@ class SynapseStore(Persistable):
         (:meth:`validate`); raises ``FormatError`` naming the field on a bad state."""
         obj = cls.__new__(cls)
         where = "SynapseStore"
-        obj.num_owners = _state_int(state, "num_owners", where)
-        obj.num_presynaptic = _state_int(state, "num_presynaptic", where)
-        obj.segment_capacity = _state_int(state, "segment_capacity", where)
-        arrays = state["arrays"]
-        if not isinstance(arrays, dict):
-            raise FormatError(f"{where}: field 'arrays' is not a dict")
+        obj.num_owners = state_int(state, "num_owners", where)
+        obj.num_presynaptic = state_int(state, "num_presynaptic", where)
+        obj.segment_capacity = state_int(state, "segment_capacity", where)
+        arrays = state_dict(state, "arrays", where)
         for name in K.StoreArrays._fields:
             if not isinstance(arrays.get(name), np.ndarray):
                 raise FormatError(f"{where}: array {name!r} is missing")
