@@ -10,7 +10,7 @@ from pathlib import Path
 
 import typer
 
-from .main import bench_app, fail
+from .main import bench_app, fail, report_or_fail
 
 
 @bench_app.command("memory")
@@ -33,27 +33,21 @@ def bench_memory(
 ) -> None:
     """Measure RSS per detector, saved size, a breakdown by component, and speed."""
     from ..bench.memory import plot_long, print_report, run_long, run_many
-    from ..errors import HTMKitError
-    from ..serialization import write_json_atomic
-
     try:
         counts = [int(x) for x in records.split(",") if x.strip()]
     except ValueError:
         fail(f"--records: expected comma-separated integers, got {records!r}")
         return
-    try:
+
+    def make() -> dict:
         report: dict = {"many": [run_many(models, n, nab_dir=nab_dir, seed=seed)
                                  for n in counts]}
         if long:
             report["long"] = run_long(long, sample_every, nab_dir=nab_dir, seed=seed,
                                       max_cpu_s=max_cpu_s)
-    except HTMKitError as exc:
-        fail(str(exc))
-        return
-    print_report(report)
-    if json_path is not None:
-        write_json_atomic(report, json_path)
-        typer.echo(f"wrote {json_path}")
+        return report
+
+    report = report_or_fail(make, print_report, json_path)
     if png is not None and "long" in report:
         plot_long({"detector": report["long"]}, png)
         typer.echo(f"wrote {png}")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import typer
 
-from .main import bench_app, fail
+from .main import bench_app, report_or_fail
 
 
 @bench_app.command("tm")
@@ -23,15 +23,5 @@ def bench_tm(
 ) -> None:
     """Time TemporalMemory.compute(learn=True); print a table, optionally write JSON."""
     from ..bench.tm import print_report, run_benchmark
-    from ..errors import HTMKitError
-    from ..serialization import write_json_atomic
 
-    try:
-        report = run_benchmark(repeats=repeats, quick=quick)
-    except HTMKitError as exc:
-        fail(str(exc))
-        return
-    print_report(report)
-    if json_path is not None:
-        write_json_atomic(report, json_path)
-        typer.echo(f"wrote {json_path}")
+    report_or_fail(lambda: run_benchmark(repeats=repeats, quick=quick), print_report, json_path)

@@ -69,6 +69,24 @@ def fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
+def report_or_fail(make: Any, show: Any, json_path: Any = None) -> Any:
+    """Run ``make()`` (a benchmark returning a JSON-able report): an ``HTMKitError`` is one
+    error line and exit 2; otherwise ``show(report)`` prints it, it is written to
+    ``json_path`` when given, and returned."""
+    from ..errors import HTMKitError
+    from ..serialization import write_json_atomic
+
+    try:
+        report = make()
+    except HTMKitError as exc:
+        fail(str(exc))
+    show(report)
+    if json_path is not None:
+        write_json_atomic(report, json_path)
+        typer.echo(f"wrote {json_path}")
+    return report
+
+
 def main() -> None:
     """Console-script entry point."""
     from . import commands  # noqa: F401  (registers the subcommands)

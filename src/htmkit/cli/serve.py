@@ -9,7 +9,7 @@ from pathlib import Path
 
 import typer
 
-from .main import app, bench_app, fail
+from .main import app, bench_app, fail, report_or_fail
 
 
 @app.command("serve")
@@ -102,13 +102,12 @@ def bench_serve(
         fail(f"htmkit bench serve needs the service extra (pip install 'htmkit[service]'): "
              f"{exc}")
         return
-    from ..serialization import write_json_atomic
 
-    report = run_load(streams=streams, records=records, batch=batch,
-                      concurrency=concurrency, max_seconds=max_seconds, workers=workers)
-    if breakdown:
-        report["cost_breakdown"] = cost_breakdown()
-    print_report(report)
-    if json_path is not None:
-        write_json_atomic(report, json_path)
-        typer.echo(f"wrote {json_path}")
+    def make() -> dict:
+        report = run_load(streams=streams, records=records, batch=batch,
+                          concurrency=concurrency, max_seconds=max_seconds, workers=workers)
+        if breakdown:
+            report["cost_breakdown"] = cost_breakdown()
+        return report
+
+    report_or_fail(make, print_report, json_path)
